@@ -1,0 +1,81 @@
+/**
+ * @file memory_area.h
+ * @brief One area of a memory set (MemoryArea): a range, its flags and its
+ * backend.
+ */
+#ifndef MEMORY_SET_MEMORY_AREA_H
+#define MEMORY_SET_MEMORY_AREA_H
+
+#include <memory_set/mapping.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @brief The area [start, start + size).
+ *
+ * The set hands out `const` pointers to its areas; they stay valid until the
+ * next mutation of the set (map, unmap, protect, clear, set_merge, destroy).
+ * Read the fields directly or through the accessors below. An area may end
+ * exactly at 2^64: compare with memory_area_last(), which never wraps.
+ */
+struct memory_area {
+	uint64_t start;                 /**< First address. */
+	uint64_t size;                  /**< Length in bytes, never 0. */
+	uint64_t flags;                 /**< Stored and compared, never interpreted. */
+	struct mapping_backend backend; /**< Ops table and per-area data. */
+};
+
+/** @brief First address of @p a. */
+static inline uint64_t memory_area_start(const struct memory_area *a)
+{
+	return a->start;
+}
+
+/** @brief Size of @p a in bytes. */
+static inline uint64_t memory_area_size(const struct memory_area *a)
+{
+	return a->size;
+}
+
+/**
+ * @brief One past the last address of @p a, modulo 2^64: an area that ends
+ * at the top of the address space has end 0. Prefer memory_area_last().
+ */
+static inline uint64_t memory_area_end(const struct memory_area *a)
+{
+	return a->start + a->size;
+}
+
+/** @brief Last address of @p a (inclusive); never wraps. */
+static inline uint64_t memory_area_last(const struct memory_area *a)
+{
+	return a->start + (a->size - 1);
+}
+
+/** @brief Flags of @p a. */
+static inline uint64_t memory_area_flags(const struct memory_area *a)
+{
+	return a->flags;
+}
+
+/** @brief Backend of @p a (ops table and per-area data). */
+static inline const struct mapping_backend *
+memory_area_backend(const struct memory_area *a)
+{
+	return &a->backend;
+}
+
+/** @brief True if @p addr lies inside @p a. */
+static inline bool memory_area_contains(const struct memory_area *a,
+					uint64_t addr)
+{
+	return addr >= a->start && addr - a->start < a->size;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMORY_SET_MEMORY_AREA_H */

@@ -1,0 +1,347 @@
+/**
+ * @file memory_set.h
+ * @brief A set of non-overlapping memory areas (MemorySet): the structure
+ * under mmap, munmap and mprotect.
+ *
+ * The set keeps its areas in a B+tree whose inner nodes summarise, for each
+ * child, the lowest start, the last address and the largest free gap inside.
+ * Lookups are O(log n); map, unmap and protect are O(log n + k) for the k
+ * areas they touch; free-space searches are O(log n) (see
+ * memory_set_find_free_area() for alignment).
+ *
+ * Addresses are 64-bit on every host. The whole space is usable, including
+ * areas that end exactly at 2^64.
+ *
+ * @par Failure contract
+ * - Invalid arguments and AlreadyExists: nothing changes, no hook is called.
+ * - NoMemory from the allocator or an error from a backend's split() hook:
+ *   reported before the first page-table hook; nothing changes.
+ * - An error from a page-table hook (map, unmap, protect): the operation
+ *   stops and returns it; the set then describes exactly what the page table
+ *   holds (see each function).
+ *
+ * @par Locking
+ * The set has no lock of its own. Functions taking a `const struct
+ * memory_set *` never write to the set, so any number of them may run at
+ * once under a shared (read) lock. Every other function needs exclusive
+ * access. Area pointers and iterators stay valid until the next mutation.
+ */
+#ifndef MEMORY_SET_MEMORY_SET_H
+#define MEMORY_SET_MEMORY_SET_H
+
+#include <memory_set/mapping.h>
+#include <memory_set/memory_area.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @brief Every block the set allocates has exactly this size (a tree node),
+ * aligned to 8 bytes. Size a fixed pool with MEMORY_SET_POOL_BYTES().
+ */
+#define MEMORY_SET_NODE_SIZE 576u
+
+/** Version of ::memory_set_allocator this header describes. */
+#define MEMORY_SET_ALLOCATOR_VERSION 1u
+
+/**
+ * @brief Where the set gets its memory. Keep one `const` instance.
+ *
+ * The set asks only for blocks of ::MEMORY_SET_NODE_SIZE bytes and frees
+ * them with the same size. @c ctx is the context given in the options.
+ */
+struct memory_set_allocator {
+	/** ::MEMORY_SET_ALLOCATOR_VERSION. Version 0 is rejected. */
+	uint32_t version;
+	/** Must be zero. */
+	uint32_t reserved;
+	/** Return @p size bytes aligned to 8, or NULL when out of memory. */
+	void *(*alloc)(void *ctx, size_t size);
+	/** Give back a block returned by alloc(). */
+	void (*free)(void *ctx, void *ptr, size_t size);
+};
+
+/** @brief Options of memory_set_init(). Zero-initialise, then set fields. */
+struct memory_set_options {
+	/** sizeof(struct memory_set_options), for forward compatibility. */
+	uint32_t size;
+	/** Start the set with merging on: see memory_set_set_merge(). */
+	bool merge;
+	/** Allocator (required). Hosted builds may use memory_set_malloc. */
+	const struct memory_set_allocator *allocator;
+	/** Context passed to the allocator. */
+	void *allocator_ctx;
+	/**
+	 * Granule: start and size of map, unmap and protect must be multiples
+	 * of it. A power of two; 0 means 4096.
+	 */
+	uint64_t granule;
+};
+
+/**
+ * @brief A memory set. Embed it anywhere; its fields are private.
+ */
+struct memory_set {
+	void *root;          /* private: tree root, NULL when empty */
+	uint64_t count;      /* private: number of areas */
+	uint64_t granule;    /* private */
+	const struct memory_set_allocator *alloc; /* private */
+	void *alloc_ctx;     /* private */
+	void *spare;         /* private: reserved nodes, a list */
+	uint32_t nspare;     /* private */
+	uint16_t height;     /* private: levels of the tree, 0 when empty */
+	bool merge;          /* private */
+};
+
+/**
+ * @brief Initialise @p set as an empty set.
+ * @return MAPPING_OK, or MAPPING_ERR_INVALID_PARAM if @p set or @p opts is
+ *         NULL, opts->size is too small, the allocator is missing or of
+ *         version 0, or the granule is not a power of two.
+ *         Nothing is allocated until the first area is mapped.
+ */
+enum mapping_error memory_set_init(struct memory_set *set,
+				   const struct memory_set_options *opts);
+
+/**
+ * @brief Forget every area and free all memory of the set. No page-table
+ * hook is called (call memory_set_clear() first to unmap); each area's
+ * release() hook is. @p set may be NULL. The set may be initialised again.
+ */
+void memory_set_destroy(struct memory_set *set);
+
+/** @brief Number of areas. */
+uint64_t memory_set_len(const struct memory_set *set);
+
+/** @brief True if the set holds no area. */
+bool memory_set_is_empty(const struct memory_set *set);
+
+/** @brief Current granule. */
+uint64_t memory_set_granule(const struct memory_set *set);
+
+/**
+ * @brief Change the granule for later map, unmap and protect calls.
+ * Existing areas are kept as they are.
+ * @return MAPPING_OK, or MAPPING_ERR_INVALID_PARAM if @p granule is not a
+ *         power of two (nothing changes).
+ */
+enum mapping_error memory_set_set_granule(struct memory_set *set,
+					  uint64_t granule);
+
+/** @brief True if merging is on. */
+bool memory_set_merge_enabled(const struct memory_set *set);
+
+/**
+ * @brief Turn merging on or off. While on, after every operation no two
+ * touching areas with equal flags (and a backend that allows it, see
+ * mapping_backend_ops.can_merge) are separate: they are one area. Turning it
+ * on merges the areas already there, in O(n). Never calls page-table hooks
+ * and never fails.
+ */
+void memory_set_set_merge(struct memory_set *set, bool on);
+
+/**
+ * @brief The area that contains @p addr, or NULL. O(log n).
+ */
+const struct memory_area *memory_set_find(const struct memory_set *set,
+					  uint64_t addr);
+
+/**
+ * @brief True if [start, start+size) meets an area. A size of 0 meets
+ * nothing; a range past 2^64 is cut at 2^64. O(log n).
+ */
+bool memory_set_overlaps(const struct memory_set *set, uint64_t start,
+			 uint64_t size);
+
+/**
+ * @brief Lowest free range: the lowest address A, a multiple of @p align,
+ * with A >= max(@p hint, @p first) and [A, A+size) free and inside
+ * [first, last] (@p last is the last usable byte, inclusive).
+ *
+ * O(log n) through the gap summaries when @p align is not larger than the
+ * alignment of the areas' boundaries (the granule, normally); otherwise each
+ * gap that is large enough for @p size but too small once aligned, lying
+ * below the answer, adds O(log n).
+ *
+ * @param[out] addr the address found (untouched on error).
+ * @return MAPPING_OK; MAPPING_ERR_INVALID_PARAM if @p size is 0, @p align is
+ *         0 or not a power of two, @p first > @p last, or @p addr is NULL;
+ *         MAPPING_ERR_NO_MEMORY if no range fits (Linux returns ENOMEM for
+ *         the same).
+ */
+enum mapping_error memory_set_find_free_area(const struct memory_set *set,
+					     uint64_t hint, uint64_t size,
+					     uint64_t align, uint64_t first,
+					     uint64_t last, uint64_t *addr);
+
+/**
+ * @brief Highest free range: the highest address A, a multiple of @p align,
+ * with [A, A+size) free and inside [first, last] and, if @p hint is not 0,
+ * A <= @p hint (the range ends at or below hint+size). Cost and errors as
+ * memory_set_find_free_area().
+ */
+enum mapping_error memory_set_find_free_area_top(const struct memory_set *set,
+						 uint64_t hint, uint64_t size,
+						 uint64_t align, uint64_t first,
+						 uint64_t last, uint64_t *addr);
+
+/**
+ * @brief Add the area [start, start+size) with @p flags and @p backend.
+ *
+ * Calls backend->ops->map once. With @p unmap_overlap, areas in the way are
+ * unmapped first (their pieces outside the range stay, through split()),
+ * calling the unmap hook of each in address order.
+ *
+ * @return MAPPING_OK;
+ *   MAPPING_ERR_INVALID_PARAM: @p size is 0, start or size not a multiple of
+ *   the granule, the range passes 2^64, @p backend or its ops (version 0,
+ *   a required hook NULL) invalid;
+ *   MAPPING_ERR_ALREADY_EXISTS: the range meets an area and @p unmap_overlap
+ *   is false;
+ *   MAPPING_ERR_NO_MEMORY or a split() error: nothing changed;
+ *   a page-table hook's error: if an unmap hook failed, the areas unmapped
+ *   before it are gone from the set and the rest are whole, and the new
+ *   area is not added; if the map hook failed, every area in the way is
+ *   gone (the range is free) and the new area is not added.
+ */
+enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
+				  uint64_t size, uint64_t flags,
+				  const struct mapping_backend *backend,
+				  void *page_table, bool unmap_overlap);
+
+/**
+ * @brief Remove [start, start+size): areas inside go, areas across an end
+ * shrink, an area around the range splits in two. Calls the unmap hook of
+ * each piece in address order. A size of 0 does nothing.
+ *
+ * @return MAPPING_OK;
+ *   MAPPING_ERR_INVALID_PARAM: start or size not a multiple of the granule,
+ *   or the range passes 2^64;
+ *   MAPPING_ERR_NO_MEMORY or a split() error: nothing changed;
+ *   an unmap hook's error: the pieces before the failing one are removed,
+ *   the rest is as it was.
+ */
+enum mapping_error memory_set_unmap(struct memory_set *set, uint64_t start,
+				    uint64_t size, void *page_table);
+
+/**
+ * @brief Decides the new flags of an area for memory_set_protect().
+ *
+ * Return true and set @p *new_flags to change the area, false to leave it
+ * whole and untouched. Returning @p old_flags counts as no change. Called
+ * one or more times per area: must give the same answer for the same
+ * @p old_flags within one call of memory_set_protect().
+ */
+typedef bool (*memory_set_update_fn)(void *ctx, uint64_t old_flags,
+				     uint64_t *new_flags);
+
+/**
+ * @brief Change the flags of [start, start+size). For each area meeting the
+ * range, @p update decides; the part of a changed area inside the range gets
+ * the new flags (the area splits at the range's ends). Holes are skipped.
+ * Calls the protect hook of each changed piece in address order. A size of 0
+ * does nothing.
+ *
+ * @return MAPPING_OK;
+ *   MAPPING_ERR_INVALID_PARAM: start or size not a multiple of the granule,
+ *   the range passes 2^64, or @p update is NULL;
+ *   MAPPING_ERR_NO_MEMORY or a split() error: nothing changed;
+ *   a protect hook's error: the pieces changed before it are changed back
+ *   through the protect hook, in reverse order; a piece whose change back
+ *   fails keeps its new flags in the set, as in the page table.
+ */
+enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
+				      uint64_t size,
+				      memory_set_update_fn update, void *ctx,
+				      void *page_table);
+
+/**
+ * @brief Unmap every area, in address order.
+ * @return MAPPING_OK, or an unmap hook's error: the areas before the failing
+ *         one are gone, the rest stay.
+ */
+enum mapping_error memory_set_clear(struct memory_set *set, void *page_table);
+
+/**
+ * @brief A position between two areas, for walking the set in either
+ * direction without allocating. Fields are private.
+ */
+struct memory_set_iter {
+	const struct memory_set *set;
+	const void *leaf;
+	uint32_t index;
+};
+
+/**
+ * @brief Place @p it just before the first area that ends after @p addr
+ * (the area holding @p addr, else the next one). memory_set_iter_next()
+ * then returns that area, memory_set_iter_prev() the one before it.
+ * Use 0 for the first area. O(log n).
+ */
+void memory_set_iter_init(struct memory_set_iter *it,
+			  const struct memory_set *set, uint64_t addr);
+
+/** @brief Place @p it after the last area (for walking backwards). */
+void memory_set_iter_init_end(struct memory_set_iter *it,
+			      const struct memory_set *set);
+
+/** @brief The area after the position, moving past it; NULL at the end. */
+const struct memory_area *memory_set_iter_next(struct memory_set_iter *it);
+
+/** @brief The area before the position, moving before it; NULL at the start. */
+const struct memory_area *memory_set_iter_prev(struct memory_set_iter *it);
+
+/** @brief Walk every area of @p set in address order. */
+#define memory_set_foreach(area, it, set)                                    \
+	for (memory_set_iter_init((it), (set), 0);                           \
+	     ((area) = memory_set_iter_next(it)) != NULL;)
+
+/**
+ * @brief Check every invariant of the set: areas ordered and disjoint,
+ * non-zero sizes, tree balanced (all leaves at one depth, node fill within
+ * bounds), parent links, summaries (lowest start, last address, largest
+ * gap) exact, count right.
+ * @return NULL if all hold, else a static message naming the first broken
+ *         invariant. O(n).
+ */
+const char *memory_set_check(const struct memory_set *set);
+
+/**
+ * @brief Bytes of memory the set holds now (its nodes, reserved ones
+ * included).
+ */
+uint64_t memory_set_memory_bytes(const struct memory_set *set);
+
+/**
+ * @brief A fixed pool of nodes carved from a caller's buffer, for kernels
+ * that never touch a heap. Use with ::memory_set_pool_allocator and the pool
+ * as allocator context. Not thread-safe: one pool per set, or a lock.
+ */
+struct memory_set_pool {
+	void *free_list; /* private */
+	uint64_t free;   /* private: blocks left */
+};
+
+/** Bytes of buffer for a pool of @p nodes nodes. */
+#define MEMORY_SET_POOL_BYTES(nodes) ((size_t)(nodes) * MEMORY_SET_NODE_SIZE)
+
+/**
+ * @brief Make a pool of the 8-byte aligned @p buffer of @p bytes bytes.
+ * @return MAPPING_OK, or MAPPING_ERR_INVALID_PARAM if @p pool or @p buffer
+ *         is NULL or @p buffer is misaligned.
+ */
+enum mapping_error memory_set_pool_init(struct memory_set_pool *pool,
+					void *buffer, size_t bytes);
+
+/** @brief Blocks the pool still has. */
+uint64_t memory_set_pool_available(const struct memory_set_pool *pool);
+
+/** @brief The allocator of a ::memory_set_pool (context: the pool). */
+extern const struct memory_set_allocator memory_set_pool_allocator;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMORY_SET_MEMORY_SET_H */
