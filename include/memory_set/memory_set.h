@@ -85,6 +85,7 @@ struct memory_set_options {
 struct memory_set {
 	void *root;          /* private: tree root, NULL when empty */
 	uint64_t count;      /* private: number of areas */
+	uint64_t nodes;      /* private: nodes in the tree */
 	uint64_t granule;    /* private */
 	const struct memory_set_allocator *alloc; /* private */
 	void *alloc_ctx;     /* private */
