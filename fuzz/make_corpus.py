@@ -101,6 +101,15 @@ SEEDS = {
     "replace_many": header(token=True, merge=True) + b"".join(op(MAP, low(i), units(1), flags(i % 3)) for i in range(12))
     + op(REPLACE, low(2), units(7), flags(1)) + op(PROTECT, low(0), units(12), flags(2), b"\x04")
     + op(UNMAP, low(5), units(3)) + op(ITER, low(4)),
+    # Two areas that merge into one covering all 2^64 bytes: by map, by
+    # turning merge on, by protect.
+    "full_space_merge": header(merge=True) + op(MAP, top(1), units(1), flags(4))
+    + op(REPLACE, low(0), to_top(2), flags(4)),
+    "full_space_merge_on": header() + op(MAP, top(1), units(1), flags(4))
+    + op(MAP, low(0), to_top(2), flags(4)) + op(MERGE_CLEAR, b"\x01") + op(ITER, low(0)),
+    "full_space_protect": header(token=True, merge=True) + op(MAP, top(1), units(1), flags(4))
+    + op(MAP, low(0), to_top(2), flags(5)) + op(PROTECT, low(0), to_top(2), flags(4), b"\x00")
+    + op(FIND, top(1), b"\x01"),
 }
 
 

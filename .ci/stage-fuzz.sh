@@ -1,0 +1,39 @@
+#!/bin/sh
+# CI stage: the libFuzzer target (fuzz/fuzz_ops.c) with AddressSanitizer and
+# UndefinedBehaviorSanitizer, for a bounded time (MS_FUZZ_SECONDS, default
+# 90), starting from the seed corpus fuzz/corpus. A failing input is kept
+# in build-fuzz/ and printed as a trace.
+# Debian packages: cmake, clang, libclang-rt-14-dev (or the libclang-rt-dev
+# of the installed clang: libFuzzer and the sanitizer runtimes).
+set -eu
+cd "$(dirname "$0")/.."
+B=build-fuzz
+SECS=${MS_FUZZ_SECONDS:-90}
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link -g"
+
+CC=clang cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DMEMORY_SET_LIBFUZZER=ON -DCMAKE_C_FLAGS="$SAN"
+cmake --build "$B" -j "$(nproc 2>/dev/null || echo 2)" --target ms_fuzz ms_fuzz_replay
+
+# New inputs go to a scratch copy; the repository's corpus stays small.
+WORK="$B/fuzz-corpus"
+rm -rf "$WORK"
+mkdir -p "$WORK"
+cp fuzz/corpus/* "$WORK"/
+
+# The seeds must pass before fuzzing starts.
+"$B/bin/ms_fuzz_replay" fuzz/corpus
+
+status=0
+(cd "$B" && ASAN_OPTIONS=detect_leaks=1 ./bin/ms_fuzz -max_total_time="$SECS" \
+  -timeout=10 -rss_limit_mb=2048 -max_len=2048 -print_final_stats=1 \
+  fuzz-corpus) || status=$?
+if [ "$status" -ne 0 ]; then
+  for f in "$B"/crash-* "$B"/leak-* "$B"/timeout-* "$B"/oom-*; do
+    [ -e "$f" ] || continue
+    echo "== failing input $f as a trace:"
+    MS_FUZZ_TRACE=1 "$B/bin/ms_fuzz_replay" "$f" 2>&1 | head -200 || true
+  done
+  exit "$status"
+fi
+echo "fuzz: ${SECS}s without a failure"
