@@ -1,0 +1,866 @@
+/* The unit tests' mock backends, counting allocator and checks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mock.h"
+
+/* ---- shadow page table ---------------------------------------------- */
+
+/* Index of the first run whose last byte is >= addr (s->n if none). */
+static size_t sh_lower(const struct shadow *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->r[mid].last < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void sh_insert_at(struct shadow *s, size_t i, struct run r)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 64;
+		s->r = realloc(s->r, s->cap * sizeof(*s->r));
+		assert_non_null(s->r);
+	}
+	memmove(&s->r[i + 1], &s->r[i], (s->n - i) * sizeof(*s->r));
+	s->r[i] = r;
+	s->n++;
+}
+
+/* Make a run begin at addr, cutting the run that holds it. */
+static void sh_cut(struct shadow *s, uint64_t addr)
+{
+	size_t i = sh_lower(s, addr);
+
+	if (i < s->n && s->r[i].start < addr) {
+		struct run right = s->r[i];
+		right.off += addr - right.start;
+		right.start = addr;
+		s->r[i].last = addr - 1;
+		sh_insert_at(s, i + 1, right);
+	}
+}
+
+static bool sh_free(const struct shadow *s, uint64_t start, uint64_t last)
+{
+	size_t i = sh_lower(s, start);
+	return i == s->n || s->r[i].start > last;
+}
+
+/*
+ * Every page of [start, last] mapped, with flags (unless any_flags) and the
+ * offsets a piece starting at start with offset off would have.
+ */
+static void sh_assert_mapped(const struct shadow *s, uint64_t start,
+			     uint64_t last, bool any_flags, uint64_t flags,
+			     uint64_t off)
+{
+	size_t i = sh_lower(s, start);
+	uint64_t cur = start;
+
+	for (;;) {
+		if (i >= s->n || s->r[i].start > cur)
+			fail_msg("hook on unmapped page %#llx",
+				 (unsigned long long)cur);
+		if (!any_flags && s->r[i].flags != flags)
+			fail_msg("hook old_flags %#llx but page %#llx has %#llx",
+				 (unsigned long long)flags,
+				 (unsigned long long)cur,
+				 (unsigned long long)s->r[i].flags);
+		if (s->r[i].off + (cur - s->r[i].start) != off + (cur - start))
+			fail_msg("hook data does not match page %#llx",
+				 (unsigned long long)cur);
+		if (s->r[i].last >= last)
+			return;
+		cur = s->r[i].last + 1;
+		i++;
+	}
+}
+
+static void sh_remove(struct shadow *s, uint64_t start, uint64_t last)
+{
+	size_t i, j;
+
+	sh_cut(s, start);
+	if (last != TOP)
+		sh_cut(s, last + 1);
+	i = sh_lower(s, start);
+	for (j = i; j < s->n && s->r[j].last <= last; j++)
+		;
+	memmove(&s->r[i], &s->r[j], (s->n - j) * sizeof(*s->r));
+	s->n -= j - i;
+}
+
+static void sh_set_flags(struct shadow *s, uint64_t start, uint64_t last,
+			 uint64_t flags)
+{
+	size_t i;
+
+	sh_cut(s, start);
+	if (last != TOP)
+		sh_cut(s, last + 1);
+	for (i = sh_lower(s, start); i < s->n && s->r[i].start <= last; i++)
+		s->r[i].flags = flags;
+}
+
+/* ---- mock page table ------------------------------------------------- */
+
+void mock_init(struct mock *m, uint64_t page)
+{
+	memset(m, 0, sizeof(*m));
+	m->page = page;
+}
+
+void mock_fini(struct mock *m)
+{
+	free(m->sh.r);
+	m->sh.r = NULL;
+	m->sh.n = m->sh.cap = 0;
+}
+
+void mock_fail_in(struct mock *m, unsigned long n, enum mapping_error err)
+{
+	assert_true(m->nfail < MOCK_MAX_FAIL);
+	m->fail_at[m->nfail] = m->calls + n;
+	m->fail_err[m->nfail++] = err;
+}
+
+void mock_clear_log(struct mock *m)
+{
+	m->nlog = 0;
+}
+
+/* Count and log a hook call, check its range; an error if it must fail. */
+static enum mapping_error mock_enter(struct mock *m, enum hook_kind kind, void *data,
+		       uint64_t start, uint64_t size, uint64_t old_flags,
+		       uint64_t new_flags)
+{
+	struct hook_call c = { kind, start, size, old_flags, new_flags, data };
+	int i;
+
+	assert_non_null(m);
+	if (size == 0)
+		fail_msg("hook called with size 0");
+	if (start % m->page || size % m->page)
+		fail_msg("hook range %#llx+%#llx not page aligned",
+			 (unsigned long long)start, (unsigned long long)size);
+	if (size - 1 > TOP - start)
+		fail_msg("hook range %#llx+%#llx passes 2^64",
+			 (unsigned long long)start, (unsigned long long)size);
+	m->calls++;
+	if (m->nlog == MOCK_LOG) {
+		memmove(&m->log[0], &m->log[1], (MOCK_LOG - 1) * sizeof(c));
+		m->nlog--;
+	}
+	m->log[m->nlog++] = c;
+	for (i = 0; i < m->nfail; i++) {
+		if (m->fail_at[i] == m->calls) {
+			m->failed++;
+			return m->fail_err[i];
+		}
+	}
+	return MAPPING_OK;
+}
+
+static enum mapping_error do_map(struct mock *m, void *data, uint64_t start,
+				 uint64_t size, uint64_t flags, uint64_t off)
+{
+	uint64_t last = start + (size - 1);
+	enum mapping_error err;
+
+	if (!sh_free(&m->sh, start, last))
+		fail_msg("map hook on mapped pages in %#llx+%#llx",
+			 (unsigned long long)start, (unsigned long long)size);
+	err = mock_enter(m, HOOK_MAP, data, start, size, 0, flags);
+	if (err)
+		return err;
+	sh_insert_at(&m->sh, sh_lower(&m->sh, start),
+		     (struct run){ start, last, flags, off });
+	return MAPPING_OK;
+}
+
+static enum mapping_error do_unmap(struct mock *m, void *data, uint64_t start,
+				   uint64_t size, uint64_t off)
+{
+	uint64_t last = start + (size - 1);
+	enum mapping_error err;
+
+	sh_assert_mapped(&m->sh, start, last, true, 0, off);
+	err = mock_enter(m, HOOK_UNMAP, data, start, size, 0, 0);
+	if (err)
+		return err;
+	sh_remove(&m->sh, start, last);
+	return MAPPING_OK;
+}
+
+static enum mapping_error do_protect(struct mock *m, void *data,
+				     uint64_t start, uint64_t size,
+				     uint64_t old_flags, uint64_t new_flags,
+				     uint64_t off)
+{
+	uint64_t last = start + (size - 1);
+	enum mapping_error err;
+
+	sh_assert_mapped(&m->sh, start, last, false, old_flags, off);
+	err = mock_enter(m, HOOK_PROTECT, data, start, size, old_flags, new_flags);
+	if (err)
+		return err;
+	sh_set_flags(&m->sh, start, last, new_flags);
+	return MAPPING_OK;
+}
+
+/* Plain backend: identity offsets. */
+static enum mapping_error plain_map(void *data, uint64_t start, uint64_t size,
+				    uint64_t flags, void *pt)
+{
+	return do_map(pt, data, start, size, flags, start);
+}
+
+static enum mapping_error plain_unmap(void *data, uint64_t start,
+				      uint64_t size, void *pt)
+{
+	return do_unmap(pt, data, start, size, start);
+}
+
+static enum mapping_error plain_protect(void *data, uint64_t start,
+					uint64_t size, uint64_t old_flags,
+					uint64_t new_flags, void *pt)
+{
+	return do_protect(pt, data, start, size, old_flags, new_flags, start);
+}
+
+const struct mapping_backend_ops mock_ops = {
+	.version = MAPPING_BACKEND_OPS_VERSION,
+	.map = plain_map,
+	.unmap = plain_unmap,
+	.protect = plain_protect,
+};
+
+static bool merge_all(const struct memory_area *l, const struct memory_area *r)
+{
+	(void)l;
+	(void)r;
+	return true;
+}
+
+const struct mapping_backend_ops mock_ops_merge_all = {
+	.version = MAPPING_BACKEND_OPS_VERSION,
+	.map = plain_map,
+	.unmap = plain_unmap,
+	.protect = plain_protect,
+	.can_merge = merge_all,
+};
+
+unsigned long mock_released;
+
+static void plain_release(void *data, uint64_t start, uint64_t size)
+{
+	(void)data;
+	(void)start;
+	(void)size;
+	mock_released++;
+}
+
+const struct mapping_backend_ops mock_ops_release = {
+	.version = MAPPING_BACKEND_OPS_VERSION,
+	.map = plain_map,
+	.unmap = plain_unmap,
+	.protect = plain_protect,
+	.release = plain_release,
+};
+
+/* ---- file-like backend ------------------------------------------------ */
+
+static long file_live;
+static unsigned file_ids;
+static struct mock *file_split_mock; /* where split failures are counted */
+
+struct file_data *file_data_new(uint64_t file_off, uint64_t vaddr)
+{
+	struct file_data *d = calloc(1, sizeof(*d));
+
+	assert_non_null(d);
+	d->file_off = file_off;
+	d->vaddr = vaddr;
+	d->live = 1;
+	d->id = ++file_ids;
+	file_live++;
+	return d;
+}
+
+void file_data_drop(struct file_data *d)
+{
+	assert_int_equal(d->live, 1);
+	d->live = 0;
+	file_live--;
+	free(d);
+}
+
+long file_data_live(void)
+{
+	return file_live;
+}
+
+void file_split_fail_in(struct mock *m, unsigned long n)
+{
+	file_split_mock = m;
+	m->split_fail_at = m->split_calls + n;
+}
+
+static uint64_t file_off_at(const struct file_data *d, uint64_t addr)
+{
+	return d->file_off + (addr - d->vaddr);
+}
+
+static struct file_data *file_live_data(void *data)
+{
+	struct file_data *d = data;
+
+	assert_non_null(d);
+	if (d->live != 1)
+		fail_msg("file hook on released data %u", d->id);
+	return d;
+}
+
+static enum mapping_error file_map(void *data, uint64_t start, uint64_t size,
+				   uint64_t flags, void *pt)
+{
+	struct file_data *d = file_live_data(data);
+	return do_map(pt, data, start, size, flags, file_off_at(d, start));
+}
+
+static enum mapping_error file_unmap(void *data, uint64_t start,
+				     uint64_t size, void *pt)
+{
+	struct file_data *d = file_live_data(data);
+	return do_unmap(pt, data, start, size, file_off_at(d, start));
+}
+
+static enum mapping_error file_protect(void *data, uint64_t start,
+				       uint64_t size, uint64_t old_flags,
+				       uint64_t new_flags, void *pt)
+{
+	struct file_data *d = file_live_data(data);
+	return do_protect(pt, data, start, size, old_flags, new_flags,
+			  file_off_at(d, start));
+}
+
+static enum mapping_error file_split(void *data, uint64_t start, uint64_t size,
+				     uint64_t offset, void **right_data)
+{
+	struct file_data *d = file_live_data(data);
+
+	if (offset == 0 || offset >= size)
+		fail_msg("split at offset %#llx of an area of size %#llx",
+			 (unsigned long long)offset, (unsigned long long)size);
+	/* Each area's data begins where the area does (see file_split). */
+	if (d->vaddr != start)
+		fail_msg("split of the area at %#llx given start %#llx",
+			 (unsigned long long)d->vaddr,
+			 (unsigned long long)start);
+	if (file_split_mock) {
+		file_split_mock->split_calls++;
+		if (file_split_mock->split_calls == file_split_mock->split_fail_at)
+			return MAPPING_ERR_NO_MEMORY;
+	}
+	*right_data = file_data_new(file_off_at(d, start + offset),
+				    start + offset);
+	return MAPPING_OK;
+}
+
+static void file_release(void *data, uint64_t start, uint64_t size)
+{
+	struct file_data *d = file_live_data(data);
+
+	(void)size;
+	if (d->vaddr != start)
+		fail_msg("release of the area at %#llx given start %#llx",
+			 (unsigned long long)d->vaddr,
+			 (unsigned long long)start);
+	file_data_drop(d);
+}
+
+static bool file_can_merge(const struct memory_area *l,
+			   const struct memory_area *r)
+{
+	const struct file_data *dl = l->backend.data, *dr = r->backend.data;
+
+	return file_off_at(dl, r->start) == file_off_at(dr, r->start);
+}
+
+const struct mapping_backend_ops file_ops = {
+	.version = MAPPING_BACKEND_OPS_VERSION,
+	.map = file_map,
+	.unmap = file_unmap,
+	.protect = file_protect,
+	.split = file_split,
+	.release = file_release,
+	.can_merge = file_can_merge,
+};
+
+/* ---- counting allocator ------------------------------------------------ */
+
+static void *count_alloc(void *ctx, size_t size)
+{
+	struct count_alloc *ca = ctx;
+	void *p;
+
+	assert_int_equal(size, MEMORY_SET_NODE_SIZE);
+	ca->calls++;
+	if (ca->fail_from && ca->calls >= ca->fail_from) {
+		ca->failed++;
+		return NULL;
+	}
+	p = malloc(size);
+	assert_non_null(p);
+	ca->live++;
+	return p;
+}
+
+static void count_free(void *ctx, void *ptr, size_t size)
+{
+	struct count_alloc *ca = ctx;
+
+	assert_int_equal(size, MEMORY_SET_NODE_SIZE);
+	assert_non_null(ptr);
+	assert_true(ca->live > 0);
+	ca->live--;
+	free(ptr);
+}
+
+const struct memory_set_allocator count_allocator = {
+	.version = MEMORY_SET_ALLOCATOR_VERSION,
+	.alloc = count_alloc,
+	.free = count_free,
+};
+
+/* ---- env ---------------------------------------------------------------- */
+
+void env_init(struct env *e, uint64_t granule, bool merge)
+{
+	env_init_alloc(e, granule, merge, &count_allocator, NULL);
+}
+
+void env_init_alloc(struct env *e, uint64_t granule, bool merge,
+		    const struct memory_set_allocator *alloc, void *ctx)
+{
+	struct memory_set_options o;
+
+	if (file_live != 0) {
+		file_live = 0; /* so the next tests start clean */
+		fail_msg("file data leaked by an earlier test");
+	}
+	memset(e, 0, sizeof(*e));
+	mock_init(&e->m, granule ? granule : 4096);
+	memset(&o, 0, sizeof(o));
+	o.size = sizeof(o);
+	o.merge = merge;
+	o.allocator = alloc;
+	o.allocator_ctx = ctx ? ctx : &e->ca;
+	o.granule = granule;
+	assert_int_equal(memory_set_init(&e->set, &o), MAPPING_OK);
+	e->plain.ops = &mock_ops;
+	e->plain.data = &e->tag;
+	file_split_mock = NULL;
+	check_env(e);
+}
+
+void env_fini(struct env *e)
+{
+	assert_int_equal(t_clear(e), MAPPING_OK);
+	assert_int_equal(e->m.sh.n, 0);
+	assert_true(memory_set_is_empty(&e->set));
+	memory_set_destroy(&e->set);
+	assert_int_equal(e->ca.live, 0);
+	assert_int_equal(file_data_live(), 0);
+	file_split_mock = NULL;
+	mock_fini(&e->m);
+}
+
+/* ---- checks --------------------------------------------------------------- */
+
+static uint64_t area_off(const struct memory_area *a)
+{
+	if (a->backend.ops == &file_ops)
+		return file_off_at(a->backend.data, a->start);
+	return a->start;
+}
+
+/* Append r to v[*n], joining it to the previous run when continuous. */
+static void coalesce(struct run *v, size_t *n, struct run r)
+{
+	if (*n > 0) {
+		struct run *p = &v[*n - 1];
+		if (p->last != TOP && p->last + 1 == r.start &&
+		    p->flags == r.flags &&
+		    p->off + (r.start - p->start) == r.off) {
+			p->last = r.last;
+			return;
+		}
+	}
+	v[(*n)++] = r;
+}
+
+static bool may_merge(const struct memory_area *l, const struct memory_area *r)
+{
+	if (l->backend.ops != r->backend.ops || l->flags != r->flags)
+		return false;
+	if (l->backend.ops->can_merge)
+		return l->backend.ops->can_merge(l, r);
+	return l->backend.data == r->backend.data;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a;
+	uintptr_t y = (uintptr_t)*(void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+void check_env(struct env *e)
+{
+	const struct memory_set *set = &e->set;
+	const struct shadow *sh = &e->m.sh;
+	const char *msg = memory_set_check(set);
+	const struct memory_area **v, *a;
+	struct memory_set_iter it;
+	struct run *sr, *hr;
+	void **fd;
+	size_t n, k = 0, nsr = 0, nhr = 0, nfd = 0, j;
+	uint64_t page = e->m.page;
+
+	if (msg)
+		fail_msg("memory_set_check: %s", msg);
+	n = memory_set_len(set);
+	assert_int_equal(memory_set_is_empty(set), n == 0);
+	v = calloc(n + 1, sizeof(*v));
+	sr = calloc(n + 1, sizeof(*sr));
+	hr = calloc(sh->n + 1, sizeof(*hr));
+	fd = calloc(n + 1, sizeof(*fd));
+	assert_true(v && sr && hr && fd);
+
+	memory_set_foreach(a, &it, set) {
+		assert_true(k < n);
+		v[k++] = a;
+	}
+	assert_int_equal(k, n);
+	assert_null(memory_set_iter_next(&it));
+	memory_set_iter_init_end(&it, set);
+	for (j = n; j-- > 0;)
+		assert_ptr_equal(memory_set_iter_prev(&it), v[j]);
+	assert_null(memory_set_iter_prev(&it));
+
+	for (j = 0; j < n; j++) {
+		uint64_t last, gap;
+
+		a = v[j];
+		assert_true(a->size > 0);
+		assert_true(a->size - 1 <= TOP - a->start);
+		assert_int_equal(a->start % page, 0);
+		assert_int_equal(a->size % page, 0);
+		last = memory_area_last(a);
+		if (j > 0)
+			assert_true(memory_area_last(v[j - 1]) < a->start);
+		assert_ptr_equal(memory_set_find(set, a->start), a);
+		assert_ptr_equal(memory_set_find(set, last), a);
+		assert_true(memory_set_overlaps(set, a->start, 1));
+		assert_true(memory_set_overlaps(set, last, 1));
+		memory_set_iter_init(&it, set, a->start);
+		assert_ptr_equal(memory_set_iter_next(&it), a);
+		memory_set_iter_init(&it, set, last);
+		assert_ptr_equal(memory_set_iter_next(&it), a);
+		/* The gap before a, if any. */
+		gap = j ? memory_area_last(v[j - 1]) + 1 : 0;
+		if (a->start > gap) {
+			assert_null(memory_set_find(set, gap));
+			assert_null(memory_set_find(set, a->start - 1));
+			assert_false(memory_set_overlaps(set, gap, a->start - gap));
+			memory_set_iter_init(&it, set, gap);
+			assert_ptr_equal(memory_set_iter_next(&it), a);
+			memory_set_iter_init(&it, set, a->start - 1);
+			assert_ptr_equal(memory_set_iter_prev(&it),
+					 j ? v[j - 1] : NULL);
+		}
+		if (j > 0 && memory_set_merge_enabled(set) &&
+		    memory_area_last(v[j - 1]) + 1 == a->start &&
+		    may_merge(v[j - 1], a))
+			fail_msg("merge on but areas at %#llx and %#llx separate",
+				 (unsigned long long)v[j - 1]->start,
+				 (unsigned long long)a->start);
+		coalesce(sr, &nsr, (struct run){ a->start, last, a->flags,
+						 area_off(a) });
+		if (a->backend.ops == &file_ops) {
+			struct file_data *d = a->backend.data;
+			if (d->live != 1)
+				fail_msg("area %#llx holds released data",
+					 (unsigned long long)a->start);
+			fd[nfd++] = d;
+		}
+	}
+	/* The gap after the last area. */
+	if (n == 0 || memory_area_last(v[n - 1]) != TOP) {
+		uint64_t g = n ? memory_area_last(v[n - 1]) + 1 : 0;
+		assert_null(memory_set_find(set, g));
+		assert_null(memory_set_find(set, TOP));
+		assert_false(memory_set_overlaps(set, g, TOP - g));
+		assert_false(memory_set_overlaps(set, TOP, 1));
+		memory_set_iter_init(&it, set, g);
+		assert_null(memory_set_iter_next(&it));
+		memory_set_iter_init(&it, set, g);
+		assert_ptr_equal(memory_set_iter_prev(&it), n ? v[n - 1] : NULL);
+	}
+
+	/* Page for page: the coalesced set and the coalesced shadow agree. */
+	for (j = 0; j < sh->n; j++)
+		coalesce(hr, &nhr, sh->r[j]);
+	for (j = 0; j < nsr && j < nhr; j++) {
+		if (memcmp(&sr[j], &hr[j], sizeof(sr[j])) != 0)
+			fail_msg("set and page table differ: set run %#llx-%#llx "
+				 "flags %#llx off %#llx, page table %#llx-%#llx "
+				 "flags %#llx off %#llx",
+				 (unsigned long long)sr[j].start,
+				 (unsigned long long)sr[j].last,
+				 (unsigned long long)sr[j].flags,
+				 (unsigned long long)sr[j].off,
+				 (unsigned long long)hr[j].start,
+				 (unsigned long long)hr[j].last,
+				 (unsigned long long)hr[j].flags,
+				 (unsigned long long)hr[j].off);
+	}
+	if (nsr != nhr)
+		fail_msg("set has %zu runs, page table %zu", nsr, nhr);
+
+	/* Small sets: also ask find about every page of their span. */
+	if (n > 0 && (memory_area_last(v[n - 1]) - v[0]->start) / page < 8192) {
+		uint64_t addr = v[0]->start;
+		for (;;) {
+			size_t i = sh_lower(sh, addr);
+			bool mapped = i < sh->n && sh->r[i].start <= addr;
+			a = memory_set_find(set, addr);
+			assert_int_equal(a != NULL, mapped);
+			if (a)
+				assert_int_equal(a->flags, sh->r[i].flags);
+			if (addr >= memory_area_last(v[n - 1]) - (page - 1))
+				break;
+			addr += page;
+		}
+	}
+
+	/* File data: each area its own live object, and no other alive. */
+	qsort(fd, nfd, sizeof(*fd), cmp_ptr);
+	for (j = 1; j < nfd; j++)
+		if (fd[j] == fd[j - 1])
+			fail_msg("two areas share one file data");
+	assert_int_equal(nfd, file_data_live());
+
+	free(v);
+	free(sr);
+	free(hr);
+	free(fd);
+}
+
+void snap_take(struct snap *s, const struct memory_set *set)
+{
+	struct memory_set_iter it;
+	const struct memory_area *a;
+	size_t k = 0;
+
+	s->n = memory_set_len(set);
+	s->a = calloc(s->n + 1, sizeof(*s->a));
+	assert_non_null(s->a);
+	memory_set_foreach(a, &it, set) {
+		assert_true(k < s->n);
+		s->a[k++] = *a;
+	}
+	assert_int_equal(k, s->n);
+}
+
+void snap_assert_same(const struct snap *s, const struct memory_set *set)
+{
+	struct memory_set_iter it;
+	const struct memory_area *a;
+	size_t k = 0;
+
+	assert_int_equal(memory_set_len(set), s->n);
+	memory_set_foreach(a, &it, set) {
+		assert_true(k < s->n);
+		assert_int_equal(a->start, s->a[k].start);
+		assert_int_equal(a->size, s->a[k].size);
+		assert_int_equal(a->flags, s->a[k].flags);
+		assert_ptr_equal(a->backend.ops, s->a[k].backend.ops);
+		assert_ptr_equal(a->backend.data, s->a[k].backend.data);
+		k++;
+	}
+	assert_int_equal(k, s->n);
+}
+
+void snap_free(struct snap *s)
+{
+	free(s->a);
+	s->a = NULL;
+}
+
+size_t walk_count(const struct memory_set *set)
+{
+	struct memory_set_iter it;
+	const struct memory_area *a;
+	size_t k = 0;
+
+	memory_set_foreach(a, &it, set)
+		k++;
+	return k;
+}
+
+void assert_area(const struct memory_set *set, uint64_t addr, uint64_t start,
+		 uint64_t size, uint64_t flags)
+{
+	const struct memory_area *a = memory_set_find(set, addr);
+
+	if (!a)
+		fail_msg("no area at %#llx", (unsigned long long)addr);
+	assert_int_equal(a->start, start);
+	assert_int_equal(a->size, size);
+	assert_int_equal(a->flags, flags);
+}
+
+/* ---- operations that check ------------------------------------------------ */
+
+/* Before an operation: what it must not change if it fails early. */
+struct before {
+	struct snap s;
+	unsigned long calls, failed, released;
+	long live;
+};
+
+static void before_take(struct env *e, struct before *b)
+{
+	snap_take(&b->s, &e->set);
+	b->calls = e->m.calls;
+	b->failed = e->m.failed;
+	b->released = mock_released;
+	b->live = file_data_live();
+}
+
+static void after_check(struct env *e, struct before *b, enum mapping_error err)
+{
+	bool early = err == MAPPING_ERR_INVALID_PARAM ||
+		     err == MAPPING_ERR_ALREADY_EXISTS ||
+		     err == MAPPING_ERR_NO_MEMORY;
+
+	/* A hook that failed with one of these codes is not an early error. */
+	if (early && e->m.failed == b->failed) {
+		assert_int_equal(e->m.calls, b->calls);
+		snap_assert_same(&b->s, &e->set);
+		assert_int_equal(mock_released, b->released);
+		assert_int_equal(file_data_live(), b->live);
+	}
+	snap_free(&b->s);
+	check_env(e);
+}
+
+enum mapping_error t_map_b(struct env *e, uint64_t start, uint64_t size,
+			   uint64_t flags, const struct mapping_backend *b,
+			   bool replace)
+{
+	struct before bf;
+	enum mapping_error err;
+
+	before_take(e, &bf);
+	err = memory_set_map(&e->set, start, size, flags, b, &e->m, replace);
+	after_check(e, &bf, err);
+	if (err == MAPPING_OK) {
+		const struct memory_area *a = memory_set_find(&e->set, start);
+		assert_non_null(a);
+		assert_int_equal(a->flags, flags);
+		assert_true(memory_area_contains(a, start + (size - 1)));
+	}
+	return err;
+}
+
+enum mapping_error t_map(struct env *e, uint64_t start, uint64_t size,
+			 uint64_t flags, bool replace)
+{
+	return t_map_b(e, start, size, flags, &e->plain, replace);
+}
+
+enum mapping_error t_unmap(struct env *e, uint64_t start, uint64_t size)
+{
+	struct before bf;
+	enum mapping_error err;
+
+	before_take(e, &bf);
+	err = memory_set_unmap(&e->set, start, size, &e->m);
+	after_check(e, &bf, err);
+	if (err == MAPPING_OK && size == 0)
+		assert_int_equal(e->m.calls, bf.calls);
+	if (err == MAPPING_OK)
+		assert_false(memory_set_overlaps(&e->set, start, size));
+	return err;
+}
+
+enum mapping_error t_protect_fn(struct env *e, uint64_t start, uint64_t size,
+				memory_set_update_fn fn, void *ctx)
+{
+	struct before bf;
+	enum mapping_error err;
+
+	before_take(e, &bf);
+	err = memory_set_protect(&e->set, start, size, fn, ctx, &e->m);
+	after_check(e, &bf, err);
+	if (err == MAPPING_OK && size == 0)
+		assert_int_equal(e->m.calls, bf.calls);
+	return err;
+}
+
+bool mask_update(void *ctx, uint64_t old_flags, uint64_t *new_flags)
+{
+	struct mask_update *u = ctx;
+
+	u->calls++;
+	if ((old_flags & u->mask) == (u->flags & u->mask))
+		return false;
+	*new_flags = (u->flags & u->mask) | (old_flags & ~u->mask);
+	return true;
+}
+
+enum mapping_error t_protect(struct env *e, uint64_t start, uint64_t size,
+			     uint64_t flags, uint64_t mask)
+{
+	struct mask_update u = { flags, mask, 0 };
+	return t_protect_fn(e, start, size, mask_update, &u);
+}
+
+enum mapping_error t_clear(struct env *e)
+{
+	struct before bf;
+	enum mapping_error err;
+
+	before_take(e, &bf);
+	err = memory_set_clear(&e->set, &e->m);
+	after_check(e, &bf, err);
+	if (err == MAPPING_OK)
+		assert_true(memory_set_is_empty(&e->set));
+	return err;
+}
+
+/* ---- random numbers ----------------------------------------------------- */
+
+uint64_t rnd_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+uint64_t rnd_below(uint64_t *s, uint64_t n)
+{
+	return rnd_next(s) % n;
+}

@@ -1,0 +1,176 @@
+/*
+ * Support for the unit tests: a mock page-table backend over a shadow page
+ * table, a file-like backend that keeps an offset per area, a counting
+ * allocator, and helpers that call the set and then check it against the
+ * shadow (and, on an error that must change nothing, against a snapshot).
+ *
+ * The shadow stores runs [start, last] (inclusive, so a run may end at 2^64)
+ * of pages with their flags and an "offset": the page-table value of the
+ * run's first byte. Plain areas map identity (offset == address); file areas
+ * map their file offset. Comparing the set's areas and the shadow run by run,
+ * after both are coalesced, is comparing them page for page.
+ */
+#ifndef UNIT_MOCK_H
+#define UNIT_MOCK_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <memory_set/memory_set.h>
+
+#define TOP UINT64_MAX /* last address of the space; 2^64 itself is not a value */
+
+/* ---- shadow page table ---------------------------------------------- */
+struct run {
+	uint64_t start, last, flags, off;
+};
+
+struct shadow {
+	struct run *r;
+	size_t n, cap;
+};
+
+/* ---- mock page table: what every hook receives as page_table ---------- */
+enum hook_kind { HOOK_MAP, HOOK_UNMAP, HOOK_PROTECT };
+
+struct hook_call {
+	enum hook_kind kind;
+	uint64_t start, size, old_flags, new_flags;
+	void *data;
+};
+
+#define MOCK_MAX_FAIL 4
+#define MOCK_LOG 256
+
+struct mock {
+	struct shadow sh;
+	uint64_t page;       /* every hook range is a multiple of this */
+	unsigned long calls; /* page-table hook calls so far */
+	/* Page-table hook calls (1-based, counted in calls) that fail. */
+	unsigned long fail_at[MOCK_MAX_FAIL];
+	enum mapping_error fail_err[MOCK_MAX_FAIL];
+	int nfail;
+	unsigned long failed;      /* how many hook calls failed */
+	unsigned long split_calls; /* split hook calls so far */
+	unsigned long split_fail_at;
+	/* The last MOCK_LOG page-table hook calls, oldest first. */
+	struct hook_call log[MOCK_LOG];
+	unsigned nlog;
+};
+
+void mock_init(struct mock *m, uint64_t page);
+void mock_fini(struct mock *m);
+/* Make page-table hook call number calls+n (n >= 1) fail with err. */
+void mock_fail_in(struct mock *m, unsigned long n, enum mapping_error err);
+void mock_clear_log(struct mock *m);
+
+/* A backend with identity offsets; its data is an opaque tag. */
+extern const struct mapping_backend_ops mock_ops;
+/* The same hooks, plus a can_merge that allows merging any two areas. */
+extern const struct mapping_backend_ops mock_ops_merge_all;
+/* The same hooks, plus release (counted in mock_released). */
+extern const struct mapping_backend_ops mock_ops_release;
+extern unsigned long mock_released;
+
+/* ---- file-like backend: per-area data with a file offset --------------- */
+/*
+ * Each area owns its own file_data: split makes a new one for the right part
+ * (offset advanced), release frees it, can_merge allows only continuous
+ * offsets. All live ones are tracked so a test can see each released exactly
+ * once and none leaked.
+ */
+struct file_data {
+	uint64_t file_off; /* file offset of the area's first byte */
+	uint64_t vaddr;    /* the address that file_off maps at */
+	int live;
+	unsigned id;
+};
+
+extern const struct mapping_backend_ops file_ops;
+struct file_data *file_data_new(uint64_t file_off, uint64_t vaddr);
+/* Free a file_data the set never took (its map failed). */
+void file_data_drop(struct file_data *d);
+long file_data_live(void);
+/* Make split hook call number split_calls+n fail with NO_MEMORY. */
+void file_split_fail_in(struct mock *m, unsigned long n);
+
+/* ---- counting allocator ------------------------------------------------ */
+struct count_alloc {
+	long live;          /* blocks handed out and not freed */
+	unsigned long calls; /* alloc() calls so far */
+	unsigned long fail_from; /* calls numbered >= this return NULL; 0: never */
+	unsigned long failed;
+};
+extern const struct memory_set_allocator count_allocator;
+
+/* ---- the set under test, its mock and its allocator -------------------- */
+struct env {
+	struct memory_set set;
+	struct mock m;
+	struct count_alloc ca;
+	uint64_t tag; /* the plain backend's data points here */
+	struct mapping_backend plain;
+};
+
+/* Set up with granule (0: default) and merge; mock page = granule or 4096. */
+void env_init(struct env *e, uint64_t granule, bool merge);
+/* The same with another allocator (ctx NULL: e->ca). */
+void env_init_alloc(struct env *e, uint64_t granule, bool merge,
+		    const struct memory_set_allocator *alloc, void *ctx);
+/* Clear through the backend, check, destroy and check nothing is leaked. */
+void env_fini(struct env *e);
+
+/*
+ * Check the set against the shadow page for page, memory_set_check, the
+ * iterators both ways, find and overlaps at every area's ends and gaps, and
+ * the merge rule when merge is on.
+ */
+void check_env(struct env *e);
+
+/* Operations on e->set that check it afterwards; an error that must change
+ * nothing (InvalidParam, AlreadyExists, NoMemory) is also checked to call no
+ * hook and leave every area as it was. */
+enum mapping_error t_map(struct env *e, uint64_t start, uint64_t size,
+			 uint64_t flags, bool replace);
+enum mapping_error t_map_b(struct env *e, uint64_t start, uint64_t size,
+			   uint64_t flags, const struct mapping_backend *b,
+			   bool replace);
+enum mapping_error t_unmap(struct env *e, uint64_t start, uint64_t size);
+/* Protect with the trace language's rule: FLAGS under MASK. */
+enum mapping_error t_protect(struct env *e, uint64_t start, uint64_t size,
+			     uint64_t flags, uint64_t mask);
+enum mapping_error t_protect_fn(struct env *e, uint64_t start, uint64_t size,
+				memory_set_update_fn fn, void *ctx);
+enum mapping_error t_clear(struct env *e);
+
+/* The update rule of the trace language's protect. */
+struct mask_update {
+	uint64_t flags, mask;
+	unsigned long calls;
+};
+bool mask_update(void *ctx, uint64_t old_flags, uint64_t *new_flags);
+
+/* Snapshot of a set's areas, to see that an operation changed nothing. */
+struct snap {
+	struct memory_area *a;
+	size_t n;
+};
+void snap_take(struct snap *s, const struct memory_set *set);
+void snap_assert_same(const struct snap *s, const struct memory_set *set);
+void snap_free(struct snap *s);
+
+/* Number of areas, counted by walking the set. */
+size_t walk_count(const struct memory_set *set);
+/* Assert the area holding addr is exactly [start, start+size) with flags. */
+void assert_area(const struct memory_set *set, uint64_t addr, uint64_t start,
+		 uint64_t size, uint64_t flags);
+
+/* splitmix64 */
+uint64_t rnd_next(uint64_t *s);
+uint64_t rnd_below(uint64_t *s, uint64_t n);
+
+#endif /* UNIT_MOCK_H */
