@@ -500,7 +500,7 @@ static void pool_exhaustion(void)
 int main(int argc, char **argv)
 {
 	unsigned nseq = argc > 1 ? (unsigned)atoi(argv[1])
-				 : rel_scaled(150, 4);
+				 : rel_scaled(300, 4);
 	unsigned long long seed0 = argc > 2 ? strtoull(argv[2], NULL, 0) : 1;
 	struct ref *ref = calloc(1, sizeof(*ref));
 
