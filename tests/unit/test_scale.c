@@ -389,7 +389,7 @@ static void test_sequential(void **state)
 }
 
 /* Medium sets, every call checked page for page against the mock. */
-static void random_checked(bool merge, uint64_t seed)
+static void random_checked(bool merge, uint64_t seed, bool protect_only)
 {
 	struct env e;
 	int i;
@@ -401,11 +401,11 @@ static void random_checked(bool merge, uint64_t seed)
 				 MAPPING_OK);
 	for (i = 0; i < 3000; i++) {
 		uint64_t at = rnd_below(&seed, 1700) * 0x1000;
-		uint64_t size = (1 + rnd_below(&seed, 40)) * 0x1000;
+		uint64_t size = (1 + rnd_below(&seed, 64)) * 0x1000;
 		uint64_t f = 1 + rnd_below(&seed, 3);
 		enum mapping_error err;
 
-		switch (rnd_below(&seed, 5)) {
+		switch (protect_only ? 4 : rnd_below(&seed, 5)) {
 		case 0:
 			err = t_unmap(&e, at, size);
 			break;
@@ -429,13 +429,20 @@ static void random_checked(bool merge, uint64_t seed)
 static void test_random_checked(void **state)
 {
 	(void)state;
-	random_checked(false, 7);
+	random_checked(false, 7, false);
+}
+
+/* Protect alone: many small areas, splits in many leaves at once. */
+static void test_random_protect(void **state)
+{
+	(void)state;
+	random_checked(false, 9, true);
 }
 
 static void test_random_checked_merge(void **state)
 {
 	(void)state;
-	random_checked(true, 8);
+	random_checked(true, 8, false);
 }
 
 int main(void)
@@ -443,6 +450,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_checked),
 		cmocka_unit_test(test_random_checked_merge),
+		cmocka_unit_test(test_random_protect),
 		cmocka_unit_test(test_scale),
 		cmocka_unit_test(test_sequential),
 	};
