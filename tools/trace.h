@@ -1,0 +1,77 @@
+/*
+ * Reading and writing the trace language (trace-format.md): a parser that
+ * turns a whole trace into a packed array of operations before anything
+ * runs, and a buffered writer for the printed results. Shared by ms-replay
+ * and the conformance tests.
+ */
+#ifndef MS_TRACE_H
+#define MS_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum trace_kind {
+	T_GRANULE,  /* arg: granule */
+	T_MERGE,    /* opt: on */
+	T_MAP,      /* arg: start size flags; opt: replace */
+	T_UNMAP,    /* arg: start size */
+	T_PROTECT,  /* arg: start size flags mask (all ones if not given) */
+	T_FIND,     /* arg: addr */
+	T_OVERLAPS, /* arg: start size */
+	T_FREE,     /* arg: hint size align first last */
+	T_FREETOP,  /* the same */
+	T_CLEAR,
+	T_LEN,
+	T_DUMP,
+};
+
+/*
+ * The parsed trace. Each operation is a head word (kind in bits 0-7, opt in
+ * bit 8, argument count in bits 16-23, line number from bit 24) followed by
+ * its arguments: 16 bytes for a find, so millions of lines stay small.
+ */
+struct trace {
+	uint64_t *w;
+	size_t nw;
+	size_t cap;
+	uint64_t nops;
+};
+
+struct trace_op {
+	unsigned kind;
+	bool opt;
+	uint64_t line;
+	const uint64_t *arg;
+};
+
+/* Read the file @path whole ("-": standard input). 0, or -1 with a message. */
+int trace_read_file(const char *path, char **buf, size_t *len);
+
+/*
+ * Parse @len bytes of @buf into @t. On a malformed line print
+ * "NAME: line N: reason" on stderr and return -1 (@t is then freed).
+ */
+int trace_parse(struct trace *t, const char *buf, size_t len, const char *name);
+
+void trace_free(struct trace *t);
+
+/* Decode the operation at @p into @op; returns the next one. */
+static inline const uint64_t *trace_next(const uint64_t *p, struct trace_op *op)
+{
+	op->kind = p[0] & 0xff;
+	op->opt = (p[0] >> 8) & 1;
+	op->line = p[0] >> 24;
+	op->arg = p + 1;
+	return p + 1 + ((p[0] >> 16) & 0xff);
+}
+
+/* Buffered standard output: written in large blocks, flushed by out_flush(). */
+void out_str(const char *s);
+void out_hex(uint64_t v);  /* 0x..., lowercase, no leading zeros */
+void out_dec(uint64_t v);
+void out_char(char c);
+/* Flush; -1 if writing failed. */
+int out_flush(void);
+
+#endif /* MS_TRACE_H */
