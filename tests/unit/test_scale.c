@@ -388,69 +388,9 @@ static void test_sequential(void **state)
 	env_fini(&e);
 }
 
-/* Medium sets, every call checked page for page against the mock. */
-static void random_checked(bool merge, uint64_t seed, bool protect_only)
-{
-	struct env e;
-	int i;
-
-	env_init(&e, 0, merge);
-	for (i = 0; i < 400; i++)
-		assert_int_equal(t_map(&e, (uint64_t)i * 0x4000, 0x3000,
-				       1 + rnd_below(&seed, 3), false),
-				 MAPPING_OK);
-	for (i = 0; i < 3000; i++) {
-		uint64_t at = rnd_below(&seed, 1700) * 0x1000;
-		uint64_t size = (1 + rnd_below(&seed, 64)) * 0x1000;
-		uint64_t f = 1 + rnd_below(&seed, 3);
-		enum mapping_error err;
-
-		switch (protect_only ? 4 : rnd_below(&seed, 5)) {
-		case 0:
-			err = t_unmap(&e, at, size);
-			break;
-		case 1:
-			err = t_map(&e, at, size % 0x5000 + 0x1000, f, true);
-			break;
-		case 2:
-			err = t_map(&e, at, 0x1000, f, false);
-			if (err == MAPPING_ERR_ALREADY_EXISTS)
-				err = MAPPING_OK;
-			break;
-		default:
-			err = t_protect(&e, at, size, f, rnd_below(&seed, 2) ? 3 : 1);
-			break;
-		}
-		assert_int_equal(err, MAPPING_OK);
-	}
-	env_fini(&e);
-}
-
-static void test_random_checked(void **state)
-{
-	(void)state;
-	random_checked(false, 7, false);
-}
-
-/* Protect alone: many small areas, splits in many leaves at once. */
-static void test_random_protect(void **state)
-{
-	(void)state;
-	random_checked(false, 9, true);
-}
-
-static void test_random_checked_merge(void **state)
-{
-	(void)state;
-	random_checked(true, 8, false);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_random_checked),
-		cmocka_unit_test(test_random_checked_merge),
-		cmocka_unit_test(test_random_protect),
 		cmocka_unit_test(test_scale),
 		cmocka_unit_test(test_sequential),
 	};
