@@ -247,6 +247,27 @@ static void probe(uint64_t *seed)
 	} else {
 		assert_int_equal(err, MAPPING_ERR_NO_MEMORY);
 	}
+
+	/* Highest such run at or below page p. */
+	err = memory_set_find_free_area_top(&W->set, BASE + p * PAGE, n * PAGE,
+					    align * PAGE, BASE,
+					    BASE + NPAGES * PAGE - 1, &got);
+	q = p < NPAGES - n ? p : NPAGES - n;
+	q -= q % align;
+	for (;;) {
+		for (i = 0; i < n && !W->model[q + i]; i++)
+			;
+		if (i == n) {
+			assert_int_equal(err, MAPPING_OK);
+			assert_int_equal(got, BASE + q * PAGE);
+			break;
+		}
+		if (q < align) {
+			assert_int_equal(err, MAPPING_ERR_NO_MEMORY);
+			break;
+		}
+		q -= align;
+	}
 }
 
 static void shuffle(uint32_t *v, size_t n, uint64_t *seed)
