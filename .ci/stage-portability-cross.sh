@@ -15,7 +15,8 @@
 #
 # Environment: MS_CROSS_ARCHES (default "aarch64 riscv64 i686 armhf"),
 # MS_CMOCKA_SOURCE (an unpacked cmocka source tree, to skip the download),
-# MS_CROSS_TIMEOUT (seconds per test under qemu, default 600).
+# MS_CROSS_TIMEOUT (seconds per test under qemu, default 600),
+# MS_CROSS_EXCLUDE (ctest -E regex of tests left out under qemu, see below).
 # Debian packages: cmake, make, pkg-config, xz-utils, qemu-user,
 # gcc-aarch64-linux-gnu, gcc-riscv64-linux-gnu, gcc-i686-linux-gnu,
 # gcc-arm-linux-gnueabihf, libc6-dev-arm64-cross, libc6-dev-riscv64-cross,
@@ -27,6 +28,11 @@ ROOT=$(pwd)
 ARCHES=${MS_CROSS_ARCHES:-aarch64 riscv64 i686 armhf}
 JOBS=$(nproc 2>/dev/null || echo 2)
 TIMEOUT=${MS_CROSS_TIMEOUT:-600}
+# Left out under qemu-user: linux_oracle compares the set with the kernel's
+# /proc/self/maps, and under qemu-user that file is qemu's own rendering of
+# the guest's pages (it does not merge neighbours as Linux does), so the test
+# would check qemu, not this library. It runs natively in every other build.
+EXCLUDE=${MS_CROSS_EXCLUDE:-'^reliability\.linux_oracle$'}
 CM=$ROOT/build-cross-cmocka
 
 triple_of() {
@@ -145,18 +151,19 @@ for arch in $ARCHES; do
 	B=$ROOT/build-cross-$arch
 	prefix=$CM/$arch
 	build_cmocka "$triple" "$src" "$prefix"
+	mkdir -p "$B"
 	cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchains/$triple.cmake" \
-		-DMS_CROSS_EXTRA_ROOT="$prefix" >"$B.configure.log" 2>&1 ||
-		{ cat "$B.configure.log"; failed+=("$arch (configure)"); continue; }
-	if ! cmake --build "$B" -j "$JOBS" >"$B.build.log" 2>&1; then
-		grep -E 'error|warning' "$B.build.log" | head -60
+		-DMS_CROSS_EXTRA_ROOT="$prefix" >"$B/ms-configure.log" 2>&1 ||
+		{ cat "$B/ms-configure.log"; failed+=("$arch (configure)"); continue; }
+	if ! cmake --build "$B" -j "$JOBS" >"$B/ms-build.log" 2>&1; then
+		grep -E 'error|warning' "$B/ms-build.log" | head -60
 		failed+=("$arch (build)")
 		continue
 	fi
 	echo "built in $((SECONDS - start))s; running ctest under qemu-user"
 	if ! (cd "$B" && MS_REL_SCALE=${MS_REL_SCALE:-0.05} \
-		ctest --output-on-failure -j "$JOBS" --timeout "$TIMEOUT"); then
+		ctest --output-on-failure -j "$JOBS" --timeout "$TIMEOUT" -E "$EXCLUDE"); then
 		failed+=("$arch (tests)")
 	fi
 	echo "=== cross: $arch done in $((SECONDS - start))s ==="
