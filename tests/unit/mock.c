@@ -473,7 +473,7 @@ void env_init_alloc(struct env *e, uint64_t granule, bool merge,
 	assert_int_equal(memory_set_init(&e->set, &o), MAPPING_OK);
 	e->plain.ops = &mock_ops;
 	e->plain.data = &e->tag;
-	file_split_mock = NULL;
+	file_split_mock = &e->m; /* count split calls */
 	check_env(e);
 }
 
@@ -745,7 +745,7 @@ void assert_area(const struct memory_set *set, uint64_t addr, uint64_t start,
 /* Before an operation: what it must not change if it fails early. */
 struct before {
 	struct snap s;
-	unsigned long calls, failed, released;
+	unsigned long calls, failed, released, splits, alloc_failed;
 	long live;
 };
 
@@ -756,6 +756,8 @@ static void before_take(struct env *e, struct before *b)
 	b->failed = e->m.failed;
 	b->released = mock_released;
 	b->live = file_data_live();
+	b->splits = e->m.split_calls;
+	b->alloc_failed = e->ca.failed;
 }
 
 static void after_check(struct env *e, struct before *b, enum mapping_error err)
@@ -770,6 +772,9 @@ static void after_check(struct env *e, struct before *b, enum mapping_error err)
 		snap_assert_same(&b->s, &e->set);
 		assert_int_equal(mock_released, b->released);
 		assert_int_equal(file_data_live(), b->live);
+		/* Out of memory: known before any backend call, split too. */
+		if (err == MAPPING_ERR_NO_MEMORY && e->ca.failed > b->alloc_failed)
+			assert_int_equal(e->m.split_calls, b->splits);
 	}
 	snap_free(&b->s);
 	check_env(e);

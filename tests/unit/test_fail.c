@@ -290,9 +290,16 @@ static void nomem_grow(int op)
 	int i, hits = 0;
 
 	env_init(&e, 0, false);
-	for (i = 0; i < 600; i++)
-		assert_int_equal(t_map(&e, (uint64_t)i * 0x8000, 0x3000, 1,
-				       false), MAPPING_OK);
+	for (i = 0; i < 600; i++) {
+		/* ops 4 and 5: file areas, whose cuts call split() */
+		struct mapping_backend fb = { &file_ops, NULL };
+		if (op >= 4)
+			fb.data = file_data_new((uint64_t)i << 20,
+						(uint64_t)i * 0x8000);
+		assert_int_equal(t_map_b(&e, (uint64_t)i * 0x8000, 0x3000, 1,
+					 op >= 4 ? &fb : &e.plain, false),
+				 MAPPING_OK);
+	}
 	e.ca.fail_from = e.ca.calls + 1;
 	for (i = 0; i < 600; i++) {
 		uint64_t at = (uint64_t)i * 0x8000;
@@ -300,9 +307,9 @@ static void nomem_grow(int op)
 
 		if (op == 0)
 			err = t_map(&e, at + 0x4000, 0x1000, 2, false);
-		else if (op == 1)
+		else if (op == 1 || op == 4)
 			err = t_unmap(&e, at + 0x1000, 0x1000);
-		else if (op == 2)
+		else if (op == 2 || op == 5)
 			err = t_protect(&e, at + 0x1000, 0x1000, 2, ~0ull);
 		else
 			err = t_map(&e, at + 0x1000, 0x1000, 3, true);
@@ -341,6 +348,14 @@ static void test_nomem_replace(void **state)
 {
 	(void)state;
 	nomem_grow(3);
+}
+
+/* File areas: no split() call either when memory is short. */
+static void test_nomem_file(void **state)
+{
+	(void)state;
+	nomem_grow(4);
+	nomem_grow(5);
 }
 
 /* Fail from the Nth allocation on, with a random workload: every NoMemory
@@ -485,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_nomem_unmap),
 		cmocka_unit_test(test_nomem_protect),
 		cmocka_unit_test(test_nomem_replace),
+		cmocka_unit_test(test_nomem_file),
 		cmocka_unit_test(test_nomem_sweep),
 		cmocka_unit_test(test_pool_init),
 		cmocka_unit_test(test_pool_set),
