@@ -2,12 +2,14 @@
  * ms-replay: run a trace (trace-format.md) through memory_set and print what
  * tools/reftrace.py prints for it.
  *
- *   ms-replay [--quiet] [--check] [--maps] TRACE
+ *   ms-replay [--quiet] [--check | --check-full] [--maps] TRACE
  *
  * --quiet  no per-operation lines; "ops N secs S ns_per_op X areas A" on
  *          stderr, timing only the operations (the trace is parsed first).
  * --check  a backend keeps a shadow page table; after every operation the set
- *          must describe it exactly and pass memory_set_check().
+ *          must describe it exactly and pass memory_set_check() (see
+ *          check_op() for how the cost stays O(1) amortised per operation).
+ * --check-full  the same, with the whole set checked after every mutation.
  * --maps   instead of the per-operation lines, print the final areas the way
  *          /proc/PID/maps does (flags as strace2trace.py writes them: bit 0
  *          r, 1 w, 2 x, 3 shared, 4 file-backed).
@@ -67,7 +69,8 @@ struct range {
 struct shadow {
 	struct range *r;
 	size_t n, cap;
-	const char *why; /* first broken hook contract */
+	const char *why;   /* first broken hook contract */
+	uint64_t lo, hi;   /* what the hooks touched since the last check */
 };
 
 /* The first range that ends at or after @addr. */
@@ -150,6 +153,15 @@ static void sh_set(struct shadow *s, uint64_t start, uint64_t last,
 	}
 }
 
+/* Remember what a hook touched, so the check after the operation covers it. */
+static void touched(struct shadow *s, uint64_t start, uint64_t last)
+{
+	if (start < s->lo)
+		s->lo = start;
+	if (last > s->hi)
+		s->hi = last;
+}
+
 static enum mapping_error broken(struct shadow *s, const char *why)
 {
 	if (!s->why)
@@ -173,6 +185,7 @@ static enum mapping_error chk_map(void *data, uint64_t start, uint64_t size,
 		return broken(s, "map hook with an empty or wrapping range");
 	if (sh_meets(s, start, start + (size - 1)))
 		return broken(s, "map hook over mapped memory");
+	touched(s, start, start + (size - 1));
 	sh_set(s, start, start + (size - 1), true, flags);
 	return MAPPING_OK;
 }
@@ -187,6 +200,7 @@ static enum mapping_error chk_unmap(void *data, uint64_t start, uint64_t size,
 		return broken(s, "unmap hook with an empty or wrapping range");
 	if (!sh_covered(s, start, start + (size - 1), false, 0))
 		return broken(s, "unmap hook over unmapped memory");
+	touched(s, start, start + (size - 1));
 	sh_set(s, start, start + (size - 1), false, 0);
 	return MAPPING_OK;
 }
@@ -204,6 +218,7 @@ static enum mapping_error chk_protect(void *data, uint64_t start, uint64_t size,
 		return broken(s, "protect hook that changes nothing");
 	if (!sh_covered(s, start, start + (size - 1), true, old_flags))
 		return broken(s, "protect hook over memory not mapped with old_flags");
+	touched(s, start, start + (size - 1));
 	sh_set(s, start, start + (size - 1), true, new_flags);
 	return MAPPING_OK;
 }
@@ -252,7 +267,8 @@ struct replay {
 	struct memory_set set;
 	struct mapping_backend backend;
 	struct shadow shadow;
-	bool print, check;
+	bool print, check, check_full;
+	uint64_t since_full; /* mutations since the last whole check */
 };
 
 /* The protect mask rule of the trace language. */
@@ -295,19 +311,49 @@ static int fail(const struct trace_op *op, const char *what)
 	return -1;
 }
 
+/* Widen [*lo, *hi] to whole areas of the set and ranges of the shadow. */
+static void widen(const struct replay *r, uint64_t *lo, uint64_t *hi)
+{
+	const struct shadow *s = &r->shadow;
+	const struct memory_area *a;
+	size_t i;
+
+	if (*lo) {
+		a = memory_set_find(&r->set, --*lo);
+		i = sh_index(s, *lo);
+		if (a && a->start < *lo)
+			*lo = a->start;
+		if (i < s->n && s->r[i].start < *lo)
+			*lo = s->r[i].start;
+	}
+	if (*hi != UINT64_MAX) {
+		a = memory_set_find(&r->set, ++*hi);
+		i = sh_index(s, *hi);
+		if (a && memory_area_last(a) > *hi)
+			*hi = memory_area_last(a);
+		if (i < s->n && s->r[i].start <= *hi && s->r[i].last > *hi)
+			*hi = s->r[i].last;
+	}
+}
+
 /*
- * After an operation in --check mode: the hooks kept their contract, the
- * set's invariants hold, the set describes the shadow exactly, and what a
- * query answered is true of the shadow.
+ * After an operation in --check mode: the hooks kept their contract, the set
+ * describes the shadow exactly where the operation and its hooks reached
+ * (and the areas around), and what a query answered is true of the shadow.
+ * The whole set (memory_set_check() and a full comparison) is checked after
+ * a mutation whenever the mutations since the last whole check reach 1/64 of
+ * the areas: after each one while there are fewer than 64, and at O(1)
+ * amortised cost per operation on large sets. --check-full: after each one.
  */
 static int check_op(struct replay *r, const struct trace_op *op,
 		    enum mapping_error err, const struct memory_area *found,
 		    uint64_t addr)
 {
-	const struct shadow *s = &r->shadow;
+	struct shadow *s = &r->shadow;
 	const uint64_t *a = op->arg;
+	uint64_t lo = s->lo, hi = s->hi;
 	const char *why;
-	bool mutation = op->kind <= T_PROTECT || op->kind == T_CLEAR;
+	bool whole = op->kind == T_MERGE || op->kind == T_CLEAR;
 
 	if (s->why)
 		return fail(op, s->why);
@@ -316,12 +362,32 @@ static int check_op(struct replay *r, const struct trace_op *op,
 	    !(err == MAPPING_ERR_NO_MEMORY &&
 	      (op->kind == T_FREE || op->kind == T_FREETOP)))
 		return fail(op, mapping_strerror(err));
-	/* Queries take the set const: only mutations can break it. */
-	why = mutation ? memory_set_check(&r->set) : NULL;
-	if (why)
-		return fail(op, why);
-	if (mutation && !agree(&r->set, s, 0, UINT64_MAX))
-		return fail(op, "the set and the shadow page table differ");
+	s->lo = UINT64_MAX;
+	s->hi = 0;
+
+	if (op->kind == T_MAP || op->kind == T_UNMAP || op->kind == T_PROTECT) {
+		/* Queries take the set const: only these can change it. */
+		uint64_t last = a[1] == 0 ? a[0]
+			: a[1] - 1 > UINT64_MAX - a[0] ? UINT64_MAX
+			: a[0] + (a[1] - 1);
+
+		lo = a[0] < lo ? a[0] : lo;
+		hi = last > hi ? last : hi;
+		widen(r, &lo, &hi);
+		if (!agree(&r->set, s, lo, hi))
+			return fail(op, "the set and the shadow page table differ");
+		r->since_full++;
+		whole = r->check_full ||
+			r->since_full * 64 >= memory_set_len(&r->set);
+	}
+	if (whole) {
+		r->since_full = 0;
+		why = memory_set_check(&r->set);
+		if (why)
+			return fail(op, why);
+		if (!agree(&r->set, s, 0, UINT64_MAX))
+			return fail(op, "the set and the shadow page table differ");
+	}
 	if (op->kind == T_FIND) {
 		size_t i = sh_index(s, a[0]);
 		bool mapped = i < s->n && s->r[i].start <= a[0];
@@ -480,7 +546,7 @@ static void print_maps(const struct memory_set *set)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ms-replay [--quiet] [--check] [--maps] TRACE\n");
+	fprintf(stderr, "usage: ms-replay [--quiet] [--check | --check-full] [--maps] TRACE\n");
 	exit(2);
 }
 
@@ -505,6 +571,8 @@ int main(int argc, char **argv)
 			quiet = true;
 		else if (!strcmp(argv[i], "--check"))
 			r.check = true;
+		else if (!strcmp(argv[i], "--check-full"))
+			r.check = r.check_full = true;
 		else if (!strcmp(argv[i], "--maps"))
 			maps = true;
 		else if ((argv[i][0] == '-' && argv[i][1]) || path)
@@ -523,11 +591,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	r.backend.ops = r.check ? &check_ops : &null_ops;
+	r.shadow.lo = UINT64_MAX;
 	r.print = !quiet && !maps;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = run(&r, &t);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc == 0 && r.check && (memory_set_check(&r.set) ||
+				   !agree(&r.set, &r.shadow, 0, UINT64_MAX))) {
+		fprintf(stderr, "end of trace: check failed: %s\n",
+			memory_set_check(&r.set) ? memory_set_check(&r.set)
+			: "the set and the shadow page table differ");
+		rc = -1;
+	}
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
 
 	if (rc == 0 && maps)

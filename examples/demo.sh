@@ -1,0 +1,56 @@
+#!/bin/sh
+# The demo (make demo): replay the address space of a real program through
+# memory_set and show how it ends, the way /proc/PID/maps shows one.
+#
+#   sh examples/demo.sh [BUILD_DIR [TRACE]]
+#
+# TRACE defaults to node's, recorded with strace on Debian 12. Set ALL=1 to
+# list every area instead of the first and last ones.
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build}
+trace=${2:-$root/tests/conformance/traces/node.trace}
+replay=$build/bin/ms-replay
+expected=${trace%.trace}.out
+
+if [ ! -x "$replay" ]; then
+	echo "demo: $replay not found; build first (make)" >&2
+	exit 1
+fi
+
+# The trace's first line says where it comes from.
+about=$(sed -n '1s/^# *//p' "$trace")
+echo "Replaying $(basename "$trace"): ${about:-a memory-set trace}"
+echo
+
+echo "Final address space (start-end, permissions, size, backing):"
+"$replay" --maps "$trace" | awk -v all="${ALL:-0}" '
+	{ line[NR] = $0 }
+	END {
+		for (i = 1; i <= NR; i++) {
+			if (all != 1 && NR > 30 && i > 15 && i <= NR - 10) {
+				if (i == 16)
+					printf "  ... %d more areas ...\n", NR - 25
+				continue
+			}
+			print "  " line[i]
+		}
+	}'
+echo
+
+# The same trace, compared with the reference model's output and then run
+# against a shadow page table.
+if [ -f "$expected" ]; then
+	if "$replay" "$trace" | cmp -s - "$expected"; then
+		echo "Output identical to the reference model (tools/reftrace.py)."
+	else
+		echo "Output DIFFERS from the reference model: see $expected" >&2
+		exit 1
+	fi
+fi
+"$replay" --check "$trace" > /dev/null
+echo "Set and shadow page table agree after every operation (--check)."
+
+"$replay" --quiet "$trace" 2>&1 >/dev/null | awk '
+	{ printf "%d operations, %d areas, %.0f ns per operation\n", $2, $8, $6 }'
