@@ -787,7 +787,7 @@ const struct memory_area *memory_set_find(const struct memory_set *set,
 	if (pos == 0)
 		return NULL;
 	a = &l->a[pos - 1];
-	return addr - a->start < a->size ? a : NULL;
+	return addr - a->start <= a->size - 1 ? a : NULL;
 }
 
 bool memory_set_overlaps(const struct memory_set *set, uint64_t start,
@@ -1630,7 +1630,8 @@ static const char *check_node(struct ms_walk *w, const struct ms_node *n,
 		for (i = 0; i < n->count; i++) {
 			const struct memory_area *a = &l->a[i];
 
-			if (a->size == 0)
+			/* Size 0 stands for 2^64: only an area from 0 has it. */
+			if (a->size == 0 && a->start != 0)
 				return "area of size 0";
 			if (a->size - 1 > U64_MAX - a->start)
 				return "area past the top of the address space";

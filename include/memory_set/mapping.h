@@ -74,7 +74,9 @@ struct memory_area;
  *
  * Hook contract: a hook that fails must leave the page table as it was for
  * the range of that call, and return a negative ::mapping_error. The set
- * never calls a hook with a zero size, and never calls hooks re-entrantly.
+ * never calls hooks re-entrantly. Sizes are never 0 but for an area that
+ * covers the whole 64-bit space, [0, 2^64), whose size 2^64 reads as 0 (see
+ * ::memory_area); only merging can make such an area.
  * @c data is the per-area pointer of the area concerned, @c page_table is the
  * pointer the caller passed to the set operation.
  */

@@ -19,10 +19,14 @@ extern "C" {
  * next mutation of the set (map, unmap, protect, clear, set_merge, destroy).
  * Read the fields directly or through the accessors below. An area may end
  * exactly at 2^64: compare with memory_area_last(), which never wraps.
+ *
+ * Sizes are kept modulo 2^64: one area only, [0, 2^64), which merging alone
+ * can make (areas are mapped at most 2^64 - granule long), has size 0. The
+ * same holds for the sizes the set passes to the hooks of that area.
  */
 struct memory_area {
 	uint64_t start;                 /**< First address. */
-	uint64_t size;                  /**< Length in bytes, never 0. */
+	uint64_t size;                  /**< Length in bytes; 0 means 2^64. */
 	uint64_t flags;                 /**< Stored and compared, never interpreted. */
 	struct mapping_backend backend; /**< Ops table and per-area data. */
 };
@@ -33,7 +37,7 @@ static inline uint64_t memory_area_start(const struct memory_area *a)
 	return a->start;
 }
 
-/** @brief Size of @p a in bytes. */
+/** @brief Size of @p a in bytes, modulo 2^64 (0 for [0, 2^64)). */
 static inline uint64_t memory_area_size(const struct memory_area *a)
 {
 	return a->size;
@@ -71,7 +75,7 @@ memory_area_backend(const struct memory_area *a)
 static inline bool memory_area_contains(const struct memory_area *a,
 					uint64_t addr)
 {
-	return addr >= a->start && addr - a->start < a->size;
+	return addr >= a->start && addr - a->start <= a->size - 1;
 }
 
 #ifdef __cplusplus
