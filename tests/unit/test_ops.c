@@ -385,6 +385,75 @@ static void test_protect_top(void **state)
 	env_fini(&e);
 }
 
+/* The whole space as one area, [0, 2^64): size 0 (2^64 modulo 2^64). Only
+ * merging can make it. */
+static void test_whole_space(void **state)
+{
+	struct env e;
+	const struct memory_area *a;
+	uint64_t addr;
+
+	(void)state;
+	env_init(&e, 0, true);
+	assert_int_equal(t_map(&e, 0, 1ull << 63, 1, false), MAPPING_OK);
+	assert_int_equal(t_map(&e, 1ull << 63, 1ull << 63, 1, false),
+			 MAPPING_OK);
+	assert_int_equal(memory_set_len(&e.set), 1);
+	a = memory_set_find(&e.set, TOP);
+	assert_non_null(a);
+	assert_ptr_equal(memory_set_find(&e.set, 0), a);
+	assert_ptr_equal(memory_set_find(&e.set, 1ull << 63), a);
+	assert_int_equal(a->start, 0);
+	assert_int_equal(a->size, 0);
+	assert_int_equal(memory_area_last(a), TOP);
+	assert_true(memory_area_contains(a, TOP));
+	assert_true(memory_area_contains(a, 0));
+	assert_true(memory_set_overlaps(&e.set, 0x5000, 1));
+	assert_int_equal(memory_set_find_free_area(&e.set, 0, 1, 1, 0, TOP,
+						   &addr),
+			 MAPPING_ERR_NO_MEMORY);
+	assert_int_equal(memory_set_find_free_area_top(&e.set, 0, 1, 1, 0, TOP,
+						       &addr),
+			 MAPPING_ERR_NO_MEMORY);
+	assert_int_equal(t_map(&e, 0x1000, 0x1000, 1, false),
+			 MAPPING_ERR_ALREADY_EXISTS);
+	/* Cut it in three, and join it again. */
+	assert_int_equal(t_protect(&e, 0x4000, 0x1000, 2, ~0ull), MAPPING_OK);
+	assert_int_equal(memory_set_len(&e.set), 3);
+	assert_area(&e.set, TOP, 0x5000, 0 - 0x5000ull, 1);
+	assert_int_equal(t_protect(&e, 0x4000, 0x1000, 1, ~0ull), MAPPING_OK);
+	assert_int_equal(memory_set_len(&e.set), 1);
+	assert_area(&e.set, 0x4000, 0, 0, 1);
+	/* Unmap a page at each end, then map them back. */
+	assert_int_equal(t_unmap(&e, 0, 0x1000), MAPPING_OK);
+	assert_int_equal(t_unmap(&e, TOP - 0xfff, 0x1000), MAPPING_OK);
+	assert_area(&e.set, 0x1000, 0x1000, 0 - 0x2000ull, 1);
+	assert_int_equal(t_map(&e, 0, 0x1000, 1, false), MAPPING_OK);
+	assert_int_equal(t_map(&e, TOP - 0xfff, 0x1000, 1, false), MAPPING_OK);
+	assert_area(&e.set, 0x1000, 0, 0, 1);
+	/* Replace a range inside it, then protect the whole space. */
+	assert_int_equal(t_map(&e, 0x10000, 0x1000, 3, true), MAPPING_OK);
+	assert_int_equal(memory_set_len(&e.set), 3);
+	assert_int_equal(t_protect(&e, 0, 0 - 0x1000ull, 3, ~0ull), MAPPING_OK);
+	assert_int_equal(memory_set_len(&e.set), 2);
+	assert_int_equal(t_protect(&e, 0, 0 - 0x1000ull, 1, ~0ull), MAPPING_OK);
+	assert_int_equal(memory_set_len(&e.set), 1);
+	env_fini(&e); /* clears it through the unmap hook */
+
+	/* Turning merge on joins two halves into the whole space. */
+	env_init(&e, 0, false);
+	assert_int_equal(t_map(&e, 0, 1ull << 63, 1, false), MAPPING_OK);
+	assert_int_equal(t_map(&e, 1ull << 63, 1ull << 63, 1, false),
+			 MAPPING_OK);
+	assert_int_equal(memory_set_len(&e.set), 2);
+	memory_set_set_merge(&e.set, true);
+	check_env(&e);
+	assert_area(&e.set, TOP, 0, 0, 1);
+	assert_int_equal(t_unmap(&e, 0, 1ull << 63), MAPPING_OK);
+	assert_area(&e.set, TOP, 1ull << 63, 1ull << 63, 1);
+	env_fini(&e);
+}
+
 /* ---- clear -------------------------------------------------------------------- */
 
 static void test_clear(void **state)
@@ -592,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_protect_errors),
 		cmocka_unit_test(test_protect_split),
 		cmocka_unit_test(test_protect_top),
+		cmocka_unit_test(test_whole_space),
 		cmocka_unit_test(test_clear),
 		cmocka_unit_test(test_rust_map_unmap),
 		cmocka_unit_test(test_rust_unmap_split),
