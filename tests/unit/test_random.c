@@ -11,6 +11,8 @@ enum {
 	RC_PROTECT_ONLY = 2, /* nothing but protect after the first maps */
 	RC_FILE = 4,         /* file-backed areas (split, release, can_merge) */
 	RC_FAIL = 8,         /* inject failures */
+	RC_TOP = 16,         /* work at the top of the space, up to 2^64 */
+	RC_TOGGLE = 32,      /* turn merging on and off now and then */
 };
 
 #define SPAN_PAGES 1700u
@@ -71,35 +73,52 @@ static void random_checked(int opts, uint64_t seed, int ops)
 	struct env e;
 	int i;
 
+	/* RC_TOP: the window's last page is the last of the space. */
+	uint64_t base = (opts & RC_TOP) ? 0 - SPAN_PAGES * 0x1000ull : 0;
+
 	env_init(&e, 0, opts & RC_MERGE);
 	for (i = 0; i < 400; i++)
-		assert_int_equal(map_one(&e, opts, &seed, (uint64_t)i * 0x4000,
+		assert_int_equal(map_one(&e, opts, &seed,
+					 base + (uint64_t)i * 0x4000 + 0x1000,
 					 0x3000, 1 + rnd_below(&seed, 3), false),
 				 MAPPING_OK);
 	for (i = 0; i < ops; i++) {
-		uint64_t at = rnd_below(&seed, SPAN_PAGES) * 0x1000;
+		uint64_t at = base + rnd_below(&seed, SPAN_PAGES) * 0x1000;
 		uint64_t size = (1 + rnd_below(&seed, 64)) * 0x1000;
 		uint64_t f = 1 + rnd_below(&seed, 3);
 		bool armed = (opts & RC_FAIL) && arm(&e, &seed);
 		enum mapping_error err;
+
+		/* Near 2^64, cut ranges to end there at most (most of the
+		 * time; past it is InvalidParam, checked below). */
+		if ((opts & RC_TOP) && size - 1 > TOP - at &&
+		    rnd_below(&seed, 8) != 0)
+			size = TOP - at + 1;
+		if ((opts & RC_TOGGLE) && rnd_below(&seed, 100) == 0) {
+			memory_set_set_merge(&e.set,
+					     !memory_set_merge_enabled(&e.set));
+			check_env(&e);
+		}
 
 		switch ((opts & RC_PROTECT_ONLY) ? 4 : rnd_below(&seed, 6)) {
 		case 0:
 			err = t_unmap(&e, at, size);
 			break;
 		case 1:
-			err = map_one(&e, opts, &seed, at,
-				      size % 0x5000 + 0x1000, f, true);
+			size = size % 0x5000 + 0x1000;
+			err = map_one(&e, opts, &seed, at, size, f, true);
 			break;
 		case 2:
-			err = map_one(&e, opts, &seed, at, 0x1000, f, false);
+			size = 0x1000;
+			err = map_one(&e, opts, &seed, at, size, f, false);
 			if (err == MAPPING_ERR_ALREADY_EXISTS)
 				err = MAPPING_OK;
 			break;
 		case 3:
-			if (rnd_below(&seed, 50) == 0)
+			if (rnd_below(&seed, 50) == 0) {
 				err = t_clear(&e);
-			else
+				at = size = 0; /* no range */
+			} else
 				err = t_protect(&e, at, size, f, ~0ull);
 			break;
 		default:
@@ -108,11 +127,16 @@ static void random_checked(int opts, uint64_t seed, int ops)
 			break;
 		}
 		/* With failures armed, the op may fail with one of them; t_*
-		 * checked the set against the page table either way. */
+		 * checked the set against the page table either way. An
+		 * invalid range is refused before any hook or allocation. */
 		if (armed && (err == MAPPING_ERR_BAD_STATE ||
 			      err == MAPPING_ERR_NO_MEMORY))
 			err = MAPPING_OK;
-		assert_int_equal(err, MAPPING_OK);
+		/* A range past 2^64 is refused. */
+		if (size > 0 && size - 1 > TOP - at)
+			assert_int_equal(err, MAPPING_ERR_INVALID_PARAM);
+		else
+			assert_int_equal(err, MAPPING_OK);
 		disarm(&e);
 	}
 	env_fini(&e);
@@ -162,6 +186,20 @@ static void test_failures_file_merge(void **state)
 	random_checked(RC_FAIL | RC_FILE, 14, 3000);
 }
 
+static void test_top(void **state)
+{
+	(void)state;
+	random_checked(RC_TOP, 15, 3000);
+	random_checked(RC_TOP | RC_MERGE | RC_FILE, 16, 3000);
+}
+
+static void test_toggle(void **state)
+{
+	(void)state;
+	random_checked(RC_TOGGLE, 17, 3000);
+	random_checked(RC_TOGGLE | RC_FILE | RC_FAIL | RC_TOP, 18, 3000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +210,8 @@ int main(void)
 		cmocka_unit_test(test_file_merge),
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_failures_file_merge),
+		cmocka_unit_test(test_top),
+		cmocka_unit_test(test_toggle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
