@@ -13,7 +13,11 @@ enum {
 	RC_FAIL = 8,         /* inject failures */
 	RC_TOP = 16,         /* work at the top of the space, up to 2^64 */
 	RC_TOGGLE = 32,      /* turn merging on and off now and then */
+	RC_GRANULE = 64,     /* switch the granule between 4 and 8 KiB */
+	RC_MIXED = 128,      /* also areas whose can_merge allows any data */
 };
+
+static uint64_t tags[2];
 
 #define SPAN_PAGES 1700u
 
@@ -25,6 +29,11 @@ static enum mapping_error map_one(struct env *e, int opts, uint64_t *seed,
 	struct mapping_backend b;
 	enum mapping_error err;
 
+	if ((opts & RC_MIXED) && rnd_below(seed, 3) == 0) {
+		b.ops = &mock_ops_merge_all;
+		b.data = &tags[rnd_below(seed, 2)];
+		return t_map_b(e, at, size, flags, &b, replace);
+	}
 	if (!(opts & RC_FILE) || rnd_below(seed, 4) == 0)
 		return t_map(e, at, size, flags, replace);
 	/* Mostly offset == address, so neighbours are continuous and merge. */
@@ -94,6 +103,10 @@ static void random_checked(int opts, uint64_t seed, int ops)
 		if ((opts & RC_TOP) && size - 1 > TOP - at &&
 		    rnd_below(&seed, 8) != 0)
 			size = TOP - at + 1;
+		if ((opts & RC_GRANULE) && rnd_below(&seed, 50) == 0)
+			assert_int_equal(memory_set_set_granule(&e.set,
+					 rnd_below(&seed, 2) ? 0x2000 : 0x1000),
+					 MAPPING_OK);
 		if ((opts & RC_TOGGLE) && rnd_below(&seed, 100) == 0) {
 			memory_set_set_merge(&e.set,
 					     !memory_set_merge_enabled(&e.set));
@@ -132,8 +145,9 @@ static void random_checked(int opts, uint64_t seed, int ops)
 		if (armed && (err == MAPPING_ERR_BAD_STATE ||
 			      err == MAPPING_ERR_NO_MEMORY))
 			err = MAPPING_OK;
-		/* A range past 2^64 is refused. */
-		if (size > 0 && size - 1 > TOP - at)
+		/* A range past 2^64 or off the granule is refused. */
+		if (size > 0 && (size - 1 > TOP - at ||
+				 (at | size) % memory_set_granule(&e.set)))
 			assert_int_equal(err, MAPPING_ERR_INVALID_PARAM);
 		else
 			assert_int_equal(err, MAPPING_OK);
@@ -200,6 +214,14 @@ static void test_toggle(void **state)
 	random_checked(RC_TOGGLE | RC_FILE | RC_FAIL | RC_TOP, 18, 3000);
 }
 
+static void test_granule_mixed(void **state)
+{
+	(void)state;
+	random_checked(RC_GRANULE | RC_MIXED | RC_MERGE, 19, 3000);
+	random_checked(RC_GRANULE | RC_MIXED | RC_FILE | RC_TOGGLE | RC_FAIL,
+		       20, 3000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_failures_file_merge),
 		cmocka_unit_test(test_top),
 		cmocka_unit_test(test_toggle),
+		cmocka_unit_test(test_granule_mixed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
