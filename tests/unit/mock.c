@@ -535,14 +535,19 @@ void check_env(struct env *e)
 {
 	const struct memory_set *set = &e->set;
 	const struct shadow *sh = &e->m.sh;
-	const char *msg = memory_set_check(set);
+	const char *msg;
 	const struct memory_area **v, *a;
 	struct memory_set_iter it;
 	struct run *sr, *hr;
 	void **fd;
 	size_t n, k = 0, nsr = 0, nhr = 0, nfd = 0, j;
 	uint64_t page = e->m.page;
+	/* Queries never write to the set nor allocate: compare afterwards. */
+	struct memory_set before;
+	unsigned long allocs = e->ca.calls;
 
+	memcpy(&before, set, sizeof(before)); /* bytes, padding included */
+	msg = memory_set_check(set);
 	if (msg)
 		fail_msg("memory_set_check: %s", msg);
 	n = memory_set_len(set);
@@ -672,6 +677,10 @@ void check_env(struct env *e)
 				    cmp_ptr) == NULL)
 		nfd++;
 	assert_int_equal(nfd, file_data_live());
+
+	if (memcmp(&before, set, sizeof(before)) != 0)
+		fail_msg("a query changed the set");
+	assert_int_equal(e->ca.calls, allocs);
 
 	free(v);
 	free(sr);
