@@ -175,6 +175,8 @@ static void test_unmap(void **state)
 
 	assert_int_equal(t_unmap(&e, 0x10000, 0), MAPPING_OK);
 	assert_int_equal(t_unmap(&e, 0x14000, 0), MAPPING_OK);
+	/* Size 0 does nothing, but the start is still checked. */
+	assert_int_equal(t_unmap(&e, 0x14800, 0), MAPPING_ERR_INVALID_PARAM);
 	assert_int_equal(t_unmap(&e, 0x10800, 0x1000), MAPPING_ERR_INVALID_PARAM);
 	assert_int_equal(t_unmap(&e, 0x10000, 0x800), MAPPING_ERR_INVALID_PARAM);
 	assert_int_equal(t_unmap(&e, 0x10000, UINT64_MAX - 0xfff),
@@ -304,6 +306,8 @@ static void test_protect_errors(void **state)
 	/* Size 0: ok, nothing changes. */
 	assert_int_equal(t_protect(&e, 0x10000, 0, 2, ~0ull), MAPPING_OK);
 	assert_int_equal(t_protect(&e, 0x11000, 0, 2, ~0ull), MAPPING_OK);
+	assert_int_equal(t_protect(&e, 0x11800, 0, 2, ~0ull),
+			 MAPPING_ERR_INVALID_PARAM);
 	assert_area(&e.set, 0x10000, 0x10000, 0x4000, 1);
 	/* Over nothing. */
 	assert_int_equal(t_protect(&e, 0x100000, 0x4000, 2, ~0ull), MAPPING_OK);
