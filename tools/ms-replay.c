@@ -169,10 +169,10 @@ static enum mapping_error broken(struct shadow *s, const char *why)
 	return MAPPING_ERR_BAD_STATE;
 }
 
-/* A hook's range: not empty and not past 2^64. */
+/* A hook's range: not past 2^64, and size 0 only for [0, 2^64). */
 static bool range_ok(uint64_t start, uint64_t size)
 {
-	return size && size - 1 <= UINT64_MAX - start;
+	return size ? size - 1 <= UINT64_MAX - start : start == 0;
 }
 
 static enum mapping_error chk_map(void *data, uint64_t start, uint64_t size,
@@ -182,7 +182,7 @@ static enum mapping_error chk_map(void *data, uint64_t start, uint64_t size,
 
 	(void)data;
 	if (!range_ok(start, size))
-		return broken(s, "map hook with an empty or wrapping range");
+		return broken(s, "map hook with an wrapping range");
 	if (sh_meets(s, start, start + (size - 1)))
 		return broken(s, "map hook over mapped memory");
 	touched(s, start, start + (size - 1));
@@ -197,7 +197,7 @@ static enum mapping_error chk_unmap(void *data, uint64_t start, uint64_t size,
 
 	(void)data;
 	if (!range_ok(start, size))
-		return broken(s, "unmap hook with an empty or wrapping range");
+		return broken(s, "unmap hook with an wrapping range");
 	if (!sh_covered(s, start, start + (size - 1), false, 0))
 		return broken(s, "unmap hook over unmapped memory");
 	touched(s, start, start + (size - 1));
@@ -213,7 +213,7 @@ static enum mapping_error chk_protect(void *data, uint64_t start, uint64_t size,
 
 	(void)data;
 	if (!range_ok(start, size))
-		return broken(s, "protect hook with an empty or wrapping range");
+		return broken(s, "protect hook with an wrapping range");
 	if (old_flags == new_flags)
 		return broken(s, "protect hook that changes nothing");
 	if (!sh_covered(s, start, start + (size - 1), true, old_flags))
@@ -290,7 +290,10 @@ static void print_area(const struct memory_area *a)
 {
 	out_hex(a->start);
 	out_char(' ');
-	out_hex(a->size);
+	if (a->size)
+		out_hex(a->size);
+	else
+		out_str("0x10000000000000000"); /* [0, 2^64) */
 	out_char(' ');
 	out_hex(a->flags);
 	out_char('\n');
@@ -512,6 +515,10 @@ static void human_size(char *buf, size_t len, uint64_t size)
 	uint64_t div = 1024;
 	int u = 0;
 
+	if (size == 0) {
+		snprintf(buf, len, "16E"); /* [0, 2^64) */
+		return;
+	}
 	while (u < 5 && size >= div * 1024) {
 		div *= 1024;
 		u++;
@@ -582,9 +589,12 @@ int main(int argc, char **argv)
 	}
 	if (!path)
 		usage();
-	if (trace_read_file(path, &buf, &len) || trace_parse(&t, buf, len, path))
+	if (trace_read_file(path, &buf, &len))
 		return 1;
+	rc = trace_parse(&t, buf, len, path);
 	free(buf);
+	if (rc)
+		return 1;
 
 	if (memory_set_init(&r.set, &opts) != MAPPING_OK) {
 		fprintf(stderr, "ms-replay: memory_set_init failed\n");

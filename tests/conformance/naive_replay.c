@@ -14,7 +14,10 @@ static void print_area(const struct naive_area *a)
 {
 	out_hex(a->start);
 	out_char(' ');
-	out_hex(a->size);
+	if (a->size)
+		out_hex(a->size);
+	else
+		out_str("0x10000000000000000"); /* [0, 2^64) */
 	out_char(' ');
 	out_hex(a->flags);
 	out_char('\n');
@@ -41,10 +44,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: naive-replay TRACE\n");
 		return 2;
 	}
-	if (trace_read_file(argv[1], &buf, &len) ||
-	    trace_parse(&t, buf, len, argv[1]))
+	if (trace_read_file(argv[1], &buf, &len))
 		return 1;
+	rc = trace_parse(&t, buf, len, argv[1]);
 	free(buf);
+	if (rc)
+		return 1;
 	naive_init(&m);
 	for (p = t.w, end = t.w + t.nw; p < end;) {
 		struct trace_op op;

@@ -73,9 +73,10 @@ static bool covered(const struct naive *m, uint64_t start, uint64_t size,
 	return false;
 }
 
+/* Not past 2^64, and size 0 only for [0, 2^64). */
 static bool hook_range_ok(uint64_t start, uint64_t size)
 {
-	return size && size - 1 <= UINT64_MAX - start;
+	return size ? size - 1 <= UINT64_MAX - start : start == 0;
 }
 
 static enum mapping_error pt_map(void *data, uint64_t start, uint64_t size,
@@ -85,7 +86,7 @@ static enum mapping_error pt_map(void *data, uint64_t start, uint64_t size,
 
 	(void)data;
 	if (!hook_range_ok(start, size))
-		return broken(pt, "map hook: empty or wrapping range");
+		return broken(pt, "map hook: wrapping range");
 	if (naive_map(&pt->m, start, size, flags, false) != MAPPING_OK)
 		return broken(pt, "map hook over mapped memory");
 	return MAPPING_OK;
@@ -99,7 +100,10 @@ static enum mapping_error pt_unmap(void *data, uint64_t start, uint64_t size,
 	(void)data;
 	if (!hook_range_ok(start, size) || !covered(&pt->m, start, size, false, 0))
 		return broken(pt, "unmap hook over unmapped memory");
-	naive_unmap(&pt->m, start, size);
+	if (size)
+		naive_unmap(&pt->m, start, size);
+	else
+		naive_clear(&pt->m); /* [0, 2^64) */
 	return MAPPING_OK;
 }
 

@@ -1,7 +1,8 @@
 /*
  * The naive model: see naive.h. Mutations build a new array from the old one
  * area by area; ranges are handled as [start, last] so that an area ending at
- * 2^64 needs no special case.
+ * 2^64 needs no special case, and sizes are used only as size - 1, which
+ * is right for the one area of size 0, [0, 2^64).
  */
 #include "naive.h"
 
@@ -55,11 +56,7 @@ static bool range_ok(const struct naive *m, uint64_t start, uint64_t size)
 	return size == 0 || size - 1 <= UINT64_MAX - start;
 }
 
-/*
- * With merge on, join every touching pair with equal flags. An area of 2^64
- * bytes cannot be described by a 64-bit size, so the one pair that would make
- * it stays apart.
- */
+/* With merge on, join every touching pair with equal flags. */
 static void merge_all(struct naive *m)
 {
 	size_t i, k = 0;
@@ -70,9 +67,9 @@ static void merge_all(struct naive *m)
 		struct naive_area *prev = k ? &m->a[k - 1] : NULL;
 		const struct naive_area *a = &m->a[i];
 
+		/* Sizes add modulo 2^64: [0, 2^64) comes out as size 0. */
 		if (prev && last_of(prev) + 1 == a->start &&
-		    prev->flags == a->flags &&
-		    a->size <= UINT64_MAX - prev->size)
+		    prev->flags == a->flags)
 			prev->size += a->size;
 		else
 			m->a[k++] = *a;
@@ -206,7 +203,7 @@ const struct naive_area *naive_find(const struct naive *m, uint64_t addr)
 	size_t i;
 
 	for (i = 0; i < m->n; i++)
-		if (addr >= m->a[i].start && addr - m->a[i].start < m->a[i].size)
+		if (addr >= m->a[i].start && addr - m->a[i].start <= m->a[i].size - 1)
 			return &m->a[i];
 	return NULL;
 }

@@ -7,7 +7,8 @@
  *
  * Self-contained: needs only libc and <memory_set/mapping.h> for the error
  * codes. Areas may end exactly at 2^64; the code works with inclusive last
- * addresses so nothing wraps.
+ * addresses so nothing wraps. Merging can make the area [0, 2^64), whose
+ * size reads 0, as the library's does.
  */
 #ifndef MEMORY_SET_NAIVE_H
 #define MEMORY_SET_NAIVE_H
@@ -20,7 +21,7 @@
 
 struct naive_area {
 	uint64_t start;
-	uint64_t size; /* never 0 */
+	uint64_t size; /* 0 only for [0, 2^64), as in struct memory_area */
 	uint64_t flags;
 };
 
