@@ -22,7 +22,11 @@ mkdir -p "$WORK"
 cp fuzz/corpus/* "$WORK"/
 
 # The seeds must pass before fuzzing starts.
-"$B/bin/ms_fuzz_replay" fuzz/corpus
+if ! (cd "$B" && ./bin/ms_fuzz_replay ../fuzz/corpus); then
+  echo "== a seed fails; as a trace:"
+  (cd "$B" && MS_FUZZ_TRACE=1 ./bin/ms_fuzz_replay ms-fuzz-failure.bin 2>&1 | head -200) || true
+  exit 1
+fi
 
 status=0
 (cd "$B" && ASAN_OPTIONS=detect_leaks=1 ./bin/ms_fuzz -max_total_time="$SECS" \

@@ -223,10 +223,12 @@ static bool inj_call(enum hook_kind kind, uint64_t start, uint64_t size,
 	return true;
 }
 
-/* The set must never call a hook with a zero size or a range past 2^64. */
+/* The set must never call a hook with an empty range or one past 2^64.
+ * Size 0 stands for 2^64: only the whole space [0, 2^64) has it. */
 static void check_range(const char *hook, uint64_t start, uint64_t size)
 {
-	REL_CHECK(size != 0, "%s hook called with size 0", hook);
+	REL_CHECK(size != 0 || start == 0, "%s hook called with size 0 at %#llx",
+		  hook, (unsigned long long)start);
 	REL_CHECK(start + (size - 1) >= start,
 		  "%s hook called past 2^64: %#llx + %#llx", hook,
 		  (unsigned long long)start, (unsigned long long)size);
@@ -295,7 +297,8 @@ static enum mapping_error h_split(void *data, uint64_t start, uint64_t size,
 				  uint64_t offset, void **right_data)
 {
 	REL_CHECK(token_alive(data), "split of a released token");
-	REL_CHECK(offset > 0 && offset < size,
+	/* offset < size, where size 0 is 2^64 */
+	REL_CHECK(offset > 0 && offset - 1 < size - 1,
 		  "split at offset %#llx of an area of %#llx bytes",
 		  (unsigned long long)offset, (unsigned long long)size);
 	if (inj_call(HOOK_SPLIT, start, size, offset, 0))
@@ -306,8 +309,8 @@ static enum mapping_error h_split(void *data, uint64_t start, uint64_t size,
 
 static void h_release(void *data, uint64_t start, uint64_t size)
 {
-	(void)start;
-	REL_CHECK(size != 0, "release of size 0");
+	REL_CHECK(size != 0 || start == 0, "release of size 0 at %#llx",
+		  (unsigned long long)start);
 	token_kill(data, "release");
 }
 
