@@ -1,8 +1,10 @@
 /*
  * Random workloads on medium sets (hundreds of areas, several tree levels),
- * every call checked page for page against the mock: plain and file-backed
- * areas, merge off and on, and with hook, split and allocation failures
- * injected at random, so each failure contract is checked in many shapes.
+ * every call checked page for page against the mock and area by area
+ * against a model: plain, file-backed and mixed areas, merge off, on and
+ * toggled, granule changes, the top of the space, and hook, split and
+ * allocation failures injected at random, so each failure contract is
+ * checked in many shapes.
  */
 #include <string.h>
 
