@@ -321,6 +321,10 @@ static void test_iter(void **state)
 		n++;
 	}
 	assert_int_equal(n, 200);
+	/* Past the end, prev gives the last area back. */
+	a = memory_set_iter_prev(&it);
+	assert_non_null(a);
+	assert_int_equal(a->flags, 199);
 	memory_set_iter_init_end(&it, &e.set);
 	for (n = 199; n >= 0; n--) {
 		a = memory_set_iter_prev(&it);
@@ -357,6 +361,35 @@ static void test_iter(void **state)
 	memory_set_iter_init(&it, &e.set, TOP);
 	assert_null(memory_set_iter_next(&it));
 	assert_int_equal(memory_set_iter_prev(&it)->flags, 199);
+
+	/* A random walk both ways across leaves, against the index. */
+	{
+		uint64_t seed = 99;
+		int pos = 57, step;
+
+		memory_set_iter_init(&it, &e.set, 0x10000 + 57 * 0x2000);
+		for (step = 0; step < 20000; step++) {
+			if (rnd_below(&seed, 2)) {
+				a = memory_set_iter_next(&it);
+				if (pos == 200) {
+					assert_null(a);
+				} else {
+					assert_non_null(a);
+					assert_int_equal(a->flags, pos);
+					pos++;
+				}
+			} else {
+				a = memory_set_iter_prev(&it);
+				if (pos == 0) {
+					assert_null(a);
+				} else {
+					pos--;
+					assert_non_null(a);
+					assert_int_equal(a->flags, pos);
+				}
+			}
+		}
+	}
 
 	/* A walk from every area's middle reaches the end in order. */
 	for (n = 0; n < 200; n += 37) {
