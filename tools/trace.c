@@ -73,7 +73,7 @@ static bool is_space(unsigned char c)
 
 static bool word_is(const char *w, size_t n, const char *s)
 {
-	return strlen(s) == n && memcmp(w, s, n) == 0;
+	return s[0] == w[0] && strlen(s) == n && memcmp(w, s, n) == 0;
 }
 
 /* 0x and hexadecimal digits, or decimal digits; NULL or a reason. */
@@ -113,9 +113,10 @@ static const char *parse_num(const char *s, size_t n, uint64_t *v)
 	return NULL;
 }
 
-static int push(struct trace *t, uint64_t w)
+/* Append @n words; the array grows by doubling. */
+static int append(struct trace *t, const uint64_t *w, size_t n)
 {
-	if (t->nw == t->cap) {
+	if (t->cap - t->nw < n) {
 		size_t cap = t->cap ? t->cap * 2 : 1 << 16;
 		uint64_t *nw = realloc(t->w, cap * sizeof(*nw));
 
@@ -124,7 +125,8 @@ static int push(struct trace *t, uint64_t w)
 		t->w = nw;
 		t->cap = cap;
 	}
-	t->w[t->nw++] = w;
+	memcpy(t->w + t->nw, w, n * sizeof(*w));
+	t->nw += n;
 	return 0;
 }
 
@@ -132,7 +134,7 @@ static int push(struct trace *t, uint64_t w)
 static const char *parse_line(struct trace *t, const char **w, const size_t *wn,
 			      size_t nwords, uint64_t line)
 {
-	uint64_t v[5], head;
+	uint64_t rec[6], *v = rec + 1; /* head word, then arguments */
 	size_t nargs = nwords - 1, nnum = nargs, i;
 	unsigned kind;
 	bool opt = false;
@@ -166,12 +168,9 @@ static const char *parse_line(struct trace *t, const char **w, const size_t *wn,
 	if (kind == T_GRANULE && (v[0] == 0 || (v[0] & (v[0] - 1))))
 		return "granule must be a power of two";
 
-	head = kind | (uint64_t)opt << 8 | (uint64_t)nnum << 16 | line << 24;
-	if (push(t, head))
+	rec[0] = kind | (uint64_t)opt << 8 | (uint64_t)nnum << 16 | line << 24;
+	if (append(t, rec, 1 + nnum))
 		return "out of memory";
-	for (i = 0; i < nnum; i++)
-		if (push(t, v[i]))
-			return "out of memory";
 	t->nops++;
 	return NULL;
 }
