@@ -390,6 +390,45 @@ static long run_fault(const struct seq *s, unsigned k, const struct fault *f,
 	return calls0;
 }
 
+/*
+ * The whole space as one area: with merge on, [0, 2^64 - 4K) meets
+ * [2^64 - 4K, 2^64) and they become [0, 2^64), of size 0. Then it is cut,
+ * protected, replaced and cleared, with faults as for random sequences.
+ */
+static void whole_space_seq(struct seq *s, bool tok)
+{
+	const uint64_t top = TOP_PAGE_BASE(1, 0x1000);
+	static const struct {
+		enum op_kind kind;
+		uint64_t start, size, flags;
+	} ops[] = {
+		{OP_MAP, 0, TOP_PAGE_BASE(2, 0x1000), 1},
+		{OP_PROTECT, 0x10000, 0x4000, 2},
+		{OP_PROTECT, 0x10000, 0x4000, 1},
+		{OP_UNMAP, 0x20000, 0x1000, 0},
+		{OP_MAP, 0x20000, 0x1000, 1},
+		{OP_MAP_REPLACE, 0x8000, 0x8000, 3},
+		{OP_MAP_REPLACE, 0x8000, 0x8000, 1},
+		{OP_PROTECT, 0, TOP_PAGE_BASE(1, 0x1000), 2},
+		{OP_MERGE_OFF, 0, 0, 0},
+		{OP_PROTECT, 0, TOP_PAGE_BASE(2, 0x1000), 1},
+		{OP_MERGE_ON, 0, 0, 0},
+		{OP_UNMAP, 0x1000, TOP_PAGE_BASE(2, 0x1000), 0},
+		{OP_CLEAR, 0, 0, 0},
+	};
+
+	memset(s, 0, sizeof(*s));
+	s->merge = true;
+	s->prefill = 2;
+	s->ops[s->n++] = (struct op){OP_MAP, top, 0x1000, 1, ~0ull, tok};
+	s->ops[s->n++] = (struct op){OP_MAP, TOP_PAGE_BASE(2, 0x1000), 0x1000,
+				     1, ~0ull, tok};
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		s->ops[s->n++] = (struct op){ops[i].kind, ops[i].start,
+					     ops[i].size, ops[i].flags, ~0ull,
+					     tok};
+}
+
 static void run_seq(unsigned long long seed, struct ref *ref)
 {
 	static const enum mapping_error codes[] = {
@@ -400,7 +439,11 @@ static void run_seq(unsigned long long seed, struct ref *ref)
 	struct run r;
 
 	REL_CHECK(s != NULL, "out of memory");
-	gen_seq(s, &g);
+	/* Seeds 0 and 1: the whole space, plain and token backends. */
+	if (seed < 2)
+		whole_space_seq(s, seed == 1);
+	else
+		gen_seq(s, &g);
 
 	/* Reference run: no fault; count the calls and allocations of each
 	 * op and keep its outcome. */
@@ -414,6 +457,11 @@ static void run_seq(unsigned long long seed, struct ref *ref)
 		ref->calls[i] = inj.calls - c;
 		ref->allocs[i] = r.fa.calls - a;
 		snap_take(&ref->after[i], &r.set);
+		if (seed < 2 && i == 2)
+			REL_CHECK(ref->after[i].n == 1 &&
+					  ref->after[i].a[0].start == 0 &&
+					  ref->after[i].a[0].size == 0,
+				  "the whole space did not become one area");
 		if (i >= s->prefill)
 			verify_set(&r.set, &r.sh);
 	}
@@ -501,7 +549,7 @@ int main(int argc, char **argv)
 {
 	unsigned nseq = argc > 1 ? (unsigned)atoi(argv[1])
 				 : rel_scaled(300, 4);
-	unsigned long long seed0 = argc > 2 ? strtoull(argv[2], NULL, 0) : 1;
+	unsigned long long seed0 = argc > 2 ? strtoull(argv[2], NULL, 0) : 0;
 	struct ref *ref = calloc(1, sizeof(*ref));
 
 	REL_CHECK(ref != NULL, "out of memory");
