@@ -36,6 +36,11 @@ endif()
 set(ENV{PKG_CONFIG_PATH} "")
 set(ENV{PKG_CONFIG_SYSROOT_DIR} "")
 
+# Test programs are linked statically: qemu-user then needs no target
+# loader, and qemu-i386 7.2 hangs on two threads sharing a lock in a
+# dynamically linked i686 program (a static one runs).
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
+
 find_program(MS_CROSS_QEMU ${MS_CROSS_QEMU_NAME})
 if(MS_CROSS_QEMU)
   set(CMAKE_CROSSCOMPILING_EMULATOR ${MS_CROSS_QEMU} -L ${MS_CROSS_SYSROOT})

@@ -100,6 +100,8 @@ for t in "${TARGETS[@]}"; do
 	fi
 	dir=$OUT/$name
 	mkdir -p "$dir"
+	# gcc reports each function's stack frame (kernel stacks are small).
+	[ "$cc" != clang ] && tf+=(-fstack-usage)
 	ok=1
 	objs=()
 	for src in "${SOURCES[@]}"; do
@@ -125,6 +127,7 @@ for t in "${TARGETS[@]}"; do
 	undef=$("$nm" -u "$dir/combined.o" | awk '{print $NF}' | sort -u)
 	bad=$(grep -Ev "$ALLOWED" <<<"$undef" | grep -v '^$' || true)
 	used=$(grep -E "$ALLOWED" <<<"$undef" | tr '\n' ' ' || true)
+	used=$(echo $used)
 	text=0
 	while read -r _ size type _; do
 		case "$type" in t | T) text=$((text + 16#$size)) ;; esac
@@ -160,7 +163,12 @@ for t in "${TARGETS[@]}"; do
 		continue
 	fi
 	nglobal=$("$nm" -g --defined-only "$dir/combined.o" | awk 'NF == 3' | wc -l)
-	summary+=("$(printf '%-14s ok   code %6s bytes, %3s globals, needs: %s' "$name" "$text" "$nglobal" "${used:-nothing}")")
+	frame=
+	if ls "$dir"/*.su >/dev/null 2>&1; then
+		frame=$(cat "$dir"/*.su | sort -t$'\t' -k2 -n | tail -1 |
+			awk -F'\t' '{n = split($1, p, ":"); printf ", largest frame %s bytes (%s)", $2, p[n]}')
+	fi
+	summary+=("$(printf '%-14s ok   code %6s bytes, %3s globals, needs: %s%s' "$name" "$text" "$nglobal" "${used:-nothing}" "$frame")")
 done
 
 echo
