@@ -19,7 +19,11 @@ enum {
 	RC_TOGGLE = 32,      /* turn merging on and off now and then */
 	RC_GRANULE = 64,     /* switch the granule between 4 and 8 KiB */
 	RC_MIXED = 128,      /* also areas whose can_merge allows any data */
+	RC_POOL = 256,       /* nodes from a small fixed pool that runs out */
 };
+
+#define POOL_NODES 64
+static _Alignas(8) unsigned char pool_buf[MEMORY_SET_POOL_BYTES(POOL_NODES)];
 
 static uint64_t tags[2];
 
@@ -244,12 +248,24 @@ static void disarm(struct env *e)
 static void random_checked(int opts, uint64_t seed, int ops)
 {
 	struct env e;
-	int i;
+	int i, pool_dry = 0;
 
 	/* RC_TOP: the window's last page is the last of the space. */
 	uint64_t base = (opts & RC_TOP) ? 0 - SPAN_PAGES * 0x1000ull : 0;
 
-	env_init(&e, 0, opts & RC_MERGE);
+	struct memory_set_pool pool;
+	void *held[POOL_NODES];
+	int nheld = 0;
+
+	if (opts & RC_POOL) {
+		assert_int_equal(memory_set_pool_init(&pool, pool_buf,
+						      sizeof(pool_buf)),
+				 MAPPING_OK);
+		env_init_alloc(&e, 0, opts & RC_MERGE,
+			       &memory_set_pool_allocator, &pool);
+	} else {
+		env_init(&e, 0, opts & RC_MERGE);
+	}
 	for (i = 0; i < 400; i++)
 		assert_int_equal(map_one(&e, opts, &seed,
 					 base + (uint64_t)i * 0x4000 + 0x1000,
@@ -257,10 +273,19 @@ static void random_checked(int opts, uint64_t seed, int ops)
 				 MAPPING_OK);
 	m_take(&e.set);
 	model_merge = opts & RC_MERGE;
+
 	for (i = 0; i < ops; i++) {
 		uint64_t mask = ~0ull;
 		bool exists = false;
 		int op;
+
+		/* Pool: hold what the set gave back, all but one node, so
+		 * that operations needing more run it dry. */
+		while ((opts & RC_POOL) && memory_set_pool_available(&pool) > 1) {
+			assert_true(nheld < POOL_NODES);
+			held[nheld++] = memory_set_pool_allocator.alloc(
+				&pool, MEMORY_SET_NODE_SIZE);
+		}
 		uint64_t at = base + rnd_below(&seed, SPAN_PAGES) * 0x1000;
 		uint64_t size = (1 + rnd_below(&seed, 64)) * 0x1000;
 		uint64_t f = 1 + rnd_below(&seed, 3);
@@ -343,6 +368,11 @@ static void random_checked(int opts, uint64_t seed, int ops)
 		if (armed && (err == MAPPING_ERR_BAD_STATE ||
 			      err == MAPPING_ERR_NO_MEMORY))
 			err = MAPPING_OK;
+		/* The pool ran dry: refused, nothing changed (t_* saw). */
+		if ((opts & RC_POOL) && err == MAPPING_ERR_NO_MEMORY) {
+			pool_dry++;
+			err = MAPPING_OK;
+		}
 		/* A range past 2^64 or off the granule is refused. */
 		if (size > 0 && (size - 1 > TOP - at ||
 				 (at | size) % memory_set_granule(&e.set)))
@@ -352,6 +382,13 @@ static void random_checked(int opts, uint64_t seed, int ops)
 		disarm(&e);
 	}
 	env_fini(&e);
+	if (opts & RC_POOL) {
+		assert_true(pool_dry > 0);
+		while (nheld > 0)
+			memory_set_pool_allocator.free(&pool, held[--nheld],
+						       MEMORY_SET_NODE_SIZE);
+		assert_int_equal(memory_set_pool_available(&pool), POOL_NODES);
+	}
 }
 
 static void test_plain(void **state)
@@ -420,6 +457,14 @@ static void test_granule_mixed(void **state)
 		       20, 3000);
 }
 
+/* A set living in a fixed pool that runs out now and then. */
+static void test_pool(void **state)
+{
+	(void)state;
+	random_checked(RC_POOL, 21, 3000);
+	random_checked(RC_POOL | RC_FILE | RC_MERGE | RC_FAIL, 22, 3000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_top),
 		cmocka_unit_test(test_toggle),
 		cmocka_unit_test(test_granule_mixed),
+		cmocka_unit_test(test_pool),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
