@@ -12,7 +12,8 @@ ELF program, and either:
   --run EMULATOR.. runs them with every -DVAR=PROGRAM argument turned into
                    -DVAR=EMULATOR;...;PROGRAM (a CMake list, which the script
                    expands in execute_process), two at a time.
-Usage: run_script_tests.py BUILD_DIR (--list | --run EMULATOR [ARG...])
+Usage: run_script_tests.py BUILD_DIR [--exclude REGEX] (--list | --run EMULATOR [ARG...])
+Tests whose name matches REGEX (Python re.search, as ctest -E) are left out.
 """
 import concurrent.futures
 import json
@@ -75,15 +76,22 @@ def run_one(test, emulator):
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[2] not in ("--list", "--run"):
+    args = sys.argv[1:]
+    if len(args) < 2:
         sys.exit(__doc__)
-    build = os.path.abspath(sys.argv[1])
-    tests = script_tests(build)
-    if sys.argv[2] == "--list":
+    build = os.path.abspath(args.pop(0))
+    exclude = None
+    if args[0] == "--exclude" and len(args) >= 3:
+        exclude = re.compile(args[1])
+        args = args[2:]
+    if args[0] not in ("--list", "--run"):
+        sys.exit(__doc__)
+    tests = [t for t in script_tests(build) if not (exclude and exclude.search(t[0]))]
+    if args[0] == "--list":
         for name, _, _ in tests:
             print(name)
         return
-    emulator = sys.argv[3:]
+    emulator = args[1:]
     passed = failed = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
         for i, (name, ok, dt, out) in enumerate(ex.map(lambda t: run_one(t, emulator), tests), 1):
