@@ -1169,7 +1169,22 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 	if (size == 0 || !range_ok(set, start, size) || !backend_ok(backend))
 		return MAPPING_ERR_INVALID_PARAM;
 	t = start + (size - 1);
-	overlap = memory_set_overlaps(set, start, size);
+	/* One descent finds the slot and both neighbours. */
+	l = insert_pos(set, start, &pos);
+	overlap = false;
+	if (l) {
+		const struct ms_leaf *nl = l;
+		unsigned ni = pos;
+
+		if (pos > 0 && area_last(&l->a[pos - 1]) >= start)
+			overlap = true;
+		if (ni == l->h.count) {
+			nl = next_leaf(l);
+			ni = 0;
+		}
+		if (nl && nl->a[ni].start <= t)
+			overlap = true;
+	}
 	if (overlap && !unmap_overlap)
 		return MAPPING_ERR_ALREADY_EXISTS;
 
@@ -1187,7 +1202,6 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 				  area_last(at_area(&at)) <= t;
 		rarea = cut_past(set, start, t);
 	}
-	l = insert_pos(set, start, &pos);
 	if (!covered && !reserve(set, nodes_needed(l, k))) {
 		err = MAPPING_ERR_NO_MEMORY;
 		goto out;
@@ -1214,8 +1228,10 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 	if (covered) {
 		cut_range(set, start, t, rdata, &na);
 	} else {
-		cut_range(set, start, t, rdata, NULL);
-		l = insert_pos(set, start, &pos);
+		if (overlap) {
+			cut_range(set, start, t, rdata, NULL);
+			l = insert_pos(set, start, &pos);
+		}
 		leaf_insert(set, l, pos, &na);
 	}
 	merge_window(set, start, t);
