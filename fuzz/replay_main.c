@@ -4,8 +4,10 @@
  * then --random N inputs of random bytes.
  *
  *   ms_fuzz_replay [--random N] [--seed S] PATH...
+ *
+ * MS_REL_SCALE scales N, as for the reliability tests.
  */
-#define _DEFAULT_SOURCE /* DT_DIR-free readdir is enough; opendir */
+#define _DEFAULT_SOURCE /* POSIX under -std=c11: opendir, stat, open */
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -124,6 +126,12 @@ int main(int argc, char **argv)
 			seed = strtoull(argv[++i], NULL, 0);
 		else
 			run_path(argv[i]);
+	}
+	/* Slow runs (valgrind) ask for fewer random inputs. */
+	if (getenv("MS_REL_SCALE") && atof(getenv("MS_REL_SCALE")) > 0) {
+		double v = random_inputs * atof(getenv("MS_REL_SCALE"));
+
+		random_inputs = v < 1 ? 1 : (unsigned long)v;
 	}
 	for (unsigned long k = 0; k < random_inputs; k++) {
 		uint64_t s = seed + k, len = next(&s) % sizeof(buf);
