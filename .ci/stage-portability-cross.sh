@@ -16,6 +16,7 @@
 # Environment: MS_CROSS_ARCHES (default "aarch64 riscv64 i686 armhf"),
 # MS_CMOCKA_SOURCE (an unpacked cmocka source tree, to skip the download),
 # MS_CROSS_TIMEOUT (seconds per test under qemu, default 600),
+# MS_CROSS_TIMEOUT_SCALE (factor on the tests' own TIMEOUT, default 5),
 # MS_CROSS_EXCLUDE (ctest -E regex of tests left out under qemu, see below).
 # Debian packages: cmake, make, pkg-config, xz-utils, python3, qemu-user,
 # gcc-aarch64-linux-gnu, gcc-riscv64-linux-gnu, gcc-i686-linux-gnu,
@@ -28,6 +29,7 @@ ROOT=$(pwd)
 ARCHES=${MS_CROSS_ARCHES:-aarch64 riscv64 i686 armhf}
 JOBS=$(nproc 2>/dev/null || echo 2)
 TIMEOUT=${MS_CROSS_TIMEOUT:-600}
+TIMEOUT_SCALE=${MS_CROSS_TIMEOUT_SCALE:-5} # tests' own TIMEOUT under qemu
 # Left out under qemu-user: linux_oracle compares the set with the kernel's
 # /proc/self/maps, and under qemu-user that file is qemu's own rendering of
 # the guest's pages (it does not merge neighbours as Linux does), so the test
@@ -176,6 +178,17 @@ for arch in $ARCHES; do
 		failed+=("$arch (build)")
 		continue
 	fi
+	# The tests' own timeouts are set for native speed: scale them for
+	# emulation (ctest --timeout only sets a default).
+	find "$B" -name CTestTestfile.cmake -exec python3 -c '
+import re, sys
+for p in sys.argv[2:]:
+    s = open(p).read()
+    t = re.sub(r"TIMEOUT \"([0-9.]+)\"",
+               lambda m: "TIMEOUT \"%g\"" % (float(m.group(1)) * float(sys.argv[1])), s)
+    if t != s:
+        open(p, "w").write(t)
+' "$TIMEOUT_SCALE" {} +
 	emu=("$(qemu_of "$arch")" -L "/usr/$triple")
 	# Tests whose script starts a built program (the conformance suite's
 	# `cmake -P replay.cmake`) run apart, with the emulator put in front of

@@ -39,7 +39,11 @@ set(ENV{PKG_CONFIG_SYSROOT_DIR} "")
 # Test programs are linked statically: qemu-user then needs no target
 # loader, and qemu-i386 7.2 hangs on two threads sharing a lock in a
 # dynamically linked i686 program (a static one runs).
+# find_library() must then give static archives too (libm.a, not libm.so):
+# set after project() by static-libraries.cmake, since CMake's platform
+# files, read after this one, set the suffixes again.
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
+set(CMAKE_PROJECT_INCLUDE ${CMAKE_CURRENT_LIST_DIR}/static-libraries.cmake)
 
 find_program(MS_CROSS_QEMU ${MS_CROSS_QEMU_NAME})
 if(MS_CROSS_QEMU)
