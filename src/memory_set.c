@@ -203,11 +203,19 @@ static struct ms_leaf *locate(const struct memory_set *set, uint64_t addr,
 
 	while (!n->leaf) {
 		const struct ms_inner *p = as_inner(n);
-		unsigned i, c = 0;
 
-		for (i = 1; i < n->count; i++)
-			c += p->min[i] <= addr;
-		n = p->child[c];
+		/* The last child whose lowest start is at or below addr. */
+		lo = 1;
+		hi = n->count;
+		while (lo < hi) {
+			unsigned mid = (lo + hi) / 2;
+
+			if (p->min[mid] <= addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		n = p->child[lo - 1];
 	}
 	lo = 0;
 	hi = n->count;
