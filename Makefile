@@ -36,7 +36,12 @@ demo: deps
 	$(MAKE) build
 	sh examples/demo.sh $(BUILD)
 
+# The bench also wants gnuplot (the plot) and GNU time (peak memory).
 bench: deps
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    { ! command -v gnuplot >/dev/null 2>&1 || [ ! -x /usr/bin/time ]; }; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gnuplot-nox time; \
+	fi
 	$(MAKE) build
 	sh bench/run.sh $(BUILD)
 

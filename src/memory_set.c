@@ -868,7 +868,9 @@ static bool search_low(const struct ms_node *n, const struct ms_query *q)
 
 			if (gs > q->hi)
 				return false;
-			if (ge > gs && ge - 1 >= q->lo && fit_low(q, gs, ge - 1))
+			/* Too small a gap cannot fit, whatever the alignment. */
+			if (ge - gs >= q->size && ge - 1 >= q->lo &&
+			    fit_low(q, gs, ge - 1))
 				return true;
 		}
 		return false;

@@ -19,7 +19,7 @@
 /* Far above any reachable height: 2 * 8^14 * 5 areas need a height of 16. */
 #define MS_MAX_HEIGHT 24
 /* Spare nodes kept between operations, so splits rarely call the allocator. */
-#define MS_SPARE_KEEP 2
+#define MS_SPARE_KEEP 8
 
 struct ms_inner;
 
