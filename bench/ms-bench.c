@@ -17,59 +17,15 @@
 
 #include "trace.h"
 
-static enum mapping_error null_map(void *data, uint64_t start, uint64_t size,
-				   uint64_t flags, void *pt)
-{
-	(void)data, (void)start, (void)size, (void)flags, (void)pt;
-	return MAPPING_OK;
-}
-
-static enum mapping_error null_unmap(void *data, uint64_t start, uint64_t size,
-				     void *pt)
-{
-	(void)data, (void)start, (void)size, (void)pt;
-	return MAPPING_OK;
-}
-
-static enum mapping_error null_protect(void *data, uint64_t start, uint64_t size,
-				       uint64_t old_flags, uint64_t new_flags,
-				       void *pt)
-{
-	(void)data, (void)start, (void)size, (void)old_flags, (void)new_flags;
-	(void)pt;
-	return MAPPING_OK;
-}
-
-static const struct mapping_backend_ops null_ops = {
-	.version = MAPPING_BACKEND_OPS_VERSION,
-	.map = null_map,
-	.unmap = null_unmap,
-	.protect = null_protect,
-};
-
-struct prot {
-	uint64_t flags, mask;
-};
-
-static bool prot_update(void *ctx, uint64_t old, uint64_t *new_flags)
-{
-	const struct prot *p = ctx;
-
-	if ((old & p->mask) == (p->flags & p->mask))
-		return false;
-	*new_flags = (p->flags & p->mask) | (old & ~p->mask);
-	return true;
-}
-
 static void run(struct memory_set *set, const struct trace *t)
 {
-	static const struct mapping_backend backend = { &null_ops, NULL };
+	static const struct mapping_backend backend = { &trace_null_ops, NULL };
 	const uint64_t *p = t->w, *end = t->w + t->nw;
 	uint64_t addr;
 
 	while (p < end) {
 		struct trace_op op;
-		struct prot prot;
+		struct trace_prot prot;
 		const uint64_t *a;
 
 		p = trace_next(p, &op);
@@ -90,7 +46,7 @@ static void run(struct memory_set *set, const struct trace *t)
 		case T_PROTECT:
 			prot.flags = a[2];
 			prot.mask = a[3];
-			memory_set_protect(set, a[0], a[1], prot_update, &prot, NULL);
+			memory_set_protect(set, a[0], a[1], trace_prot_update, &prot, NULL);
 			break;
 		case T_FIND:
 			memory_set_find(set, a[0]);

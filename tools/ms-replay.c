@@ -26,37 +26,6 @@
 
 #include "trace.h"
 
-/* The null backend: the page table is imaginary, every hook succeeds. */
-static enum mapping_error null_map(void *data, uint64_t start, uint64_t size,
-				   uint64_t flags, void *pt)
-{
-	(void)data, (void)start, (void)size, (void)flags, (void)pt;
-	return MAPPING_OK;
-}
-
-static enum mapping_error null_unmap(void *data, uint64_t start, uint64_t size,
-				     void *pt)
-{
-	(void)data, (void)start, (void)size, (void)pt;
-	return MAPPING_OK;
-}
-
-static enum mapping_error null_protect(void *data, uint64_t start, uint64_t size,
-				       uint64_t old_flags, uint64_t new_flags,
-				       void *pt)
-{
-	(void)data, (void)start, (void)size, (void)old_flags, (void)new_flags;
-	(void)pt;
-	return MAPPING_OK;
-}
-
-static const struct mapping_backend_ops null_ops = {
-	.version = MAPPING_BACKEND_OPS_VERSION,
-	.map = null_map,
-	.unmap = null_unmap,
-	.protect = null_protect,
-};
-
 /*
  * The checking backend's shadow page table: a sorted array of mapped ranges
  * [start, last], touching ranges of equal flags joined so that one mapping
@@ -272,20 +241,6 @@ struct replay {
 };
 
 /* The protect mask rule of the trace language. */
-struct prot {
-	uint64_t flags, mask;
-};
-
-static bool prot_update(void *ctx, uint64_t old, uint64_t *new_flags)
-{
-	const struct prot *p = ctx;
-
-	if ((old & p->mask) == (p->flags & p->mask))
-		return false;
-	*new_flags = (p->flags & p->mask) | (old & ~p->mask);
-	return true;
-}
-
 static void print_area(const struct memory_area *a)
 {
 	out_hex(a->start);
@@ -421,7 +376,7 @@ static int run(struct replay *r, const struct trace *t)
 		const struct memory_area *found = NULL;
 		struct memory_set_iter it;
 		struct trace_op op;
-		struct prot prot;
+		struct trace_prot prot;
 		uint64_t addr = 0;
 		const uint64_t *a;
 		bool yes;
@@ -449,7 +404,7 @@ static int run(struct replay *r, const struct trace *t)
 		case T_PROTECT:
 			prot.flags = a[2];
 			prot.mask = a[3];
-			err = memory_set_protect(set, a[0], a[1], prot_update,
+			err = memory_set_protect(set, a[0], a[1], trace_prot_update,
 						 &prot, pt);
 			if (r->print)
 				print_result(err);
@@ -600,7 +555,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ms-replay: memory_set_init failed\n");
 		return 1;
 	}
-	r.backend.ops = r.check ? &check_ops : &null_ops;
+	r.backend.ops = r.check ? &check_ops : &trace_null_ops;
 	r.shadow.lo = UINT64_MAX;
 	r.print = !quiet && !maps;
 

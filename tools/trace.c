@@ -297,3 +297,43 @@ int out_flush(void)
 		ofail = true;
 	return ofail ? -1 : 0;
 }
+
+static enum mapping_error null_map(void *data, uint64_t start, uint64_t size,
+				   uint64_t flags, void *pt)
+{
+	(void)data, (void)start, (void)size, (void)flags, (void)pt;
+	return MAPPING_OK;
+}
+
+static enum mapping_error null_unmap(void *data, uint64_t start, uint64_t size,
+				     void *pt)
+{
+	(void)data, (void)start, (void)size, (void)pt;
+	return MAPPING_OK;
+}
+
+static enum mapping_error null_protect(void *data, uint64_t start, uint64_t size,
+				       uint64_t old_flags, uint64_t new_flags,
+				       void *pt)
+{
+	(void)data, (void)start, (void)size, (void)old_flags, (void)new_flags;
+	(void)pt;
+	return MAPPING_OK;
+}
+
+const struct mapping_backend_ops trace_null_ops = {
+	.version = MAPPING_BACKEND_OPS_VERSION,
+	.map = null_map,
+	.unmap = null_unmap,
+	.protect = null_protect,
+};
+
+bool trace_prot_update(void *ctx, uint64_t old, uint64_t *new_flags)
+{
+	const struct trace_prot *p = ctx;
+
+	if ((old & p->mask) == (p->flags & p->mask))
+		return false;
+	*new_flags = (p->flags & p->mask) | (old & ~p->mask);
+	return true;
+}

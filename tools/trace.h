@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <memory_set/mapping.h>
+
 enum trace_kind {
 	T_GRANULE,  /* arg: granule */
 	T_MERGE,    /* opt: on */
@@ -73,5 +75,17 @@ void out_dec(uint64_t v);
 void out_char(char c);
 /* Flush; -1 if writing failed. */
 int out_flush(void);
+
+/* A backend whose page table is imaginary: every hook succeeds. */
+extern const struct mapping_backend_ops trace_null_ops;
+
+/* The protect rule of the trace language: FLAGS under MASK. */
+struct trace_prot {
+	uint64_t flags, mask;
+};
+
+/* memory_set_update_fn for a struct trace_prot: leave an area whole when
+ * old & mask == flags & mask, else give it (flags & mask) | (old & ~mask). */
+bool trace_prot_update(void *ctx, uint64_t old, uint64_t *new_flags);
 
 #endif /* MS_TRACE_H */

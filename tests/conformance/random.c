@@ -19,6 +19,8 @@
 #include <memory_set/malloc.h>
 #include <memory_set/memory_set.h>
 
+#include "trace.h"
+
 #include "naive.h"
 
 static uint64_t rng_state;
@@ -129,50 +131,6 @@ static const struct mapping_backend_ops pt_ops = {
 	.unmap = pt_unmap,
 	.protect = pt_protect,
 };
-
-static enum mapping_error null_map(void *data, uint64_t start, uint64_t size,
-				   uint64_t flags, void *pt)
-{
-	(void)data, (void)start, (void)size, (void)flags, (void)pt;
-	return MAPPING_OK;
-}
-
-static enum mapping_error null_unmap(void *data, uint64_t start, uint64_t size,
-				     void *pt)
-{
-	(void)data, (void)start, (void)size, (void)pt;
-	return MAPPING_OK;
-}
-
-static enum mapping_error null_protect(void *data, uint64_t start, uint64_t size,
-				       uint64_t old_flags, uint64_t new_flags,
-				       void *pt)
-{
-	(void)data, (void)start, (void)size, (void)old_flags, (void)new_flags;
-	(void)pt;
-	return MAPPING_OK;
-}
-
-static const struct mapping_backend_ops null_ops = {
-	.version = MAPPING_BACKEND_OPS_VERSION,
-	.map = null_map,
-	.unmap = null_unmap,
-	.protect = null_protect,
-};
-
-struct prot {
-	uint64_t flags, mask;
-};
-
-static bool prot_update(void *ctx, uint64_t old, uint64_t *new_flags)
-{
-	const struct prot *p = ctx;
-
-	if ((old & p->mask) == (p->flags & p->mask))
-		return false;
-	*new_flags = (p->flags & p->mask) | (old & ~p->mask);
-	return true;
-}
 
 /* Do two area lists map the same bytes with the same flags? */
 static bool same_bytes(const struct naive *x, const struct naive *y)
@@ -345,11 +303,11 @@ static void step(struct world *w)
 		got = memory_set_unmap(&w->set, start, size, w->page_table);
 		expect_err(w, got, naive_unmap(&w->model, start, size));
 	} else if (r < 600) {
-		struct prot p = { flags, PICK(some_masks) };
+		struct trace_prot p = { flags, PICK(some_masks) };
 
 		snprintf(w->op, sizeof(w->op), "protect %#" PRIx64 " %#" PRIx64 " %#" PRIx64 " %#" PRIx64,
 			 start, size, p.flags, p.mask);
-		got = memory_set_protect(&w->set, start, size, prot_update, &p,
+		got = memory_set_protect(&w->set, start, size, trace_prot_update, &p,
 					 w->page_table);
 		expect_err(w, got, naive_protect(&w->model, start, size, p.flags, p.mask));
 	} else if (r < 700) {
@@ -437,7 +395,7 @@ static void run_seed(unsigned long long seed, unsigned long ops)
 		fprintf(stderr, "conformance_random: memory_set_init failed\n");
 		exit(1);
 	}
-	w.backend.ops = seed % 2 ? &pt_ops : &null_ops;
+	w.backend.ops = seed % 2 ? &pt_ops : &trace_null_ops;
 	w.page_table = seed % 2 ? &w.pt : NULL;
 	for (step_now = 0; step_now < ops; step_now++)
 		step(&w);
