@@ -14,6 +14,8 @@ const char *mapping_strerror(enum mapping_error err)
 		return "BadState";
 	case MAPPING_ERR_NO_MEMORY:
 		return "NoMemory";
+	case MAPPING_ERR_ACCESS_DENIED:
+		return "AccessDenied";
 	}
 	return "UnknownError";
 }
@@ -32,6 +34,8 @@ int mapping_error_to_errno(enum mapping_error err)
 		return 14; /* EFAULT */
 	case MAPPING_ERR_NO_MEMORY:
 		return 12; /* ENOMEM */
+	case MAPPING_ERR_ACCESS_DENIED:
+		return 13; /* EACCES */
 	}
 	return 22;
 }

@@ -7,6 +7,7 @@
  * nodes reserved beforehand, and removals never allocate, so a failure of
  * the allocator or of a hook leaves the tree as the page table is.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "tree.h"
@@ -154,16 +155,22 @@ static void drop_node(struct memory_set *set, struct ms_node *n)
 	set->nspare++;
 }
 
-/* Give back spare nodes beyond the few kept for the next operation. */
-static void trim(struct memory_set *set)
+/* Give back spare nodes beyond keep. */
+static void trim_to(struct memory_set *set, unsigned keep)
 {
-	while (set->nspare > MS_SPARE_KEEP) {
+	while (set->nspare > keep) {
 		struct ms_spare *s = set->spare;
 
 		set->spare = s->next;
 		set->nspare--;
 		set->alloc->free(set->alloc_ctx, s, MEMORY_SET_NODE_SIZE);
 	}
+}
+
+/* Keep a few spare nodes for the next operation, so splits rarely allocate. */
+static void trim(struct memory_set *set)
+{
+	trim_to(set, MS_SPARE_KEEP);
 }
 
 /*
@@ -588,17 +595,18 @@ static void remove_range(struct memory_set *set, uint64_t lo, uint64_t hi)
 	}
 }
 
-/* Free every node of the subtree, releasing its areas. */
-static void free_subtree(struct memory_set *set, struct ms_node *n)
+/* Free every node of the subtree, releasing its areas if asked. */
+static void free_subtree(struct memory_set *set, struct ms_node *n,
+			 bool release)
 {
 	unsigned i;
 
 	if (n->leaf) {
-		for (i = 0; i < n->count; i++)
+		for (i = 0; release && i < n->count; i++)
 			release_area(&as_leaf(n)->a[i]);
 	} else {
 		for (i = 0; i < n->count; i++)
-			free_subtree(set, as_inner(n)->child[i]);
+			free_subtree(set, as_inner(n)->child[i], release);
 	}
 	set->alloc->free(set->alloc_ctx, n, MEMORY_SET_NODE_SIZE);
 	set->nodes--;
@@ -696,6 +704,96 @@ static void after_mutation(struct memory_set *set)
 	MEMORY_SET_ASSERT(memory_set_check(set) == NULL);
 }
 
+static bool has_v2(const struct mapping_backend_ops *o)
+{
+	return o->version >= 2;
+}
+
+/* ---- Area limit ------------------------------------------------------- */
+
+/*
+ * Leaving `after` areas breaks the limit only when the operation adds areas
+ * and passes it. Operations first bound `after` from above without merges;
+ * only when that bound breaks the limit with merging on do they count the
+ * merges exactly, once the split() data that can_merge() may look at exists.
+ */
+static bool over_limit(const struct memory_set *set, uint64_t after)
+{
+	return set->max_areas && after > set->count && after > set->max_areas;
+}
+
+/* Areas lying wholly inside [s, t]. O(log n + k). */
+static uint64_t count_inside(const struct memory_set *set, uint64_t s,
+			     uint64_t t)
+{
+	struct ms_pos at;
+	uint64_t n = 0;
+
+	if (!first_from(set, s, &at))
+		return 0;
+	do {
+		const struct memory_area *a = at_area(&at);
+
+		if (a->start > t)
+			break;
+		if (a->start >= s && area_last(a) <= t)
+			n++;
+	} while (step(&at));
+	return n;
+}
+
+/*
+ * Merges that merge_window() makes once n lands between l and r (either may
+ * be NULL): the run grows from the left, keeping the left area's data.
+ */
+static unsigned merges_around(const struct memory_area *l,
+			      const struct memory_area *n,
+			      const struct memory_area *r)
+{
+	struct memory_area run = *n;
+	unsigned m = 0;
+
+	if (l && mergeable(l, n)) {
+		run = *l;
+		run.size += n->size;
+		m++;
+	}
+	if (r && mergeable(&run, r))
+		m++;
+	return m;
+}
+
+/* The area that ends at s - 1 once everything from s on is cut away. */
+static bool left_of(const struct memory_set *set, uint64_t s,
+		    struct memory_area *out)
+{
+	const struct memory_area *x;
+
+	if (s == 0 || !(x = memory_set_find(set, s - 1)))
+		return false;
+	*out = *x;
+	out->size = s - x->start;
+	return true;
+}
+
+/* The area that starts at t + 1 once everything up to t is cut away; a part
+ * cut off an area gets rdata. */
+static bool right_of(const struct memory_set *set, uint64_t t, void *rdata,
+		     struct memory_area *out)
+{
+	const struct memory_area *y;
+
+	if (t == U64_MAX || !(y = memory_set_find(set, t + 1)))
+		return false;
+	*out = *y;
+	if (y->start <= t) {
+		out->start = t + 1;
+		out->size = area_last(y) - t;
+		out->backend.data = rdata;
+	}
+	return true;
+}
+
 /* ---- Set basics ------------------------------------------------------- */
 
 enum mapping_error memory_set_init(struct memory_set *set,
@@ -704,7 +802,9 @@ enum mapping_error memory_set_init(struct memory_set *set,
 	const struct memory_set_allocator *al;
 	uint64_t g;
 
-	if (!set || !opts || opts->size < sizeof(*opts))
+	/* The first version of the options ended before max_areas. */
+	if (!set || !opts ||
+	    opts->size < offsetof(struct memory_set_options, max_areas))
 		return MAPPING_ERR_INVALID_PARAM;
 	al = opts->allocator;
 	if (!al || al->version < 1 || !al->alloc || !al->free)
@@ -717,6 +817,9 @@ enum mapping_error memory_set_init(struct memory_set *set,
 	set->alloc = al;
 	set->alloc_ctx = opts->allocator_ctx;
 	set->merge = opts->merge;
+	if (opts->size >= offsetof(struct memory_set_options, max_areas) +
+				  sizeof(opts->max_areas))
+		set->max_areas = opts->max_areas;
 	return MAPPING_OK;
 }
 
@@ -725,17 +828,11 @@ void memory_set_destroy(struct memory_set *set)
 	if (!set || !set->alloc)
 		return;
 	if (set->root)
-		free_subtree(set, set->root);
+		free_subtree(set, set->root, true);
 	set->root = NULL;
 	set->count = 0;
 	set->height = 0;
-	while (set->nspare > 0) {
-		struct ms_spare *s = set->spare;
-
-		set->spare = s->next;
-		set->nspare--;
-		set->alloc->free(set->alloc_ctx, s, MEMORY_SET_NODE_SIZE);
-	}
+	trim_to(set, 0);
 	set->alloc = NULL;
 }
 
@@ -761,6 +858,16 @@ enum mapping_error memory_set_set_granule(struct memory_set *set,
 		return MAPPING_ERR_INVALID_PARAM;
 	set->granule = granule;
 	return MAPPING_OK;
+}
+
+uint64_t memory_set_max_areas(const struct memory_set *set)
+{
+	return set->max_areas;
+}
+
+void memory_set_set_max_areas(struct memory_set *set, uint64_t max)
+{
+	set->max_areas = max;
 }
 
 bool memory_set_merge_enabled(const struct memory_set *set)
@@ -1130,8 +1237,11 @@ enum mapping_error memory_set_unmap(struct memory_set *set, uint64_t start,
 		struct ms_leaf *l;
 		unsigned pos;
 
+		/* Only an area around the range makes one more area. */
 		l = locate(set, t, &pos);
-		if (rarea->start < start && !reserve(set, nodes_needed(l, 1)))
+		if (rarea->start < start &&
+		    (over_limit(set, set->count + 1) ||
+		     !reserve(set, nodes_needed(l, 1))))
 			err = MAPPING_ERR_NO_MEMORY;
 		else
 			err = split_data(rarea, t + 1 - rarea->start, &rdata);
@@ -1170,11 +1280,11 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 	const struct memory_area *rarea = NULL;
 	struct ms_leaf *l = NULL;
 	struct ms_pos at;
-	uint64_t t;
+	uint64_t t, after = 0;
 	unsigned pos = 0, k = 1;
 	void *rdata = NULL;
 	enum mapping_error err = MAPPING_OK;
-	bool overlap, covered = false;
+	bool overlap, covered = false, exact = false;
 
 	if (size == 0 || !range_ok(set, start, size) || !backend_ok(backend))
 		return MAPPING_ERR_INVALID_PARAM;
@@ -1212,6 +1322,20 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 				  area_last(at_area(&at)) <= t;
 		rarea = cut_past(set, start, t);
 	}
+	na.start = start;
+	na.size = size;
+	na.flags = flags;
+	na.backend = *backend;
+	if (over_limit(set, set->count + k)) {
+		after = set->count + k;
+		if (overlap)
+			after -= count_inside(set, start, t);
+		exact = over_limit(set, after);
+		if (exact && !set->merge) {
+			err = MAPPING_ERR_NO_MEMORY;
+			goto out;
+		}
+	}
 	if (!covered && !reserve(set, nodes_needed(l, k))) {
 		err = MAPPING_ERR_NO_MEMORY;
 		goto out;
@@ -1221,15 +1345,25 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 		if (err != MAPPING_OK)
 			goto out;
 	}
+	if (exact) {
+		struct memory_area la, ra;
+		bool hl = left_of(set, start, &la);
+		bool hr = right_of(set, t, rdata, &ra);
+
+		after -= merges_around(hl ? &la : NULL, &na, hr ? &ra : NULL);
+		if (over_limit(set, after)) {
+			if (rarea)
+				drop_data(rarea, rdata, t + 1,
+					  area_last(rarea) - t);
+			err = MAPPING_ERR_NO_MEMORY;
+			goto out;
+		}
+	}
 	if (overlap) {
 		err = unmap_pieces(set, start, t, page_table, rdata, rarea);
 		if (err != MAPPING_OK)
 			goto out;
 	}
-	na.start = start;
-	na.size = size;
-	na.flags = flags;
-	na.backend = *backend;
 	err = backend->ops->map(backend->data, start, size, flags, page_table);
 	if (err != MAPPING_OK) {
 		cut_range(set, start, t, rdata, NULL);
@@ -1268,6 +1402,7 @@ struct ms_protect {
 	void *right; /* data of (t, ...] cut from the area reaching past t */
 	const struct memory_area *first, *last; /* areas cut, or NULL */
 	struct memory_area first_copy, last_copy;
+	uint64_t after; /* areas after the commit, without merges */
 };
 
 /* Give the piece of the area at *at inside [s, t] the flags nf in the tree. */
@@ -1330,6 +1465,82 @@ static void protect_drop(struct ms_protect *pr)
 	}
 }
 
+/* Piece of area a inside [s, t]. */
+static void piece_of(const struct ms_protect *pr, const struct memory_area *a,
+		     uint64_t *ps, uint64_t *psize)
+{
+	uint64_t s = a->start > pr->s ? a->start : pr->s;
+	uint64_t l = area_last(a) < pr->t ? area_last(a) : pr->t;
+
+	*ps = s;
+	*psize = l - s + 1;
+}
+
+/* The areas that area a becomes once the protect commits, in order. */
+static unsigned protect_pieces(const struct ms_protect *pr,
+			       const struct memory_area *a,
+			       struct memory_area out[3])
+{
+	uint64_t nf, last = area_last(a);
+	unsigned k = 0;
+
+	out[0] = *a;
+	if (a->start > pr->t || last < pr->s ||
+	    !new_flags(pr->update, pr->ctx, a, &nf))
+		return 1;
+	if (a->start < pr->s) {
+		out[k].size = pr->s - a->start;
+		out[++k] = *a;
+		out[k].backend.data = pr->mid;
+	}
+	piece_of(pr, a, &out[k].start, &out[k].size);
+	out[k].flags = nf;
+	if (last > pr->t) {
+		out[++k] = *a;
+		out[k].start = pr->t + 1;
+		out[k].size = last - pr->t;
+		out[k].backend.data = pr->right;
+	}
+	return k + 1;
+}
+
+/*
+ * Areas once the protect commits and merge_window() runs: the areas from
+ * the one before s to the one at t + 1 are replaced by their pieces, and a
+ * run of mergeable pieces that starts at or below t becomes one. O(k).
+ */
+static uint64_t protect_count(const struct memory_set *set,
+			      const struct ms_protect *pr)
+{
+	struct memory_area run, pc[3];
+	struct ms_pos at;
+	uint64_t gone = 0, made = 0;
+	bool have = false;
+
+	if (!first_from(set, pr->s ? pr->s - 1 : 0, &at))
+		return set->count;
+	do {
+		const struct memory_area *a = at_area(&at);
+		unsigned i, n;
+
+		if (a->start > pr->t && (pr->t == U64_MAX || a->start > pr->t + 1))
+			break;
+		gone++;
+		n = protect_pieces(pr, a, pc);
+		for (i = 0; i < n; i++) {
+			made++;
+			if (have && run.start <= pr->t && mergeable(&run, &pc[i])) {
+				run.size += pc[i].size;
+				made--;
+			} else {
+				run = pc[i];
+				have = true;
+			}
+		}
+	} while (step(&at));
+	return set->count - gone + made;
+}
+
 /* Reserve nodes and make the data of the parts cut at s and past t. */
 static enum mapping_error protect_plan(struct memory_set *set,
 				       struct ms_protect *pr)
@@ -1361,6 +1572,9 @@ static enum mapping_error protect_plan(struct memory_set *set,
 		need = ll == fl ? nodes_needed(ll, kf + 1) :
 				  need + nodes_needed(ll, 1);
 	}
+	pr->after = set->count + kf + (ll != NULL);
+	if (over_limit(set, pr->after) && !set->merge)
+		return MAPPING_ERR_NO_MEMORY;
 	if (!reserve(set, need))
 		return MAPPING_ERR_NO_MEMORY;
 	if (fl) {
@@ -1393,18 +1607,12 @@ static enum mapping_error protect_plan(struct memory_set *set,
 		pr->last = b;
 		pr->last_copy = *b;
 	}
+	if (over_limit(set, pr->after) &&
+	    over_limit(set, protect_count(set, pr))) {
+		protect_drop(pr);
+		return MAPPING_ERR_NO_MEMORY;
+	}
 	return MAPPING_OK;
-}
-
-/* Piece of area a inside [s, t]. */
-static void piece_of(const struct ms_protect *pr, const struct memory_area *a,
-		     uint64_t *ps, uint64_t *psize)
-{
-	uint64_t s = a->start > pr->s ? a->start : pr->s;
-	uint64_t l = area_last(a) < pr->t ? area_last(a) : pr->t;
-
-	*ps = s;
-	*psize = l - s + 1;
 }
 
 /*
@@ -1525,6 +1733,590 @@ out:
 	return err;
 }
 
+/* ---- Strict ranges and plain flags ------------------------------------ */
+
+/*
+ * Does every byte of [start, start+size) lie in an area with every bit of
+ * mask? size > 0 and the range inside the space. O(log n + k).
+ */
+static bool covered(const struct memory_set *set, uint64_t start,
+		    uint64_t size, uint64_t mask)
+{
+	uint64_t t = start + (size - 1), cur = start;
+	struct ms_pos at;
+
+	if (!first_from(set, start, &at))
+		return false;
+	do {
+		const struct memory_area *a = at_area(&at);
+
+		if (a->start > cur || (a->flags & mask) != mask)
+			return false;
+		if (area_last(a) >= t)
+			return true;
+		cur = area_last(a) + 1;
+	} while (step(&at));
+	return false;
+}
+
+enum mapping_error memory_set_can_access(const struct memory_set *set,
+					 uint64_t start, uint64_t size,
+					 uint64_t mask)
+{
+	if (size && size - 1 > U64_MAX - start)
+		return MAPPING_ERR_INVALID_PARAM;
+	if (size == 0 || covered(set, start, size, mask))
+		return MAPPING_OK;
+	return MAPPING_ERR_BAD_STATE;
+}
+
+enum mapping_error memory_set_unmap_strict(struct memory_set *set,
+					   uint64_t start, uint64_t size,
+					   void *page_table)
+{
+	if (!range_ok(set, start, size))
+		return MAPPING_ERR_INVALID_PARAM;
+	if (size && !covered(set, start, size, 0))
+		return MAPPING_ERR_NO_MEMORY;
+	return memory_set_unmap(set, start, size, page_table);
+}
+
+enum mapping_error memory_set_protect_strict(struct memory_set *set,
+					     uint64_t start, uint64_t size,
+					     memory_set_update_fn update,
+					     void *ctx, void *page_table)
+{
+	if (!update || !range_ok(set, start, size))
+		return MAPPING_ERR_INVALID_PARAM;
+	if (size && !covered(set, start, size, 0))
+		return MAPPING_ERR_NO_MEMORY;
+	return memory_set_protect(set, start, size, update, ctx, page_table);
+}
+
+struct ms_mask {
+	uint64_t flags, mask;
+};
+
+static bool mask_update(void *ctx, uint64_t old, uint64_t *new_flags)
+{
+	const struct ms_mask *m = ctx;
+
+	*new_flags = (m->flags & m->mask) | (old & ~m->mask);
+	return true;
+}
+
+enum mapping_error memory_set_protect_flags(struct memory_set *set,
+					    uint64_t start, uint64_t size,
+					    uint64_t flags, uint64_t mask,
+					    void *page_table)
+{
+	struct ms_mask m = { flags, mask };
+
+	return memory_set_protect(set, start, size, mask_update, &m,
+				  page_table);
+}
+
+enum mapping_error memory_set_protect_flags_strict(struct memory_set *set,
+						   uint64_t start,
+						   uint64_t size,
+						   uint64_t flags,
+						   uint64_t mask,
+						   void *page_table)
+{
+	struct ms_mask m = { flags, mask };
+
+	return memory_set_protect_strict(set, start, size, mask_update, &m,
+					 page_table);
+}
+
+/* ---- Page faults ------------------------------------------------------ */
+
+enum mapping_error memory_set_handle_fault(const struct memory_set *set,
+					   uint64_t addr, uint64_t access,
+					   void *page_table,
+					   const struct memory_area **area)
+{
+	const struct memory_area *a = memory_set_find(set, addr);
+	const struct mapping_backend_ops *o;
+	uint64_t need = access & (MAPPING_ACCESS_USER - 1);
+
+	if (area)
+		*area = a;
+	if (!a)
+		return MAPPING_ERR_BAD_STATE;
+	o = a->backend.ops;
+	if (has_v2(o) && o->fault)
+		return o->fault(a->backend.data, a, addr, access, page_table);
+	return (a->flags & need) == need ? MAPPING_OK :
+					   MAPPING_ERR_ACCESS_DENIED;
+}
+
+/* ---- Remap ------------------------------------------------------------ */
+
+enum mapping_error memory_set_remap(struct memory_set *set, uint64_t start,
+				    uint64_t size, uint64_t new_size,
+				    void *page_table)
+{
+	const struct memory_area *a;
+	struct ms_leaf *l;
+	uint64_t ol, grow;
+	unsigned pos;
+	enum mapping_error err;
+
+	if (!size || !new_size || !range_ok(set, start, size) ||
+	    !range_ok(set, start, new_size))
+		return MAPPING_ERR_INVALID_PARAM;
+	ol = start + (size - 1);
+	a = memory_set_find(set, start);
+	if (!a || area_last(a) < ol)
+		return MAPPING_ERR_BAD_STATE;
+	if (new_size == size)
+		return MAPPING_OK;
+	if (new_size < size)
+		return memory_set_unmap(set, start + new_size, size - new_size,
+					page_table);
+	/* Growing never adds an area, so the limit cannot be in the way. */
+	grow = new_size - size;
+	if (area_last(a) != ol || memory_set_overlaps(set, ol + 1, grow))
+		return MAPPING_ERR_NO_MEMORY;
+	err = a->backend.ops->map(a->backend.data, ol + 1, grow, a->flags,
+				  page_table);
+	if (err != MAPPING_OK)
+		return err;
+	l = locate(set, start, &pos);
+	l->a[pos - 1].size += grow;
+	propagate(&l->h);
+	merge_window(set, start, ol + grow);
+	after_mutation(set);
+	return MAPPING_OK;
+}
+
+/*
+ * Take [s, e] out of the one area holding it; a part after e gets rdata.
+ * With keep the data of a removed start moves to another area, so it is not
+ * released. Needs one reserved node when parts stay on both sides.
+ */
+static void remove_piece(struct memory_set *set, uint64_t s, uint64_t e,
+			 void *rdata, bool keep)
+{
+	struct memory_area *a;
+	struct ms_leaf *l;
+	unsigned pos;
+	uint64_t last;
+
+	l = locate(set, s, &pos);
+	a = &l->a[pos - 1];
+	last = area_last(a);
+	if (a->start < s) {
+		struct memory_area right = *a;
+
+		a->size = s - a->start;
+		propagate(&l->h);
+		if (last > e) {
+			right.start = e + 1;
+			right.size = last - e;
+			right.backend.data = rdata;
+			leaf_insert(set, l, pos, &right);
+		}
+		return;
+	}
+	if (last > e) {
+		if (!keep)
+			drop_data(a, a->backend.data, a->start, e + 1 - a->start);
+		a->backend.data = rdata;
+		a->size -= e + 1 - a->start;
+		a->start = e + 1;
+		propagate(&l->h);
+		return;
+	}
+	if (!keep)
+		release_area(a);
+	memmove(a, a + 1, (l->h.count - pos) * sizeof(*a));
+	l->h.count--;
+	set->count--;
+	rebalance(set, &l->h);
+}
+
+/*
+ * A move, planned: the old range [s, ol] lies in area ap as the area will
+ * be once the target [ns, nt] is cut; the split() data made for it.
+ */
+struct ms_move {
+	uint64_t s, ol, ns, nt, size, new_size;
+	struct memory_area ap;      /* the old range's area after the target cut */
+	const struct memory_area *rarea; /* that area in the tree, or NULL */
+	void *rdata; /* its part past nt */
+	void *mid;   /* the moved area's */
+	void *right; /* ap's part past ol */
+	bool made_mid, made_right;
+};
+
+/* Drop the split() results not handed to an area. */
+static void move_drop(struct ms_move *mv)
+{
+	if (mv->made_right)
+		drop_data(&mv->ap, mv->right, mv->ol + 1, area_last(&mv->ap) - mv->ol);
+	if (mv->made_mid)
+		drop_data(&mv->ap, mv->mid, mv->s, mv->ol - mv->s + 1);
+	mv->made_mid = mv->made_right = false;
+}
+
+/* Leaves that the move inserts into, for the node reservation. */
+static unsigned move_nodes(const struct memory_set *set,
+			   const struct ms_move *mv, const struct memory_area *a)
+{
+	struct ms_leaf *leaf[3];
+	unsigned k[3], n = 0, i, j, need = 0, splits = 0, pos, add;
+
+	if (mv->rarea && mv->rarea->start < mv->ns) {
+		leaf[n] = locate(set, mv->rarea->start, &pos);
+		k[n++] = 1;
+	}
+	/* Parts of ap stay on both sides of the old range, or of its tail. */
+	if (area_last(&mv->ap) > mv->ol &&
+	    (mv->ap.start < mv->s || mv->new_size < mv->size)) {
+		leaf[n] = locate(set, a->start, &pos);
+		k[n++] = 1;
+	}
+	leaf[n] = insert_pos(set, mv->ns, &pos);
+	k[n++] = 1;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i && leaf[j] != leaf[i]; j++)
+			;
+		if (j < i) {
+			k[j] += k[i];
+			k[i] = 0;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (!k[i])
+			continue;
+		add = nodes_needed(leaf[i], k[i]);
+		need += add;
+		splits += add > 0;
+	}
+	/* nodes_needed() lets each inner node take two new children. */
+	if (splits > 2)
+		need += set->height + 1;
+	return need;
+}
+
+/*
+ * The areas that will end at ns - 1 and start at nt + 1 once the move is
+ * done, for counting merges. a is the old range's area, still whole.
+ */
+static void move_neighbours(const struct memory_set *set,
+			    const struct ms_move *mv,
+			    const struct memory_area *a,
+			    struct memory_area *l, bool *hl,
+			    struct memory_area *r, bool *hr)
+{
+	const struct memory_area *x;
+
+	*hl = left_of(set, mv->ns, l);
+	if (*hl && (x = memory_set_find(set, mv->ns - 1)) == a &&
+	    mv->ns - 1 >= mv->s) {
+		/* Target above the old range inside a: ap's part past ol. */
+		*hl = mv->ns - 1 > mv->ol;
+		l->start = mv->ol + 1;
+		l->size = mv->ns - 1 - mv->ol;
+		l->backend.data = mv->right;
+	}
+	*hr = right_of(set, mv->nt, mv->rdata, r);
+	if (*hr && (x = memory_set_find(set, mv->nt + 1)) == a &&
+	    mv->nt + 1 <= mv->s) {
+		/* Target below the old range inside a: ap's part before s. */
+		*hr = mv->nt + 1 < mv->s;
+		r->size = mv->s - r->start;
+	}
+}
+
+/* The default move: unmap the old range, map the new one. */
+static enum mapping_error move_pages(const struct ms_move *mv, uint64_t n,
+				     void *page_table, bool *old_gone)
+{
+	const struct mapping_backend_ops *o = mv->ap.backend.ops;
+	enum mapping_error err;
+
+	if (has_v2(o) && o->move)
+		return o->move(mv->mid, mv->s, mv->ns, n, mv->ap.flags,
+			       page_table);
+	err = o->unmap(mv->ap.backend.data, mv->s, n, page_table);
+	if (err != MAPPING_OK)
+		return err;
+	err = o->map(mv->mid, mv->ns, n, mv->ap.flags, page_table);
+	*old_gone = err != MAPPING_OK;
+	return err;
+}
+
+static enum mapping_error move_plan(struct memory_set *set,
+				    struct ms_move *mv,
+				    const struct memory_area *a)
+{
+	uint64_t after;
+	bool exact, target = memory_set_overlaps(set, mv->ns, mv->new_size);
+	enum mapping_error err;
+
+	mv->ap = *a;
+	mv->rarea = target ? cut_past(set, mv->ns, mv->nt) : NULL;
+	mv->rdata = NULL;
+	mv->made_mid = mv->made_right = false;
+	if (a->start <= mv->nt && mv->ns <= area_last(a)) {
+		/* The target cuts a too, on one side of the old range. */
+		if (mv->nt < mv->s) {
+			mv->ap.start = mv->nt + 1;
+			mv->ap.size = area_last(a) - mv->nt;
+		} else {
+			mv->ap.size = mv->ns - a->start;
+		}
+	}
+	after = set->count + 1 + (mv->rarea && mv->rarea->start < mv->ns) +
+		(mv->ap.start < mv->s) + (area_last(&mv->ap) > mv->ol) - 1;
+	exact = false;
+	if (over_limit(set, after)) {
+		if (target)
+			after -= count_inside(set, mv->ns, mv->nt);
+		exact = over_limit(set, after);
+		if (exact && !set->merge)
+			return MAPPING_ERR_NO_MEMORY;
+	}
+	if (!reserve(set, move_nodes(set, mv, a)))
+		return MAPPING_ERR_NO_MEMORY;
+	if (mv->rarea) {
+		err = split_data(mv->rarea, mv->nt + 1 - mv->rarea->start,
+				 &mv->rdata);
+		if (err != MAPPING_OK)
+			return err;
+		if (mv->rarea == a && mv->nt < mv->s)
+			mv->ap.backend.data = mv->rdata;
+	}
+	mv->mid = mv->ap.backend.data;
+	if (mv->ap.start < mv->s) {
+		err = split_data(&mv->ap, mv->s - mv->ap.start, &mv->mid);
+		if (err != MAPPING_OK)
+			goto fail;
+		mv->made_mid = true;
+	}
+	if (area_last(&mv->ap) > mv->ol) {
+		struct memory_area m = mv->ap;
+
+		m.start = mv->s;
+		m.size = area_last(&mv->ap) - mv->s + 1;
+		m.backend.data = mv->mid;
+		err = split_data(&m, mv->size, &mv->right);
+		if (err != MAPPING_OK)
+			goto fail;
+		mv->made_right = true;
+	}
+	if (exact) {
+		struct memory_area l, r, n = mv->ap;
+		bool hl, hr;
+
+		n.start = mv->ns;
+		n.size = mv->new_size;
+		n.backend.data = mv->mid;
+		move_neighbours(set, mv, a, &l, &hl, &r, &hr);
+		after -= merges_around(hl ? &l : NULL, &n, hr ? &r : NULL);
+		if (over_limit(set, after)) {
+			err = MAPPING_ERR_NO_MEMORY;
+			goto fail;
+		}
+	}
+	return MAPPING_OK;
+fail:
+	move_drop(mv);
+	if (mv->rarea)
+		drop_data(mv->rarea, mv->rdata, mv->nt + 1,
+			  area_last(mv->rarea) - mv->nt);
+	return err;
+}
+
+enum mapping_error memory_set_remap_fixed(struct memory_set *set,
+					  uint64_t start, uint64_t size,
+					  uint64_t new_size, uint64_t new_start,
+					  void *page_table)
+{
+	const struct memory_area *a;
+	const struct mapping_backend_ops *o;
+	struct memory_area na;
+	struct ms_move mv;
+	struct ms_leaf *l;
+	unsigned pos;
+	uint64_t moved;
+	bool old_gone = false;
+	enum mapping_error err;
+
+	if (!size || !new_size || !range_ok(set, start, size) ||
+	    !range_ok(set, new_start, new_size))
+		return MAPPING_ERR_INVALID_PARAM;
+	mv.s = start;
+	mv.ol = start + (size - 1);
+	mv.ns = new_start;
+	mv.nt = new_start + (new_size - 1);
+	mv.size = size;
+	mv.new_size = new_size;
+	if (mv.s <= mv.nt && mv.ns <= mv.ol)
+		return MAPPING_ERR_INVALID_PARAM;
+	a = memory_set_find(set, start);
+	if (!a || area_last(a) < mv.ol)
+		return MAPPING_ERR_BAD_STATE;
+	err = move_plan(set, &mv, a);
+	if (err != MAPPING_OK)
+		goto out;
+	o = mv.ap.backend.ops;
+	moved = size < new_size ? size : new_size;
+
+	/* 1. The target, as map with unmap_overlap. */
+	if (memory_set_overlaps(set, mv.ns, new_size)) {
+		err = unmap_pieces(set, mv.ns, mv.nt, page_table, mv.rdata,
+				   mv.rarea);
+		if (err != MAPPING_OK) {
+			move_drop(&mv);
+			goto out;
+		}
+		cut_range(set, mv.ns, mv.nt, mv.rdata, NULL);
+	}
+	/* 2. The tail of the old range that does not move. */
+	if (moved < size) {
+		err = o->unmap(mv.ap.backend.data, start + moved, size - moved,
+			       page_table);
+		if (err != MAPPING_OK) {
+			move_drop(&mv);
+			goto out;
+		}
+		remove_piece(set, start + moved, mv.ol, mv.right, false);
+		mv.made_right = false;
+	}
+	/* 3. The pages, then 4. the rest of a larger new range. */
+	err = move_pages(&mv, moved, page_table, &old_gone);
+	if (err != MAPPING_OK) {
+		if (old_gone)
+			remove_piece(set, start, start + moved - 1, mv.right,
+				     false);
+		else if (mv.made_right)
+			drop_data(&mv.ap, mv.right, mv.ol + 1,
+				  area_last(&mv.ap) - mv.ol);
+		mv.made_right = false;
+		move_drop(&mv);
+		goto out;
+	}
+	if (moved < new_size &&
+	    o->map(mv.mid, new_start + moved, new_size - moved, mv.ap.flags,
+		   page_table) != MAPPING_OK)
+		new_size = moved; /* the area moved but did not grow */
+	remove_piece(set, start, start + moved - 1, mv.right, true);
+	na = mv.ap;
+	na.start = new_start;
+	na.size = new_size;
+	na.backend.data = mv.mid;
+	l = insert_pos(set, new_start, &pos);
+	leaf_insert(set, l, pos, &na);
+	merge_window(set, new_start, new_start + (new_size - 1));
+out:
+	after_mutation(set);
+	return err;
+}
+
+/* ---- Duplicate -------------------------------------------------------- */
+
+/* Copy the subtree n node by node into reserved nodes of dst. */
+static struct ms_node *clone_subtree(struct memory_set *dst,
+				     const struct ms_node *n)
+{
+	struct ms_node *c = take_node(dst, n->leaf);
+	unsigned i;
+
+	if (n->leaf) {
+		memcpy(c, n, sizeof(struct ms_leaf));
+	} else {
+		const struct ms_inner *p = (const struct ms_inner *)n;
+
+		memcpy(c, n, sizeof(struct ms_inner));
+		for (i = 0; i < n->count; i++) {
+			struct ms_node *k = clone_subtree(dst, p->child[i]);
+
+			as_inner(c)->child[i] = k;
+			k->parent = as_inner(c);
+		}
+	}
+	c->parent = NULL;
+	return c;
+}
+
+/* Duplicate one area of the copy in place: its data becomes the child's. */
+static enum mapping_error dup_area(struct memory_area *a, void *src_pt,
+				   void *dst_pt)
+{
+	const struct mapping_backend_ops *o = a->backend.ops;
+	void *child = a->backend.data;
+	enum mapping_error err;
+
+	if (!has_v2(o) || !o->dup)
+		return o->map(a->backend.data, a->start, a->size, a->flags,
+			      dst_pt);
+	err = o->dup(a->backend.data, a->start, a->size, a->flags, src_pt,
+		     dst_pt, &child);
+	if (err == MAPPING_OK)
+		a->backend.data = child;
+	return err;
+}
+
+/* Undo the areas duplicated before the one at fail, then empty dst. */
+static void dup_undo(struct memory_set *dst, struct ms_pos fail, void *dst_pt)
+{
+	struct memory_set_iter it;
+	const struct memory_area *a;
+
+	it.set = dst;
+	it.leaf = fail.l;
+	it.index = fail.i;
+	while ((a = memory_set_iter_prev(&it)) != NULL) {
+		(void)a->backend.ops->unmap(a->backend.data, a->start, a->size,
+					    dst_pt);
+		release_area(a);
+	}
+	free_subtree(dst, dst->root, false);
+	dst->root = NULL;
+	dst->count = 0;
+	dst->height = 0;
+	trim_to(dst, 0);
+}
+
+enum mapping_error memory_set_dup(struct memory_set *dst,
+				  const struct memory_set *src,
+				  void *src_page_table, void *dst_page_table)
+{
+	struct ms_pos at;
+	enum mapping_error err;
+
+	if (!dst || !src || dst == src || !dst->alloc || dst->root)
+		return MAPPING_ERR_INVALID_PARAM;
+	dst->granule = src->granule;
+	dst->merge = src->merge;
+	dst->max_areas = src->max_areas;
+	if (!src->root)
+		return MAPPING_OK;
+	if (src->nodes > UINT32_MAX || !reserve(dst, (unsigned)src->nodes)) {
+		trim_to(dst, 0);
+		return MAPPING_ERR_NO_MEMORY;
+	}
+	dst->root = clone_subtree(dst, src->root);
+	dst->count = src->count;
+	dst->height = src->height;
+	first_from(dst, 0, &at);
+	do {
+		err = dup_area(at_area(&at), src_page_table, dst_page_table);
+		if (err != MAPPING_OK) {
+			dup_undo(dst, at, dst_page_table);
+			return err;
+		}
+	} while (step(&at));
+	/* A dup() hook may hand out data that lets touching areas merge. */
+	merge_window(dst, 0, U64_MAX);
+	after_mutation(dst);
+	return MAPPING_OK;
+}
+
 /* ---- Clear ------------------------------------------------------------ */
 
 enum mapping_error memory_set_clear(struct memory_set *set, void *page_table)
@@ -1546,7 +2338,7 @@ enum mapping_error memory_set_clear(struct memory_set *set, void *page_table)
 		} while (step(&at));
 	}
 	if (set->root)
-		free_subtree(set, set->root);
+		free_subtree(set, set->root, true);
 	set->root = NULL;
 	set->count = 0;
 	set->height = 0;

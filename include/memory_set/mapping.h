@@ -30,7 +30,8 @@ extern "C" {
  * | MAPPING_ERR_INVALID_PARAM    | bad argument: alignment, range, NULL     | EINVAL (22)         |
  * | MAPPING_ERR_ALREADY_EXISTS   | the range meets an existing area         | EEXIST (17)         |
  * | MAPPING_ERR_BAD_STATE        | page table not in the expected state     | EFAULT (14)         |
- * | MAPPING_ERR_NO_MEMORY        | out of memory, or no free range fits     | ENOMEM (12)         |
+ * | MAPPING_ERR_NO_MEMORY        | out of memory, no free range fits, a hole in a strict range, the area limit | ENOMEM (12) |
+ * | MAPPING_ERR_ACCESS_DENIED    | a fault's access is not allowed by the area's flags | EACCES (13) |
  */
 enum mapping_error {
 	MAPPING_OK = 0,
@@ -38,6 +39,7 @@ enum mapping_error {
 	MAPPING_ERR_ALREADY_EXISTS = -2,
 	MAPPING_ERR_BAD_STATE = -3,
 	MAPPING_ERR_NO_MEMORY = -4,
+	MAPPING_ERR_ACCESS_DENIED = -5,
 };
 
 /**
@@ -59,8 +61,24 @@ int mapping_error_to_errno(enum mapping_error err);
 
 struct memory_area;
 
+/**
+ * @name Access kinds of a page fault
+ * Bits of the @c access argument of memory_set_handle_fault() and of the
+ * mapping_backend_ops.fault hook. Bits from ::MAPPING_ACCESS_USER up are the
+ * caller's own (a kernel may pass "user mode" or "instruction fetch from
+ * supervisor" there); the set passes them through untouched.
+ * @{
+ */
+#define MAPPING_ACCESS_READ 1u  /**< a load */
+#define MAPPING_ACCESS_WRITE 2u /**< a store */
+#define MAPPING_ACCESS_EXEC 4u  /**< an instruction fetch */
+#define MAPPING_ACCESS_USER 256u /**< first of the caller-defined bits */
+/** @} */
+
 /** Version of ::mapping_backend_ops this header describes. */
-#define MAPPING_BACKEND_OPS_VERSION 1u
+#define MAPPING_BACKEND_OPS_VERSION 2u
+/** The first version, which has the hooks up to can_merge. */
+#define MAPPING_BACKEND_OPS_VERSION_1 1u
 
 /**
  * @brief Hooks of a backend (MappingBackend). Keep one `const` instance per
@@ -69,8 +87,33 @@ struct memory_area;
  * @c version must be set to ::MAPPING_BACKEND_OPS_VERSION (or any value
  * from 1 up); the set reads only the hooks that version defines, so tables
  * written for version 1 keep working when later versions append hooks.
- * Planned additions (version 2 and later): duplicate an area for fork, handle
- * a page fault for lazy backends, and resize/move an area.
+ * Version 2 appends dup, move and fault; a version-1 table gets their
+ * documented defaults.
+ *
+ * @par Who owns backend.data
+ * The set never frees, copies or reads through a data pointer: it stores it
+ * and hands it to hooks. A data pointer is "owned by the set" from the
+ * moment an area holding it is in the set until the set calls release() for
+ * it; after release() it is the backend's again. On each path:
+ * - memory_set_map() success: the set owns @c backend->data (the new area's).
+ *   If the new area merges into the area before it, that area keeps its
+ *   data and release() is called for the new area's data inside map (so a
+ *   caller must not use it after map returns). Failure: the set never took
+ *   it; release() is not called for it; it is the caller's.
+ * - split(): the data it stores in @c *right_data is the set's at once; if
+ *   the operation does not use it (a later failure), release() is called for
+ *   it. Without a split() hook both parts share one pointer, and release()
+ *   is called once per part that leaves: count references if you share.
+ * - unmap, clear, a merge that absorbs an area, destroy: release() for each
+ *   area (or part) that leaves the set, after its page-table hook succeeded.
+ *   A part cut off an area that stays (an unmap across one end) is not
+ *   released: only whole areas and split() results are.
+ * - memory_set_dup(): the data that dup() stores for the child is owned by
+ *   the child set; on a failure release() is called for every child data
+ *   already made.
+ * - memory_set_remap(), memory_set_remap_fixed(): the moved area keeps its
+ *   data (or the split() result for its offset); pieces cut off follow
+ *   split(); data of areas unmapped at the target is released.
  *
  * Hook contract: a hook that fails must leave the page table as it was for
  * the range of that call, and return a negative ::mapping_error. The set
@@ -123,6 +166,55 @@ struct mapping_backend_ops {
 	 */
 	bool (*can_merge)(const struct memory_area *left,
 			  const struct memory_area *right);
+
+	/* ---- Version 2 ---- */
+
+	/**
+	 * Optional (version 2). Duplicate the area [start, start+size) with
+	 * @p flags and @p data for a new set (fork): store the child's data in
+	 * @p *child_data and bring @p dst_page_table to its state for the range
+	 * (copy the pages, share them, or mark them copy-on-write in both page
+	 * tables). Called once per area, in address order, by memory_set_dup().
+	 * If it fails it must leave both page tables as they were for the
+	 * range; the set then undoes the areas already duplicated (unmap() on
+	 * the child's page table, then release() of the child's data, in
+	 * reverse order).
+	 * Default (NULL): the child shares @p data and map() is called for the
+	 * range on @p dst_page_table.
+	 */
+	enum mapping_error (*dup)(void *data, uint64_t start, uint64_t size,
+				  uint64_t flags, void *src_page_table,
+				  void *dst_page_table, void **child_data);
+	/**
+	 * Optional (version 2). Move the page-table entries of
+	 * [old_start, old_start+size), which is mapped with @p flags, to
+	 * [new_start, new_start+size), which is unmapped: the frames stay, so
+	 * the contents move. The ranges do not overlap. Called by
+	 * memory_set_remap_fixed(). If it fails it must leave the page table as
+	 * it was.
+	 * Default (NULL): unmap() the old range, then map() the new one (the
+	 * contents are not kept). If that map() fails, the old range stays
+	 * unmapped and leaves the set; the error is returned.
+	 */
+	enum mapping_error (*move)(void *data, uint64_t old_start,
+				   uint64_t new_start, uint64_t size,
+				   uint64_t flags, void *page_table);
+	/**
+	 * Optional (version 2). A page fault at @p addr inside @p area, of the
+	 * kind @p access (MAPPING_ACCESS_* bits and the caller's own): check
+	 * the access against the area's flags and populate (demand-zero page,
+	 * copy-on-write break, file read). Return MAPPING_OK when the access may
+	 * be retried, MAPPING_ERR_ACCESS_DENIED when the flags forbid it, or
+	 * another error (MAPPING_ERR_NO_MEMORY: no frame). Runs under the set's
+	 * shared lock: it must not change the set, only the page table and
+	 * what @p data points to.
+	 * Default (NULL): allowed when the area's flags have every bit of
+	 * @p access below ::MAPPING_ACCESS_USER (the MAPPING_ACCESS_* bits are
+	 * the usual r=1, w=2, x=4), and nothing is populated.
+	 */
+	enum mapping_error (*fault)(void *data, const struct memory_area *area,
+				    uint64_t addr, uint64_t access,
+				    void *page_table);
 };
 
 /** @brief A backend: the ops table and the per-area data given to its hooks. */

@@ -77,6 +77,12 @@ struct memory_set_options {
 	 * of it. A power of two; 0 means 4096.
 	 */
 	uint64_t granule;
+	/**
+	 * Most areas the set may hold (Linux's max_map_count), 0 for no limit:
+	 * see memory_set_set_max_areas(). Read only when @c size covers it, so
+	 * callers built against the first version of this struct still work.
+	 */
+	uint64_t max_areas;
 };
 
 /**
@@ -87,6 +93,7 @@ struct memory_set {
 	uint64_t count;      /* private: number of areas */
 	uint64_t nodes;      /* private: nodes in the tree */
 	uint64_t granule;    /* private */
+	uint64_t max_areas;  /* private: 0 for no limit */
 	const struct memory_set_allocator *alloc; /* private */
 	void *alloc_ctx;     /* private */
 	void *spare;         /* private: reserved nodes, a list */
@@ -130,6 +137,25 @@ uint64_t memory_set_granule(const struct memory_set *set);
 enum mapping_error memory_set_set_granule(struct memory_set *set,
 					  uint64_t granule);
 
+/** @brief The area limit (0: none). */
+uint64_t memory_set_max_areas(const struct memory_set *set);
+
+/**
+ * @brief Limit the number of areas to @p max (0: no limit), as Linux's
+ * vm.max_map_count does. From now on, an operation that would leave more
+ * areas than there were before it and more than @p max fails with
+ * MAPPING_ERR_NO_MEMORY before any page-table hook, changing nothing. The
+ * count is exact: the pieces a split leaves, the areas a replace removes and
+ * the merges that follow are all counted. A set already above the limit
+ * keeps its areas; operations that do not add areas still run. Never fails.
+ *
+ * The exact count may need the data that split() makes (a can_merge() hook
+ * may look at it): when the limit could be reached, split() is called while
+ * planning and, if the limit is then hit, release() is called for its
+ * results. No page-table hook is called.
+ */
+void memory_set_set_max_areas(struct memory_set *set, uint64_t max);
+
 /** @brief True if merging is on. */
 bool memory_set_merge_enabled(const struct memory_set *set);
 
@@ -154,6 +180,39 @@ const struct memory_area *memory_set_find(const struct memory_set *set,
  */
 bool memory_set_overlaps(const struct memory_set *set, uint64_t start,
 			 uint64_t size);
+
+/**
+ * @brief Is every byte of [start, start+size) inside an area whose flags
+ * have every bit of @p mask? For copying to and from user memory (Linux
+ * access_ok() plus the VMA walk). O(log n + k) for the k areas the range
+ * meets; no granule rule.
+ * @return MAPPING_OK if so (and for a size of 0); MAPPING_ERR_BAD_STATE
+ *         (EFAULT) if a byte lies in no area or in an area without the
+ *         rights; MAPPING_ERR_INVALID_PARAM if the range passes 2^64.
+ */
+enum mapping_error memory_set_can_access(const struct memory_set *set,
+					 uint64_t start, uint64_t size,
+					 uint64_t mask);
+
+/**
+ * @brief The page-fault entry point: find the area holding @p addr and let
+ * its backend's fault() hook check @p access (MAPPING_ACCESS_* bits, and the
+ * caller's own from ::MAPPING_ACCESS_USER up) and populate the page (see
+ * mapping_backend_ops.fault, and its default). Does not change the set, so
+ * any number of faults may run at once under the shared (read) lock. O(log n).
+ *
+ * @param[out] area if not NULL, the area found (NULL if none); valid until
+ *             the next mutation of the set.
+ * @return MAPPING_OK: the access may be retried;
+ *   MAPPING_ERR_BAD_STATE: no area holds @p addr (SIGSEGV, SEGV_MAPERR);
+ *   MAPPING_ERR_ACCESS_DENIED: the area's flags forbid the access (SIGSEGV,
+ *   SEGV_ACCERR);
+ *   any other error the hook returned (MAPPING_ERR_NO_MEMORY: out of frames).
+ */
+enum mapping_error memory_set_handle_fault(const struct memory_set *set,
+					   uint64_t addr, uint64_t access,
+					   void *page_table,
+					   const struct memory_area **area);
 
 /**
  * @brief Lowest free range: the lowest address A, a multiple of @p align,
@@ -258,6 +317,134 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 				      void *page_table);
 
 /**
+ * @brief memory_set_unmap() that refuses a range with a hole, as Linux
+ * munmap does not but callers wanting "unmap exactly what is mapped" need.
+ * @return as memory_set_unmap(), and MAPPING_ERR_NO_MEMORY (ENOMEM) if some
+ *         byte of the range lies in no area: nothing changes, no hook runs.
+ */
+enum mapping_error memory_set_unmap_strict(struct memory_set *set,
+					   uint64_t start, uint64_t size,
+					   void *page_table);
+
+/**
+ * @brief memory_set_protect() that refuses a range with a hole, as Linux
+ * mprotect does.
+ * @return as memory_set_protect(), and MAPPING_ERR_NO_MEMORY (ENOMEM) if
+ *         some byte of the range lies in no area: nothing changes, no hook
+ *         runs.
+ */
+enum mapping_error memory_set_protect_strict(struct memory_set *set,
+					     uint64_t start, uint64_t size,
+					     memory_set_update_fn update,
+					     void *ctx, void *page_table);
+
+/**
+ * @brief memory_set_protect() without a callback: each area meeting the
+ * range whose flags under @p mask differ from @p flags under @p mask gets
+ * `(flags & mask) | (old & ~mask)` for its part inside the range; the others
+ * are left whole. Holes are skipped. Errors as memory_set_protect().
+ */
+enum mapping_error memory_set_protect_flags(struct memory_set *set,
+					    uint64_t start, uint64_t size,
+					    uint64_t flags, uint64_t mask,
+					    void *page_table);
+
+/**
+ * @brief memory_set_protect_flags() that refuses a range with a hole
+ * (MAPPING_ERR_NO_MEMORY, nothing changes), as Linux mprotect.
+ */
+enum mapping_error memory_set_protect_flags_strict(struct memory_set *set,
+						   uint64_t start,
+						   uint64_t size,
+						   uint64_t flags,
+						   uint64_t mask,
+						   void *page_table);
+
+/**
+ * @brief Resize the range [start, start+size) of one area in place
+ * (mremap without MREMAP_MAYMOVE).
+ *
+ * Shrinking unmaps [start+new_size, start+size) as memory_set_unmap() does.
+ * Growing needs the range to end where its area ends and
+ * [start+size, start+new_size) to be free; the area then grows over it
+ * through the map hook of the area's backend, with the area's flags and
+ * data. A new_size equal to size changes nothing. With merging on, the grown
+ * area merges with the area after it as Linux does.
+ *
+ * @return MAPPING_OK;
+ *   MAPPING_ERR_INVALID_PARAM: @p start, @p size or @p new_size not a
+ *   multiple of the granule, a size of 0, or a range past 2^64;
+ *   MAPPING_ERR_BAD_STATE: [start, start+size) is not inside one area
+ *   (Linux says EFAULT);
+ *   MAPPING_ERR_NO_MEMORY: cannot grow in place, over the area limit, out of
+ *   memory, or a split() error: nothing changed;
+ *   a page-table hook's error: as memory_set_unmap() when shrinking; when
+ *   growing the area stays as it was.
+ */
+enum mapping_error memory_set_remap(struct memory_set *set, uint64_t start,
+				    uint64_t size, uint64_t new_size,
+				    void *page_table);
+
+/**
+ * @brief Move the range [start, start+size) of one area to
+ * [new_start, new_start+new_size) (mremap with MREMAP_MAYMOVE |
+ * MREMAP_FIXED; find @p new_start with memory_set_find_free_area()).
+ *
+ * In order: areas at the target are unmapped (as memory_set_map() with
+ * unmap_overlap: pieces outside it stay, through split()); if @p new_size
+ * is smaller, the old range's tail past new_size is unmapped; the pages move
+ * through the backend's move() hook (the frames stay, so the contents move);
+ * if @p new_size is larger, the rest of the new range is mapped through
+ * map(). The moved area keeps the flags and the backend, with the data of
+ * its offset in the old area (split() for a range not at the area's start,
+ * so a file backend's offset stays right); the pieces of the old area before
+ * and after the range stay, through split(). With merging on, the moved
+ * area merges with its new neighbours.
+ *
+ * Unlike Linux, which unmaps the target before it looks at the source, a
+ * failure before the first page-table hook changes nothing.
+ *
+ * @return MAPPING_OK;
+ *   MAPPING_ERR_INVALID_PARAM: an address or size not a multiple of the
+ *   granule, a size of 0, a range past 2^64, or the old and new ranges
+ *   overlap;
+ *   MAPPING_ERR_BAD_STATE: [start, start+size) is not inside one area;
+ *   MAPPING_ERR_NO_MEMORY: over the area limit, out of memory, or a split()
+ *   error: nothing changed;
+ *   a page-table hook's error: the steps before it stay done (in the set as
+ *   in the page table) and the failing step is not: a target unmap failing
+ *   leaves as memory_set_unmap(); the tail unmap, the move or the map
+ *   of the rest failing leaves the target free and the area at the old
+ *   place (move, tail) or moved but not grown (map of the rest).
+ */
+enum mapping_error memory_set_remap_fixed(struct memory_set *set,
+					  uint64_t start, uint64_t size,
+					  uint64_t new_size, uint64_t new_start,
+					  void *page_table);
+
+/**
+ * @brief Make @p dst a copy of @p src (fork): the same areas, each
+ * duplicated through its backend's dup() hook (see mapping_backend_ops.dup
+ * and its default), in address order. O(n): the tree is copied node by
+ * node, with no per-area search.
+ *
+ * @p dst must be initialised and empty; it keeps its allocator and takes
+ * @p src's granule, merge setting and area limit. @p src is not changed.
+ * The dup() hook may change both page tables (copy-on-write marks).
+ *
+ * @return MAPPING_OK;
+ *   MAPPING_ERR_INVALID_PARAM: @p dst or @p src NULL, the same set, or
+ *   @p dst not empty;
+ *   MAPPING_ERR_NO_MEMORY: @p dst's allocator failed (before any hook);
+ *   a dup() or map() hook's error: every area already duplicated is undone
+ *   in reverse order (unmap() on @p dst_page_table, then release() of the
+ *   child's data), @p dst is empty again and holds no memory.
+ */
+enum mapping_error memory_set_dup(struct memory_set *dst,
+				  const struct memory_set *src,
+				  void *src_page_table, void *dst_page_table);
+
+/**
  * @brief Unmap every area, in address order.
  * @return MAPPING_OK, or an unmap hook's error: the areas before the failing
  *         one are gone, the rest stay.
@@ -297,6 +484,64 @@ const struct memory_area *memory_set_iter_prev(struct memory_set_iter *it);
 #define memory_set_foreach(area, it, set)                                    \
 	for (memory_set_iter_init((it), (set), 0);                           \
 	     ((area) = memory_set_iter_next(it)) != NULL;)
+
+/**
+ * @brief A position between two free gaps, for walking the free space of a
+ * window [first, last] in either direction without allocating. Fields are
+ * private.
+ */
+struct memory_set_gap_iter {
+	struct memory_set_iter it; /* private: between the areas around the position */
+	uint64_t first, last;      /* private: the window, inclusive */
+	bool past_end;             /* private: after the gap past the last area */
+};
+
+/**
+ * @brief Place @p gi before the first free gap of [first, last]. A gap is a
+ * maximal free range, cut to the window. O(log n). If @p first > @p last
+ * the walk yields nothing.
+ */
+void memory_set_gap_iter_init(struct memory_set_gap_iter *gi,
+			      const struct memory_set *set, uint64_t first,
+			      uint64_t last);
+
+/** @brief Place @p gi after the last free gap of [first, last]. O(log n). */
+void memory_set_gap_iter_init_end(struct memory_set_gap_iter *gi,
+				  const struct memory_set *set, uint64_t first,
+				  uint64_t last);
+
+/**
+ * @brief The next free gap, moving past it: its start in @p *start and its
+ * size in @p *size (0 for the whole space, 2^64). False at the end.
+ * O(1) amortised.
+ */
+bool memory_set_gap_next(struct memory_set_gap_iter *gi, uint64_t *start,
+			 uint64_t *size);
+
+/** @brief The gap before the position, moving before it. False at the start. */
+bool memory_set_gap_prev(struct memory_set_gap_iter *gi, uint64_t *start,
+			 uint64_t *size);
+
+/**
+ * @brief Turns an area's flags into the four permission letters of a
+ * `/proc/PID/maps` line (for example "rw-p"). @p perms has room for 4.
+ */
+typedef void (*memory_set_perms_fn)(void *ctx, uint64_t flags,
+				    char perms[4]);
+
+/**
+ * @brief Write @p area as a `/proc/PID/maps` line, without the newline:
+ * `START-END PERMS 00000000 00:00 0`, addresses in lowercase hexadecimal of
+ * at least 8 digits (an area ending at 2^64 prints its end as
+ * 10000000000000000). @p perms NULL: bit 0 r, bit 1 w, bit 2 x, bit 3 s
+ * (else p). Freestanding: no libc.
+ *
+ * @return the length of the whole line, as snprintf(): if it is @p len or
+ *         more the line was cut; @p buf is NUL-terminated whenever @p len > 0.
+ */
+size_t memory_set_format_area(char *buf, size_t len,
+			      const struct memory_area *area,
+			      memory_set_perms_fn perms, void *ctx);
 
 /**
  * @brief Check every invariant of the set: areas ordered and disjoint,
