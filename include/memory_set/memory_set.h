@@ -264,6 +264,11 @@ enum mapping_error memory_set_find_free_area_top(const struct memory_set *set,
  *   before it are gone from the set and the rest are whole, and the new
  *   area is not added; if the map hook failed, every area in the way is
  *   gone (the range is free) and the new area is not added.
+ *
+ * Ownership of @c backend->data: on success the set owns it (if the new
+ * area merges into the area before it, release() is called for it before
+ * map returns); on any failure the set never took it and it is the
+ * caller's. Areas removed from the way are released after their unmap hook.
  */
 enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 				  uint64_t size, uint64_t flags,
@@ -281,6 +286,10 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
  *   MAPPING_ERR_NO_MEMORY or a split() error: nothing changed;
  *   an unmap hook's error: the pieces before the failing one are removed,
  *   the rest is as it was.
+ *
+ * Ownership: release() is called for each area that leaves whole and for
+ * split() data that the operation did not keep; an area that shrinks keeps
+ * its data.
  */
 enum mapping_error memory_set_unmap(struct memory_set *set, uint64_t start,
 				    uint64_t size, void *page_table);
