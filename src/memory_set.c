@@ -802,9 +802,10 @@ enum mapping_error memory_set_init(struct memory_set *set,
 	const struct memory_set_allocator *al;
 	uint64_t g;
 
-	/* The first version of the options ended before max_areas. */
+	/* The first version of the options ended just before max_areas. */
 	if (!set || !opts ||
-	    opts->size < offsetof(struct memory_set_options, max_areas))
+	    (opts->size != offsetof(struct memory_set_options, max_areas) &&
+	     opts->size < sizeof(*opts)))
 		return MAPPING_ERR_INVALID_PARAM;
 	al = opts->allocator;
 	if (!al || al->version < 1 || !al->alloc || !al->free)
@@ -817,8 +818,7 @@ enum mapping_error memory_set_init(struct memory_set *set,
 	set->alloc = al;
 	set->alloc_ctx = opts->allocator_ctx;
 	set->merge = opts->merge;
-	if (opts->size >= offsetof(struct memory_set_options, max_areas) +
-				  sizeof(opts->max_areas))
+	if (opts->size >= sizeof(*opts))
 		set->max_areas = opts->max_areas;
 	return MAPPING_OK;
 }

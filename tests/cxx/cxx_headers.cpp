@@ -68,7 +68,7 @@ enum mapping_error pt_protect(void *data, std::uint64_t start,
 
 const struct mapping_backend_ops pt_ops = {
 	MAPPING_BACKEND_OPS_VERSION, 0u, pt_map, pt_unmap, pt_protect,
-	nullptr, nullptr, nullptr,
+	nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
 };
 
 void check_layout()
