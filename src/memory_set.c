@@ -12,609 +12,10 @@
 
 #include "tree.h"
 
-#define U64_MAX UINT64_MAX
-
-static inline uint64_t area_last(const struct memory_area *a)
-{
-	return a->start + (a->size - 1);
-}
-
-static inline struct ms_leaf *as_leaf(struct ms_node *n)
-{
-	return (struct ms_leaf *)n;
-}
-
-static inline struct ms_inner *as_inner(struct ms_node *n)
-{
-	return (struct ms_inner *)n;
-}
-
-/* ---- Summaries -------------------------------------------------------- */
-
-struct ms_sum {
-	uint64_t min, last, gap;
-};
-
-static void node_sum(const struct ms_node *n, struct ms_sum *s)
-{
-	unsigned i;
-
-	if (n->leaf) {
-		const struct ms_leaf *l = (const struct ms_leaf *)n;
-
-		s->min = l->a[0].start;
-		s->last = area_last(&l->a[n->count - 1]);
-		s->gap = 0;
-		for (i = 1; i < n->count; i++) {
-			uint64_t g = l->a[i].start - area_last(&l->a[i - 1]) - 1;
-
-			if (g > s->gap)
-				s->gap = g;
-		}
-	} else {
-		const struct ms_inner *p = (const struct ms_inner *)n;
-
-		s->min = p->min[0];
-		s->last = p->last[n->count - 1];
-		s->gap = p->gap[0];
-		for (i = 1; i < n->count; i++) {
-			uint64_t g = p->min[i] - p->last[i - 1] - 1;
-
-			if (g > s->gap)
-				s->gap = g;
-			if (p->gap[i] > s->gap)
-				s->gap = p->gap[i];
-		}
-	}
-}
-
-static unsigned child_index(const struct ms_inner *p, const struct ms_node *c)
-{
-	unsigned i = 0;
-
-	while (p->child[i] != c)
-		i++;
-	return i;
-}
-
-static void set_slot(struct ms_inner *p, unsigned i)
-{
-	struct ms_sum s;
-
-	node_sum(p->child[i], &s);
-	p->min[i] = s.min;
-	p->last[i] = s.last;
-	p->gap[i] = s.gap;
-}
-
-/* Node n changed: bring the summaries of its ancestors up to date. */
-static void propagate(struct ms_node *n)
-{
-	struct ms_inner *p;
-
-	while ((p = n->parent) != NULL) {
-		unsigned i = child_index(p, n);
-		struct ms_sum s;
-
-		node_sum(n, &s);
-		if (p->min[i] == s.min && p->last[i] == s.last &&
-		    p->gap[i] == s.gap)
-			return;
-		p->min[i] = s.min;
-		p->last[i] = s.last;
-		p->gap[i] = s.gap;
-		n = &p->h;
-	}
-}
-
-/* ---- Node memory ------------------------------------------------------ */
-
-struct ms_spare {
-	struct ms_spare *next;
-};
-
-/* Make sure at least need nodes are reserved. */
-static bool reserve(struct memory_set *set, unsigned need)
-{
-	while (set->nspare < need) {
-		struct ms_spare *s =
-			set->alloc->alloc(set->alloc_ctx, MEMORY_SET_NODE_SIZE);
-
-		if (!s)
-			return false;
-		s->next = set->spare;
-		set->spare = s;
-		set->nspare++;
-	}
-	return true;
-}
-
-/* Take a reserved node: cannot fail. */
-static struct ms_node *take_node(struct memory_set *set, bool leaf)
-{
-	struct ms_spare *s = set->spare;
-	struct ms_node *n = (struct ms_node *)(void *)s;
-
-	MEMORY_SET_ASSERT(s != NULL);
-	set->spare = s->next;
-	set->nspare--;
-	set->nodes++;
-	n->parent = NULL;
-	n->count = 0;
-	n->leaf = leaf;
-	return n;
-}
-
-static void drop_node(struct memory_set *set, struct ms_node *n)
-{
-	struct ms_spare *s = (struct ms_spare *)(void *)n;
-
-	set->nodes--;
-	s->next = set->spare;
-	set->spare = s;
-	set->nspare++;
-}
-
-/* Give back spare nodes beyond keep. */
-static void trim_to(struct memory_set *set, unsigned keep)
-{
-	while (set->nspare > keep) {
-		struct ms_spare *s = set->spare;
-
-		set->spare = s->next;
-		set->nspare--;
-		set->alloc->free(set->alloc_ctx, s, MEMORY_SET_NODE_SIZE);
-	}
-}
-
-/* Keep a few spare nodes for the next operation, so splits rarely allocate. */
-static void trim(struct memory_set *set)
-{
-	trim_to(set, MS_SPARE_KEEP);
-}
-
-/*
- * Nodes that inserting k (1 or 2) areas into leaf l may need. Inner nodes
- * are counted as if they received two children, so that the counts of two
- * insertions into different leaves may simply be added.
- */
-static unsigned nodes_needed(const struct ms_leaf *l, unsigned k)
-{
-	const struct ms_inner *p;
-	unsigned need = 1;
-
-	if (!l)
-		return 1; /* a root leaf */
-	if (l->h.count + k <= MS_LEAF_MAX)
-		return 0;
-	for (p = l->h.parent; p; p = p->h.parent) {
-		if (p->h.count + 2 <= MS_INNER_MAX)
-			return need;
-		need++;
-	}
-	return need + 1; /* a new root */
-}
-
-/* ---- Lookup ----------------------------------------------------------- */
-
-/*
- * The leaf that holds the last area starting at or before addr (the
- * leftmost leaf if none does), and in *pos the number of its areas starting
- * at or before addr. The tree must not be empty.
- */
-static struct ms_leaf *locate(const struct memory_set *set, uint64_t addr,
-			      unsigned *pos)
-{
-	struct ms_node *n = set->root;
-	unsigned lo, hi;
-
-	while (!n->leaf) {
-		const struct ms_inner *p = as_inner(n);
-
-		/* The last child whose lowest start is at or below addr. */
-		lo = 1;
-		hi = n->count;
-		while (lo < hi) {
-			unsigned mid = (lo + hi) / 2;
-
-			if (p->min[mid] <= addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		n = p->child[lo - 1];
-	}
-	lo = 0;
-	hi = n->count;
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-
-		if (as_leaf(n)->a[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*pos = lo;
-	return as_leaf(n);
-}
-
-static struct ms_leaf *leftmost(struct ms_node *n)
-{
-	while (!n->leaf)
-		n = as_inner(n)->child[0];
-	return as_leaf(n);
-}
-
-static struct ms_leaf *rightmost(struct ms_node *n)
-{
-	while (!n->leaf)
-		n = as_inner(n)->child[n->count - 1];
-	return as_leaf(n);
-}
-
-static struct ms_leaf *next_leaf(const struct ms_leaf *l)
-{
-	const struct ms_node *n = &l->h;
-	struct ms_inner *p;
-
-	while ((p = n->parent) != NULL) {
-		unsigned i = child_index(p, n);
-
-		if (i + 1 < p->h.count)
-			return leftmost(p->child[i + 1]);
-		n = &p->h;
-	}
-	return NULL;
-}
-
-static struct ms_leaf *prev_leaf(const struct ms_leaf *l)
-{
-	const struct ms_node *n = &l->h;
-	struct ms_inner *p;
-
-	while ((p = n->parent) != NULL) {
-		unsigned i = child_index(p, n);
-
-		if (i > 0)
-			return rightmost(p->child[i - 1]);
-		n = &p->h;
-	}
-	return NULL;
-}
-
-/* A position in the tree: area idx of leaf l (idx may equal the count). */
-struct ms_pos {
-	struct ms_leaf *l;
-	unsigned i;
-};
-
-/* The first area that ends at or after addr; false if there is none. */
-static bool first_from(const struct memory_set *set, uint64_t addr,
-		       struct ms_pos *at)
-{
-	unsigned pos;
-
-	if (!set->root)
-		return false;
-	at->l = locate(set, addr, &pos);
-	if (pos > 0 && area_last(&at->l->a[pos - 1]) >= addr)
-		pos--;
-	if (pos == at->l->h.count) {
-		at->l = next_leaf(at->l);
-		pos = 0;
-	}
-	at->i = pos;
-	return at->l != NULL;
-}
-
-/* Step to the next area; false at the end. */
-static bool step(struct ms_pos *at)
-{
-	if (++at->i < at->l->h.count)
-		return true;
-	at->l = next_leaf(at->l);
-	at->i = 0;
-	return at->l != NULL;
-}
-
-static inline struct memory_area *at_area(const struct ms_pos *at)
-{
-	return &at->l->a[at->i];
-}
-
-/* ---- Insertion -------------------------------------------------------- */
-
-/* Move n slots of inner node src from si to dst at di (regions may overlap). */
-static void inner_move(struct ms_inner *dst, unsigned di, struct ms_inner *src,
-		       unsigned si, unsigned n)
-{
-	unsigned i;
-
-	memmove(&dst->min[di], &src->min[si], n * sizeof(uint64_t));
-	memmove(&dst->last[di], &src->last[si], n * sizeof(uint64_t));
-	memmove(&dst->gap[di], &src->gap[si], n * sizeof(uint64_t));
-	memmove(&dst->child[di], &src->child[si], n * sizeof(struct ms_node *));
-	if (dst != src)
-		for (i = 0; i < n; i++)
-			dst->child[di + i]->parent = dst;
-}
-
-static void inner_put(struct ms_inner *p, unsigned i, struct ms_node *c)
-{
-	inner_move(p, i + 1, p, i, p->h.count - i);
-	p->child[i] = c;
-	c->parent = p;
-	p->h.count++;
-}
-
-/* Put the new node right just after node left, which was split. */
-static void insert_child(struct memory_set *set, struct ms_node *left,
-			 struct ms_node *right)
-{
-	struct ms_inner *p = left->parent, *q;
-	unsigned i, keep;
-
-	if (!p) {
-		p = as_inner(take_node(set, false));
-		p->h.count = 2;
-		p->child[0] = left;
-		p->child[1] = right;
-		left->parent = right->parent = p;
-		set_slot(p, 0);
-		set_slot(p, 1);
-		set->root = &p->h;
-		set->height++;
-		return;
-	}
-	i = child_index(p, left) + 1;
-	if (p->h.count < MS_INNER_MAX) {
-		inner_put(p, i, right);
-		set_slot(p, i - 1);
-		set_slot(p, i);
-		propagate(&p->h);
-		return;
-	}
-	/* Split p: the first keep slots stay, the rest go to q. */
-	q = as_inner(take_node(set, false));
-	keep = (MS_INNER_MAX + 1) / 2;
-	if (i < keep) {
-		inner_move(q, 0, p, keep - 1, MS_INNER_MAX - keep + 1);
-		q->h.count = MS_INNER_MAX - keep + 1;
-		p->h.count = keep - 1;
-		inner_put(p, i, right);
-	} else {
-		inner_move(q, 0, p, keep, MS_INNER_MAX - keep);
-		q->h.count = MS_INNER_MAX - keep;
-		p->h.count = keep;
-		inner_put(q, i - keep, right);
-	}
-	set_slot(left->parent, child_index(left->parent, left));
-	set_slot(right->parent, child_index(right->parent, right));
-	insert_child(set, &p->h, &q->h);
-}
-
-/* Insert *a at position pos of leaf l (l NULL: the tree is empty). */
-static void leaf_insert(struct memory_set *set, struct ms_leaf *l, unsigned pos,
-			const struct memory_area *a)
-{
-	struct ms_leaf *r, *dst;
-	unsigned keep;
-
-	set->count++;
-	if (!l) {
-		l = as_leaf(take_node(set, true));
-		l->a[0] = *a;
-		l->h.count = 1;
-		set->root = &l->h;
-		set->height = 1;
-		return;
-	}
-	if (l->h.count < MS_LEAF_MAX) {
-		memmove(&l->a[pos + 1], &l->a[pos],
-			(l->h.count - pos) * sizeof(*a));
-		l->a[pos] = *a;
-		l->h.count++;
-		propagate(&l->h);
-		return;
-	}
-	/*
-	 * Split. Appending at the end (or the start) of a leaf is how address
-	 * spaces grow, so then the old leaf keeps most areas and sequential
-	 * maps leave leaves well filled.
-	 */
-	r = as_leaf(take_node(set, true));
-	if (pos == MS_LEAF_MAX)
-		keep = MS_LEAF_MAX + 1 - MS_LEAF_MIN;
-	else if (pos == 0)
-		keep = MS_LEAF_MIN;
-	else
-		keep = (MS_LEAF_MAX + 1) / 2;
-	if (pos < keep) {
-		memcpy(r->a, &l->a[keep - 1],
-		       (MS_LEAF_MAX - keep + 1) * sizeof(*a));
-		r->h.count = MS_LEAF_MAX - keep + 1;
-		l->h.count = keep - 1;
-		dst = l;
-	} else {
-		memcpy(r->a, &l->a[keep], (MS_LEAF_MAX - keep) * sizeof(*a));
-		r->h.count = MS_LEAF_MAX - keep;
-		l->h.count = keep;
-		dst = r;
-		pos -= keep;
-	}
-	memmove(&dst->a[pos + 1], &dst->a[pos],
-		(dst->h.count - pos) * sizeof(*a));
-	dst->a[pos] = *a;
-	dst->h.count++;
-	insert_child(set, &l->h, &r->h);
-}
-
-/* ---- Removal ---------------------------------------------------------- */
-
-static void release_area(const struct memory_area *a)
-{
-	if (a->backend.ops->release)
-		a->backend.ops->release(a->backend.data, a->start, a->size);
-}
-
-/* Remove slot i of inner node p (the child itself is the caller's). */
-static void inner_remove(struct ms_inner *p, unsigned i)
-{
-	inner_move(p, i, p, i + 1, p->h.count - i - 1);
-	p->h.count--;
-}
-
-/* Move everything of right into left, its left neighbour. */
-static void join_nodes(struct ms_node *left, struct ms_node *right)
-{
-	if (left->leaf)
-		memcpy(&as_leaf(left)->a[left->count], as_leaf(right)->a,
-		       right->count * sizeof(struct memory_area));
-	else
-		inner_move(as_inner(left), left->count, as_inner(right), 0,
-			   right->count);
-	left->count += right->count;
-	right->count = 0;
-}
-
-/* Even out two neighbours whose counts add up to more than a node holds. */
-static void share_nodes(struct ms_node *left, struct ms_node *right)
-{
-	unsigned total = left->count + right->count;
-	unsigned want = total / 2, n;
-
-	if (left->count > want) {
-		n = left->count - want;
-		if (left->leaf) {
-			struct ms_leaf *l = as_leaf(left), *r = as_leaf(right);
-
-			memmove(&r->a[n], r->a, r->h.count * sizeof(r->a[0]));
-			memcpy(r->a, &l->a[want], n * sizeof(r->a[0]));
-		} else {
-			struct ms_inner *r = as_inner(right);
-
-			inner_move(r, n, r, 0, r->h.count);
-			inner_move(r, 0, as_inner(left), want, n);
-		}
-	} else {
-		n = want - left->count;
-		if (left->leaf) {
-			struct ms_leaf *l = as_leaf(left), *r = as_leaf(right);
-
-			memcpy(&l->a[l->h.count], r->a, n * sizeof(r->a[0]));
-			memmove(r->a, &r->a[n],
-				(r->h.count - n) * sizeof(r->a[0]));
-		} else {
-			struct ms_inner *l = as_inner(left), *r = as_inner(right);
-
-			inner_move(l, l->h.count, r, 0, n);
-			inner_move(r, 0, r, n, r->h.count - n);
-		}
-	}
-	left->count = (uint16_t)want;
-	right->count = (uint16_t)(total - want);
-}
-
-/* Node n lost entries: restore fill bounds up the tree, and summaries. */
-static void rebalance(struct memory_set *set, struct ms_node *n)
-{
-	for (;;) {
-		struct ms_inner *p = n->parent;
-		struct ms_node *left, *right;
-		unsigned max, min, i;
-
-		if (!p) {
-			if (n->count == 0) {
-				drop_node(set, n);
-				set->root = NULL;
-				set->height = 0;
-			} else if (!n->leaf && n->count == 1) {
-				set->root = as_inner(n)->child[0];
-				as_inner(n)->child[0]->parent = NULL;
-				set->height--;
-				drop_node(set, n);
-			}
-			return;
-		}
-		max = n->leaf ? MS_LEAF_MAX : MS_INNER_MAX;
-		min = n->leaf ? MS_LEAF_MIN : MS_INNER_MIN;
-		if (n->count >= min) {
-			propagate(n);
-			return;
-		}
-		i = child_index(p, n);
-		if (i > 0) {
-			left = p->child[i - 1];
-			right = n;
-			i--;
-		} else {
-			left = n;
-			right = p->child[1];
-		}
-		if (left->count + right->count > max) {
-			share_nodes(left, right);
-			set_slot(p, i);
-			set_slot(p, i + 1);
-			propagate(&p->h);
-			return;
-		}
-		join_nodes(left, right);
-		inner_remove(p, i + 1);
-		drop_node(set, right);
-		set_slot(p, i);
-		n = &p->h;
-	}
-}
-
-/* Remove, and release, every area whose start lies in [lo, hi]. */
-static void remove_range(struct memory_set *set, uint64_t lo, uint64_t hi)
-{
-	while (set->root) {
-		struct ms_leaf *l;
-		unsigned pos, end, k;
-
-		l = locate(set, lo, &pos);
-		if (pos > 0 && l->a[pos - 1].start == lo)
-			pos--;
-		if (pos == l->h.count) {
-			l = next_leaf(l);
-			if (!l)
-				return;
-			pos = 0;
-		}
-		if (l->a[pos].start > hi)
-			return;
-		for (end = pos; end < l->h.count && l->a[end].start <= hi; end++)
-			release_area(&l->a[end]);
-		k = end - pos;
-		memmove(&l->a[pos], &l->a[end],
-			(l->h.count - end) * sizeof(l->a[0]));
-		l->h.count = (uint16_t)(l->h.count - k);
-		set->count -= k;
-		rebalance(set, &l->h);
-	}
-}
-
-/* Free every node of the subtree, releasing its areas if asked. */
-static void free_subtree(struct memory_set *set, struct ms_node *n,
-			 bool release)
-{
-	unsigned i;
-
-	if (n->leaf) {
-		for (i = 0; release && i < n->count; i++)
-			release_area(&as_leaf(n)->a[i]);
-	} else {
-		for (i = 0; i < n->count; i++)
-			free_subtree(set, as_inner(n)->child[i], release);
-	}
-	set->alloc->free(set->alloc_ctx, n, MEMORY_SET_NODE_SIZE);
-	set->nodes--;
-}
-
 /* ---- Merging ---------------------------------------------------------- */
 
-static bool mergeable(const struct memory_area *a, const struct memory_area *b)
+bool memory_set_mergeable(const struct memory_area *a,
+			  const struct memory_area *b)
 {
 	if (a->flags != b->flags || a->backend.ops != b->backend.ops)
 		return false;
@@ -633,7 +34,7 @@ static void merge_window(struct memory_set *set, uint64_t lo, uint64_t hi)
 {
 	struct ms_pos at;
 
-	if (!set->merge || !first_from(set, lo ? lo - 1 : 0, &at))
+	if (!set->merge || !memory_set_tree_first_from(set, lo ? lo - 1 : 0, &at))
 		return;
 	for (;;) {
 		struct memory_area *a = at_area(&at), grown;
@@ -642,7 +43,7 @@ static void merge_window(struct memory_set *set, uint64_t lo, uint64_t hi)
 
 		if (a->start > hi || !step(&nx))
 			return;
-		if (!mergeable(a, at_area(&nx))) {
+		if (!memory_set_mergeable(a, at_area(&nx))) {
 			at = nx;
 			continue;
 		}
@@ -651,11 +52,11 @@ static void merge_window(struct memory_set *set, uint64_t lo, uint64_t hi)
 		first_gone = at_area(&nx)->start;
 		do {
 			grown.size += at_area(&nx)->size;
-		} while (step(&nx) && mergeable(&grown, at_area(&nx)));
+		} while (step(&nx) && memory_set_mergeable(&grown, at_area(&nx)));
 		a->size = grown.size;
-		propagate(&at.l->h);
-		remove_range(set, first_gone, area_last(a));
-		if (!first_from(set, grown.start, &at))
+		memory_set_tree_propagate(&at.l->h);
+		memory_set_tree_remove_range(set, first_gone, area_last(a));
+		if (!memory_set_tree_first_from(set, grown.start, &at))
 			return;
 	}
 }
@@ -700,7 +101,7 @@ static void drop_data(const struct memory_area *a, void *data, uint64_t start,
 
 static void after_mutation(struct memory_set *set)
 {
-	trim(set);
+	memory_set_tree_trim_to(set, MS_SPARE_KEEP);
 	MEMORY_SET_ASSERT(memory_set_check(set) == NULL);
 }
 
@@ -729,7 +130,7 @@ static uint64_t count_inside(const struct memory_set *set, uint64_t s,
 	struct ms_pos at;
 	uint64_t n = 0;
 
-	if (!first_from(set, s, &at))
+	if (!memory_set_tree_first_from(set, s, &at))
 		return 0;
 	do {
 		const struct memory_area *a = at_area(&at);
@@ -753,12 +154,12 @@ static unsigned merges_around(const struct memory_area *l,
 	struct memory_area run = *n;
 	unsigned m = 0;
 
-	if (l && mergeable(l, n)) {
+	if (l && memory_set_mergeable(l, n)) {
 		run = *l;
 		run.size += n->size;
 		m++;
 	}
-	if (r && mergeable(&run, r))
+	if (r && memory_set_mergeable(&run, r))
 		m++;
 	return m;
 }
@@ -828,11 +229,11 @@ void memory_set_destroy(struct memory_set *set)
 	if (!set || !set->alloc)
 		return;
 	if (set->root)
-		free_subtree(set, set->root, true);
+		memory_set_tree_free_subtree(set, set->root, true);
 	set->root = NULL;
 	set->count = 0;
 	set->height = 0;
-	trim_to(set, 0);
+	memory_set_tree_trim_to(set, 0);
 	set->alloc = NULL;
 }
 
@@ -898,7 +299,7 @@ const struct memory_area *memory_set_find(const struct memory_set *set,
 
 	if (!set->root)
 		return NULL;
-	l = locate(set, addr, &pos);
+	l = memory_set_tree_locate(set, addr, &pos);
 	if (pos == 0)
 		return NULL;
 	a = &l->a[pos - 1];
@@ -915,196 +316,8 @@ bool memory_set_overlaps(const struct memory_set *set, uint64_t start,
 	if (size == 0 || !set->root)
 		return false;
 	last = size - 1 > U64_MAX - start ? U64_MAX : start + (size - 1);
-	l = locate(set, last, &pos);
+	l = memory_set_tree_locate(set, last, &pos);
 	return pos > 0 && area_last(&l->a[pos - 1]) >= start;
-}
-
-/* ---- Free-space search ------------------------------------------------ */
-
-struct ms_query {
-	uint64_t lo, hi; /* the answer lies in [lo, hi], inclusive */
-	uint64_t size, mask;
-	uint64_t *out;
-};
-
-/* Lowest fit of the query inside the free range [gs, ge]. */
-static bool fit_low(const struct ms_query *q, uint64_t gs, uint64_t ge)
-{
-	uint64_t a = gs > q->lo ? gs : q->lo;
-	uint64_t top = ge < q->hi ? ge : q->hi;
-	uint64_t r = a & q->mask;
-
-	if (r) {
-		if (a > U64_MAX - (q->mask + 1 - r))
-			return false;
-		a += q->mask + 1 - r;
-	}
-	if (a > top || top - a < q->size - 1)
-		return false;
-	*q->out = a;
-	return true;
-}
-
-/* Highest fit of the query inside the free range [gs, ge]. */
-static bool fit_high(const struct ms_query *q, uint64_t gs, uint64_t ge)
-{
-	uint64_t low = gs > q->lo ? gs : q->lo;
-	uint64_t top = ge < q->hi ? ge : q->hi;
-	uint64_t a;
-
-	if (low > top || top - low < q->size - 1)
-		return false;
-	a = (top - (q->size - 1)) & ~q->mask;
-	if (a < low)
-		return false;
-	*q->out = a;
-	return true;
-}
-
-/* Lowest fit among the gaps between the areas of subtree n. */
-static bool search_low(const struct ms_node *n, const struct ms_query *q)
-{
-	unsigned i;
-
-	if (n->leaf) {
-		const struct ms_leaf *l = (const struct ms_leaf *)n;
-
-		for (i = 1; i < n->count; i++) {
-			uint64_t gs = area_last(&l->a[i - 1]) + 1;
-			uint64_t ge = l->a[i].start;
-
-			if (gs > q->hi)
-				return false;
-			/* Too small a gap cannot fit, whatever the alignment. */
-			if (ge - gs >= q->size && ge - 1 >= q->lo &&
-			    fit_low(q, gs, ge - 1))
-				return true;
-		}
-		return false;
-	}
-	for (i = 0; i < n->count; i++) {
-		const struct ms_inner *p = (const struct ms_inner *)n;
-
-		if (i > 0) {
-			uint64_t gs = p->last[i - 1] + 1, ge = p->min[i];
-
-			if (gs > q->hi)
-				return false;
-			if (ge > gs && ge - 1 >= q->lo && fit_low(q, gs, ge - 1))
-				return true;
-		}
-		if (p->min[i] >= q->hi)
-			return false;
-		if (p->last[i] <= q->lo || p->gap[i] < q->size)
-			continue;
-		if (search_low(p->child[i], q))
-			return true;
-	}
-	return false;
-}
-
-/* Highest fit among the gaps between the areas of subtree n. */
-static bool search_high(const struct ms_node *n, const struct ms_query *q)
-{
-	unsigned i;
-
-	if (n->leaf) {
-		const struct ms_leaf *l = (const struct ms_leaf *)n;
-
-		for (i = n->count - 1; i > 0; i--) {
-			uint64_t gs = area_last(&l->a[i - 1]) + 1;
-			uint64_t ge = l->a[i].start;
-
-			if (ge <= q->lo)
-				return false;
-			if (ge > gs && gs <= q->hi && fit_high(q, gs, ge - 1))
-				return true;
-		}
-		return false;
-	}
-	for (i = n->count; i-- > 0;) {
-		const struct ms_inner *p = (const struct ms_inner *)n;
-
-		if (p->last[i] <= q->lo)
-			return false;
-		if (p->min[i] < q->hi && p->gap[i] >= q->size &&
-		    search_high(p->child[i], q))
-			return true;
-		if (i > 0) {
-			uint64_t gs = p->last[i - 1] + 1, ge = p->min[i];
-
-			if (ge <= q->lo)
-				return false;
-			if (ge > gs && gs <= q->hi && fit_high(q, gs, ge - 1))
-				return true;
-		}
-	}
-	return false;
-}
-
-static bool query_ok(uint64_t size, uint64_t align, uint64_t first,
-		     uint64_t last, const uint64_t *addr)
-{
-	return size && align && !(align & (align - 1)) && first <= last && addr;
-}
-
-enum mapping_error memory_set_find_free_area(const struct memory_set *set,
-					     uint64_t hint, uint64_t size,
-					     uint64_t align, uint64_t first,
-					     uint64_t last, uint64_t *addr)
-{
-	struct ms_query q;
-	struct ms_sum s;
-
-	if (!query_ok(size, align, first, last, addr))
-		return MAPPING_ERR_INVALID_PARAM;
-	q.lo = hint > first ? hint : first;
-	q.hi = last;
-	q.size = size;
-	q.mask = align - 1;
-	q.out = addr;
-	if (q.lo > q.hi)
-		return MAPPING_ERR_NO_MEMORY;
-	if (!set->root)
-		return fit_low(&q, 0, U64_MAX) ? MAPPING_OK : MAPPING_ERR_NO_MEMORY;
-	node_sum(set->root, &s);
-	if (s.min > 0 && fit_low(&q, 0, s.min - 1))
-		return MAPPING_OK;
-	if (s.gap >= size && search_low(set->root, &q))
-		return MAPPING_OK;
-	if (s.last < U64_MAX && fit_low(&q, s.last + 1, U64_MAX))
-		return MAPPING_OK;
-	return MAPPING_ERR_NO_MEMORY;
-}
-
-enum mapping_error memory_set_find_free_area_top(const struct memory_set *set,
-						 uint64_t hint, uint64_t size,
-						 uint64_t align, uint64_t first,
-						 uint64_t last, uint64_t *addr)
-{
-	struct ms_query q;
-	struct ms_sum s;
-
-	if (!query_ok(size, align, first, last, addr))
-		return MAPPING_ERR_INVALID_PARAM;
-	q.lo = first;
-	q.hi = last;
-	/* With a hint, the range must end at or below hint + size. */
-	if (hint && hint <= U64_MAX - (size - 1) && hint + (size - 1) < last)
-		q.hi = hint + (size - 1);
-	q.size = size;
-	q.mask = align - 1;
-	q.out = addr;
-	if (!set->root)
-		return fit_high(&q, 0, U64_MAX) ? MAPPING_OK : MAPPING_ERR_NO_MEMORY;
-	node_sum(set->root, &s);
-	if (s.last < U64_MAX && fit_high(&q, s.last + 1, U64_MAX))
-		return MAPPING_OK;
-	if (s.gap >= size && search_high(set->root, &q))
-		return MAPPING_OK;
-	if (s.min > 0 && fit_high(&q, 0, s.min - 1))
-		return MAPPING_OK;
-	return MAPPING_ERR_NO_MEMORY;
 }
 
 /* ---- Unmap ------------------------------------------------------------ */
@@ -1124,7 +337,7 @@ static void cut_range(struct memory_set *set, uint64_t s, uint64_t t,
 	struct ms_leaf *l;
 	unsigned pos;
 
-	if (!first_from(set, s, &at) || at_area(&at)->start > t)
+	if (!memory_set_tree_first_from(set, s, &at) || at_area(&at)->start > t)
 		return;
 	a = at_area(&at);
 	if (a->start < s) {
@@ -1136,15 +349,15 @@ static void cut_range(struct memory_set *set, uint64_t s, uint64_t t,
 			right.size = area_last(a) - t;
 			right.backend.data = rdata;
 			a->size = s - a->start;
-			propagate(&at.l->h);
-			leaf_insert(set, at.l, at.i + 1, &right);
+			memory_set_tree_propagate(&at.l->h);
+			memory_set_tree_leaf_insert(set, at.l, at.i + 1, &right);
 			return;
 		}
 		a->size = s - a->start;
-		propagate(&at.l->h);
+		memory_set_tree_propagate(&at.l->h);
 	}
 	/* The last area starting in range may reach past t: keep its end. */
-	l = locate(set, t, &pos);
+	l = memory_set_tree_locate(set, t, &pos);
 	a = &l->a[pos - 1];
 	if (a->start >= s && area_last(a) > t) {
 		uint64_t cut = t + 1 - a->start;
@@ -1153,20 +366,21 @@ static void cut_range(struct memory_set *set, uint64_t s, uint64_t t,
 		a->backend.data = rdata;
 		a->start = t + 1;
 		a->size -= cut;
-		propagate(&l->h);
+		memory_set_tree_propagate(&l->h);
 	}
-	if (fill && first_from(set, s, &at) && at_area(&at)->start <= t) {
+	if (fill && memory_set_tree_first_from(set, s, &at) &&
+	    at_area(&at)->start <= t) {
 		release_area(at_area(&at));
 		*at_area(&at) = *fill;
-		propagate(&at.l->h);
+		memory_set_tree_propagate(&at.l->h);
 		if (s < t)
-			remove_range(set, s + 1, t);
+			memory_set_tree_remove_range(set, s + 1, t);
 		return;
 	}
-	remove_range(set, s, t);
+	memory_set_tree_remove_range(set, s, t);
 }
 
-/* The area that meets [s, t] and reaches past t (it is cut at t + 1), or NULL. */
+/* The area that meets [s, t] and reaches past t (cut at t + 1), or NULL. */
 static const struct memory_area *cut_past(const struct memory_set *set,
 					  uint64_t s, uint64_t t)
 {
@@ -1175,7 +389,7 @@ static const struct memory_area *cut_past(const struct memory_set *set,
 
 	if (!set->root)
 		return NULL;
-	l = locate(set, t, &pos);
+	l = memory_set_tree_locate(set, t, &pos);
 	if (pos == 0 || area_last(&l->a[pos - 1]) <= t ||
 	    area_last(&l->a[pos - 1]) < s)
 		return NULL;
@@ -1194,7 +408,7 @@ static enum mapping_error unmap_pieces(struct memory_set *set, uint64_t s,
 {
 	struct ms_pos at;
 
-	if (!first_from(set, s, &at))
+	if (!memory_set_tree_first_from(set, s, &at))
 		return MAPPING_OK;
 	do {
 		const struct memory_area *a = at_area(&at);
@@ -1238,10 +452,10 @@ enum mapping_error memory_set_unmap(struct memory_set *set, uint64_t start,
 		unsigned pos;
 
 		/* Only an area around the range makes one more area. */
-		l = locate(set, t, &pos);
+		l = memory_set_tree_locate(set, t, &pos);
 		if (rarea->start < start &&
 		    (over_limit(set, set->count + 1) ||
-		     !reserve(set, nodes_needed(l, 1))))
+		     !memory_set_tree_reserve(set, memory_set_tree_nodes_needed(l, 1))))
 			err = MAPPING_ERR_NO_MEMORY;
 		else
 			err = split_data(rarea, t + 1 - rarea->start, &rdata);
@@ -1267,8 +481,8 @@ static struct ms_leaf *insert_pos(const struct memory_set *set, uint64_t s,
 	if (!set->root)
 		return NULL;
 	if (s == 0)
-		return leftmost(set->root);
-	return locate(set, s - 1, pos);
+		return memory_set_tree_leftmost(set->root);
+	return memory_set_tree_locate(set, s - 1, pos);
 }
 
 enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
@@ -1299,7 +513,7 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 		if (pos > 0 && area_last(&l->a[pos - 1]) >= start)
 			overlap = true;
 		if (ni == l->h.count) {
-			nl = next_leaf(l);
+			nl = memory_set_tree_next_leaf(l);
 			ni = 0;
 		}
 		if (nl && nl->a[ni].start <= t)
@@ -1314,7 +528,7 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 	 * in one operation and the nodes reserved here always suffice.
 	 */
 	if (overlap) {
-		first_from(set, start, &at);
+		memory_set_tree_first_from(set, start, &at);
 		if (at_area(&at)->start < start && area_last(at_area(&at)) > t)
 			k = 2; /* around */
 		else if (at_area(&at)->start >= start || step(&at))
@@ -1336,7 +550,8 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 			goto out;
 		}
 	}
-	if (!covered && !reserve(set, nodes_needed(l, k))) {
+	if (!covered &&
+	    !memory_set_tree_reserve(set, memory_set_tree_nodes_needed(l, k))) {
 		err = MAPPING_ERR_NO_MEMORY;
 		goto out;
 	}
@@ -1376,7 +591,7 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 			cut_range(set, start, t, rdata, NULL);
 			l = insert_pos(set, start, &pos);
 		}
-		leaf_insert(set, l, pos, &na);
+		memory_set_tree_leaf_insert(set, l, pos, &na);
 	}
 	merge_window(set, start, t);
 out:
@@ -1428,16 +643,16 @@ static void protect_commit(struct memory_set *set, struct ms_protect *pr,
 		piece.flags = nf;
 		piece.backend.data = pr->mid;
 		a->size = pr->s - a->start;
-		propagate(&at->l->h);
-		leaf_insert(set, at->l, at->i + 1, &piece);
+		memory_set_tree_propagate(&at->l->h);
+		memory_set_tree_leaf_insert(set, at->l, at->i + 1, &piece);
 		pr->mid = NULL;
 		pr->first = NULL;
 		if (cut_right) {
 			struct ms_leaf *l;
 			unsigned pos;
 
-			l = locate(set, pr->s, &pos);
-			leaf_insert(set, l, pos, &rest);
+			l = memory_set_tree_locate(set, pr->s, &pos);
+			memory_set_tree_leaf_insert(set, l, pos, &rest);
 			pr->right = NULL;
 			pr->last = NULL;
 		}
@@ -1445,8 +660,8 @@ static void protect_commit(struct memory_set *set, struct ms_protect *pr,
 	}
 	a->size = pr->t - a->start + 1;
 	a->flags = nf;
-	propagate(&at->l->h);
-	leaf_insert(set, at->l, at->i + 1, &rest);
+	memory_set_tree_propagate(&at->l->h);
+	memory_set_tree_leaf_insert(set, at->l, at->i + 1, &rest);
 	pr->right = NULL;
 	pr->last = NULL;
 }
@@ -1517,7 +732,7 @@ static uint64_t protect_count(const struct memory_set *set,
 	uint64_t gone = 0, made = 0;
 	bool have = false;
 
-	if (!first_from(set, pr->s ? pr->s - 1 : 0, &at))
+	if (!memory_set_tree_first_from(set, pr->s ? pr->s - 1 : 0, &at))
 		return set->count;
 	do {
 		const struct memory_area *a = at_area(&at);
@@ -1529,7 +744,7 @@ static uint64_t protect_count(const struct memory_set *set,
 		n = protect_pieces(pr, a, pc);
 		for (i = 0; i < n; i++) {
 			made++;
-			if (have && run.start <= pr->t && mergeable(&run, &pc[i])) {
+			if (have && run.start <= pr->t && memory_set_mergeable(&run, &pc[i])) {
 				run.size += pc[i].size;
 				made--;
 			} else {
@@ -1554,28 +769,29 @@ static enum mapping_error protect_plan(struct memory_set *set,
 
 	pr->first = pr->last = NULL;
 	pr->mid = pr->right = NULL;
-	if (!first_from(set, pr->s, &at) || at_area(&at)->start > pr->t)
+	if (!memory_set_tree_first_from(set, pr->s, &at) ||
+	    at_area(&at)->start > pr->t)
 		return MAPPING_OK;
 	a = at_area(&at);
 	if (a->start < pr->s && new_flags(pr->update, pr->ctx, a, &nf)) {
 		kf = area_last(a) > pr->t ? 2 : 1;
 		fl = at.l;
-		need += nodes_needed(fl, kf);
+		need += memory_set_tree_nodes_needed(fl, kf);
 	}
-	l = locate(set, pr->t, &pos);
+	l = memory_set_tree_locate(set, pr->t, &pos);
 	b = &l->a[pos - 1];
 	if (kf != 2 && area_last(b) > pr->t &&
 	    (b != a || a->start >= pr->s) &&
 	    new_flags(pr->update, pr->ctx, b, &nf)) {
 		ll = l;
 		/* Two cuts in one leaf: count them together. */
-		need = ll == fl ? nodes_needed(ll, kf + 1) :
-				  need + nodes_needed(ll, 1);
+		need = ll == fl ? memory_set_tree_nodes_needed(ll, kf + 1) :
+				  need + memory_set_tree_nodes_needed(ll, 1);
 	}
 	pr->after = set->count + kf + (ll != NULL);
 	if (over_limit(set, pr->after) && !set->merge)
 		return MAPPING_ERR_NO_MEMORY;
-	if (!reserve(set, need))
+	if (!memory_set_tree_reserve(set, need))
 		return MAPPING_ERR_NO_MEMORY;
 	if (fl) {
 		err = split_data(a, pr->s - a->start, &pr->mid);
@@ -1645,10 +861,10 @@ static void protect_rollback(struct memory_set *set, struct ms_protect *pr,
 			struct ms_pos at;
 			uint64_t back = a->start;
 
-			first_from(set, ps, &at);
+			memory_set_tree_first_from(set, ps, &at);
 			pr->t = stop - 1;
 			protect_commit(set, pr, &at, nf);
-			if (back == 0 || !first_from(set, back, &at))
+			if (back == 0 || !memory_set_tree_first_from(set, back, &at))
 				break;
 			it.leaf = at.l;
 			it.index = at.i;
@@ -1679,7 +895,7 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 		goto out;
 
 	/* Page table first, tree untouched, so a failure can be undone. */
-	if (first_from(set, pr.s, &at)) {
+	if (memory_set_tree_first_from(set, pr.s, &at)) {
 		do {
 			const struct memory_area *a = at_area(&at);
 			uint64_t nf, ps, psize;
@@ -1704,7 +920,7 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 	}
 
 	/* Commit: every change lands; cuts insert, so find our place anew. */
-	if (first_from(set, pr.s, &at)) {
+	if (memory_set_tree_first_from(set, pr.s, &at)) {
 		for (;;) {
 			struct memory_area *a = at_area(&at);
 			uint64_t nf, last = area_last(a);
@@ -1717,7 +933,7 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 				} else {
 					protect_commit(set, &pr, &at, nf);
 					if (last == U64_MAX ||
-					    !first_from(set, last + 1, &at))
+					    !memory_set_tree_first_from(set, last + 1, &at))
 						break;
 					continue;
 				}
@@ -1745,7 +961,7 @@ static bool covered(const struct memory_set *set, uint64_t start,
 	uint64_t t = start + (size - 1), cur = start;
 	struct ms_pos at;
 
-	if (!first_from(set, start, &at))
+	if (!memory_set_tree_first_from(set, start, &at))
 		return false;
 	do {
 		const struct memory_area *a = at_area(&at);
@@ -1883,9 +1099,9 @@ enum mapping_error memory_set_remap(struct memory_set *set, uint64_t start,
 				  page_table);
 	if (err != MAPPING_OK)
 		return err;
-	l = locate(set, start, &pos);
+	l = memory_set_tree_locate(set, start, &pos);
 	l->a[pos - 1].size += grow;
-	propagate(&l->h);
+	memory_set_tree_propagate(&l->h);
 	merge_window(set, start, ol + grow);
 	after_mutation(set);
 	return MAPPING_OK;
@@ -1904,19 +1120,19 @@ static void remove_piece(struct memory_set *set, uint64_t s, uint64_t e,
 	unsigned pos;
 	uint64_t last;
 
-	l = locate(set, s, &pos);
+	l = memory_set_tree_locate(set, s, &pos);
 	a = &l->a[pos - 1];
 	last = area_last(a);
 	if (a->start < s) {
 		struct memory_area right = *a;
 
 		a->size = s - a->start;
-		propagate(&l->h);
+		memory_set_tree_propagate(&l->h);
 		if (last > e) {
 			right.start = e + 1;
 			right.size = last - e;
 			right.backend.data = rdata;
-			leaf_insert(set, l, pos, &right);
+			memory_set_tree_leaf_insert(set, l, pos, &right);
 		}
 		return;
 	}
@@ -1926,7 +1142,7 @@ static void remove_piece(struct memory_set *set, uint64_t s, uint64_t e,
 		a->backend.data = rdata;
 		a->size -= e + 1 - a->start;
 		a->start = e + 1;
-		propagate(&l->h);
+		memory_set_tree_propagate(&l->h);
 		return;
 	}
 	if (!keep)
@@ -1934,7 +1150,7 @@ static void remove_piece(struct memory_set *set, uint64_t s, uint64_t e,
 	memmove(a, a + 1, (l->h.count - pos) * sizeof(*a));
 	l->h.count--;
 	set->count--;
-	rebalance(set, &l->h);
+	memory_set_tree_rebalance(set, &l->h);
 }
 
 /*
@@ -1969,13 +1185,13 @@ static unsigned move_nodes(const struct memory_set *set,
 	unsigned k[3], n = 0, i, j, need = 0, splits = 0, pos, add;
 
 	if (mv->rarea && mv->rarea->start < mv->ns) {
-		leaf[n] = locate(set, mv->rarea->start, &pos);
+		leaf[n] = memory_set_tree_locate(set, mv->rarea->start, &pos);
 		k[n++] = 1;
 	}
 	/* Parts of ap stay on both sides of the old range, or of its tail. */
 	if (area_last(&mv->ap) > mv->ol &&
 	    (mv->ap.start < mv->s || mv->new_size < mv->size)) {
-		leaf[n] = locate(set, a->start, &pos);
+		leaf[n] = memory_set_tree_locate(set, a->start, &pos);
 		k[n++] = 1;
 	}
 	leaf[n] = insert_pos(set, mv->ns, &pos);
@@ -1991,7 +1207,7 @@ static unsigned move_nodes(const struct memory_set *set,
 	for (i = 0; i < n; i++) {
 		if (!k[i])
 			continue;
-		add = nodes_needed(leaf[i], k[i]);
+		add = memory_set_tree_nodes_needed(leaf[i], k[i]);
 		need += add;
 		splits += add > 0;
 	}
@@ -2080,7 +1296,7 @@ static enum mapping_error move_plan(struct memory_set *set,
 		if (exact && !set->merge)
 			return MAPPING_ERR_NO_MEMORY;
 	}
-	if (!reserve(set, move_nodes(set, mv, a)))
+	if (!memory_set_tree_reserve(set, move_nodes(set, mv, a)))
 		return MAPPING_ERR_NO_MEMORY;
 	if (mv->rarea) {
 		err = split_data(mv->rarea, mv->nt + 1 - mv->rarea->start,
@@ -2210,7 +1426,7 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 	na.size = new_size;
 	na.backend.data = mv.mid;
 	l = insert_pos(set, new_start, &pos);
-	leaf_insert(set, l, pos, &na);
+	memory_set_tree_leaf_insert(set, l, pos, &na);
 	merge_window(set, new_start, new_start + (new_size - 1));
 out:
 	after_mutation(set);
@@ -2218,30 +1434,6 @@ out:
 }
 
 /* ---- Duplicate -------------------------------------------------------- */
-
-/* Copy the subtree n node by node into reserved nodes of dst. */
-static struct ms_node *clone_subtree(struct memory_set *dst,
-				     const struct ms_node *n)
-{
-	struct ms_node *c = take_node(dst, n->leaf);
-	unsigned i;
-
-	if (n->leaf) {
-		memcpy(c, n, sizeof(struct ms_leaf));
-	} else {
-		const struct ms_inner *p = (const struct ms_inner *)n;
-
-		memcpy(c, n, sizeof(struct ms_inner));
-		for (i = 0; i < n->count; i++) {
-			struct ms_node *k = clone_subtree(dst, p->child[i]);
-
-			as_inner(c)->child[i] = k;
-			k->parent = as_inner(c);
-		}
-	}
-	c->parent = NULL;
-	return c;
-}
 
 /* Duplicate one area of the copy in place: its data becomes the child's. */
 static enum mapping_error dup_area(struct memory_area *a, void *src_pt,
@@ -2275,11 +1467,11 @@ static void dup_undo(struct memory_set *dst, struct ms_pos fail, void *dst_pt)
 					    dst_pt);
 		release_area(a);
 	}
-	free_subtree(dst, dst->root, false);
+	memory_set_tree_free_subtree(dst, dst->root, false);
 	dst->root = NULL;
 	dst->count = 0;
 	dst->height = 0;
-	trim_to(dst, 0);
+	memory_set_tree_trim_to(dst, 0);
 }
 
 enum mapping_error memory_set_dup(struct memory_set *dst,
@@ -2296,14 +1488,15 @@ enum mapping_error memory_set_dup(struct memory_set *dst,
 	dst->max_areas = src->max_areas;
 	if (!src->root)
 		return MAPPING_OK;
-	if (src->nodes > UINT32_MAX || !reserve(dst, (unsigned)src->nodes)) {
-		trim_to(dst, 0);
+	if (src->nodes > UINT32_MAX ||
+	    !memory_set_tree_reserve(dst, (unsigned)src->nodes)) {
+		memory_set_tree_trim_to(dst, 0);
 		return MAPPING_ERR_NO_MEMORY;
 	}
-	dst->root = clone_subtree(dst, src->root);
+	dst->root = memory_set_tree_clone_subtree(dst, src->root);
 	dst->count = src->count;
 	dst->height = src->height;
-	first_from(dst, 0, &at);
+	memory_set_tree_first_from(dst, 0, &at);
 	do {
 		err = dup_area(at_area(&at), src_page_table, dst_page_table);
 		if (err != MAPPING_OK) {
@@ -2324,7 +1517,7 @@ enum mapping_error memory_set_clear(struct memory_set *set, void *page_table)
 	struct ms_pos at;
 	enum mapping_error err = MAPPING_OK;
 
-	if (first_from(set, 0, &at)) {
+	if (memory_set_tree_first_from(set, 0, &at)) {
 		do {
 			const struct memory_area *a = at_area(&at);
 
@@ -2332,178 +1525,17 @@ enum mapping_error memory_set_clear(struct memory_set *set, void *page_table)
 						    a->size, page_table);
 			if (err != MAPPING_OK) {
 				if (a->start > 0)
-					remove_range(set, 0, a->start - 1);
+					memory_set_tree_remove_range(set, 0, a->start - 1);
 				goto out;
 			}
 		} while (step(&at));
 	}
 	if (set->root)
-		free_subtree(set, set->root, true);
+		memory_set_tree_free_subtree(set, set->root, true);
 	set->root = NULL;
 	set->count = 0;
 	set->height = 0;
 out:
 	after_mutation(set);
 	return err;
-}
-
-/* ---- Iteration -------------------------------------------------------- */
-
-void memory_set_iter_init(struct memory_set_iter *it,
-			  const struct memory_set *set, uint64_t addr)
-{
-	struct ms_leaf *l;
-	unsigned pos;
-
-	it->set = set;
-	it->leaf = NULL;
-	it->index = 0;
-	if (!set->root)
-		return;
-	l = locate(set, addr, &pos);
-	if (pos > 0 && area_last(&l->a[pos - 1]) >= addr)
-		pos--;
-	it->leaf = l;
-	it->index = pos;
-}
-
-void memory_set_iter_init_end(struct memory_set_iter *it,
-			      const struct memory_set *set)
-{
-	it->set = set;
-	it->leaf = NULL;
-	it->index = 0;
-	if (set->root) {
-		struct ms_leaf *l = rightmost(set->root);
-
-		it->leaf = l;
-		it->index = l->h.count;
-	}
-}
-
-const struct memory_area *memory_set_iter_next(struct memory_set_iter *it)
-{
-	const struct ms_leaf *l = it->leaf;
-
-	if (!l)
-		return NULL;
-	if (it->index >= l->h.count) {
-		const struct ms_leaf *n = next_leaf(l);
-
-		if (!n)
-			return NULL;
-		it->leaf = l = n;
-		it->index = 0;
-	}
-	return &l->a[it->index++];
-}
-
-const struct memory_area *memory_set_iter_prev(struct memory_set_iter *it)
-{
-	const struct ms_leaf *l = it->leaf;
-
-	if (!l)
-		return NULL;
-	if (it->index == 0) {
-		const struct ms_leaf *p = prev_leaf(l);
-
-		if (!p)
-			return NULL;
-		it->leaf = l = p;
-		it->index = l->h.count;
-	}
-	return &l->a[--it->index];
-}
-
-/* ---- Invariant checker ------------------------------------------------ */
-
-struct ms_walk {
-	const struct memory_set *set;
-	const struct memory_area *prev;
-	uint64_t areas, nodes;
-	unsigned leaf_depth;
-};
-
-static const char *check_node(struct ms_walk *w, const struct ms_node *n,
-			      const struct ms_inner *parent, unsigned depth)
-{
-	unsigned i, min, max;
-
-	if (depth > MS_MAX_HEIGHT)
-		return "tree deeper than any reachable height";
-	if (n->parent != parent)
-		return "bad parent link";
-	w->nodes++;
-	max = n->leaf ? MS_LEAF_MAX : MS_INNER_MAX;
-	min = !parent ? (n->leaf ? 1 : 2) : (n->leaf ? MS_LEAF_MIN : MS_INNER_MIN);
-	if (n->count < min || n->count > max)
-		return "node fill out of bounds";
-	if (n->leaf) {
-		const struct ms_leaf *l = (const struct ms_leaf *)n;
-
-		if (w->leaf_depth == 0)
-			w->leaf_depth = depth;
-		if (depth != w->leaf_depth)
-			return "leaves at different depths";
-		for (i = 0; i < n->count; i++) {
-			const struct memory_area *a = &l->a[i];
-
-			/* Size 0 stands for 2^64: only an area from 0 has it. */
-			if (a->size == 0 && a->start != 0)
-				return "area of size 0";
-			if (a->size - 1 > U64_MAX - a->start)
-				return "area past the top of the address space";
-			if (!a->backend.ops)
-				return "area without backend";
-			if (w->prev && area_last(w->prev) >= a->start)
-				return "areas out of order or overlapping";
-			if (w->set->merge && w->prev && mergeable(w->prev, a))
-				return "mergeable areas left apart with merging on";
-			w->prev = a;
-			w->areas++;
-		}
-		return NULL;
-	}
-	for (i = 0; i < n->count; i++) {
-		const struct ms_inner *p = (const struct ms_inner *)n;
-		struct ms_sum s;
-		const char *err = check_node(w, p->child[i], p, depth + 1);
-
-		if (err)
-			return err;
-		node_sum(p->child[i], &s);
-		if (s.min != p->min[i] || s.last != p->last[i])
-			return "child bounds summary wrong";
-		if (s.gap != p->gap[i])
-			return "gap summary wrong";
-	}
-	return NULL;
-}
-
-const char *memory_set_check(const struct memory_set *set)
-{
-	struct ms_walk w;
-	const char *err;
-
-	if (!set)
-		return "no set";
-	if (!set->granule || (set->granule & (set->granule - 1)))
-		return "granule not a power of two";
-	if (set->nspare > MS_SPARE_KEEP)
-		return "reserved nodes not given back";
-	if (!set->root)
-		return set->count || set->height || set->nodes ?
-			       "empty tree with areas counted" : NULL;
-	memset(&w, 0, sizeof(w));
-	w.set = set;
-	err = check_node(&w, set->root, NULL, 1);
-	if (err)
-		return err;
-	if (w.areas != set->count)
-		return "area count wrong";
-	if (w.nodes != set->nodes)
-		return "node count wrong";
-	if (w.leaf_depth != set->height)
-		return "height wrong";
-	return NULL;
 }

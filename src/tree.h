@@ -1,5 +1,6 @@
 /*
- * Private: the B+tree under a memory set.
+ * Private: the B+tree under a memory set (tree.c), and what the set's
+ * semantics (memory_set.c) and the checker (check.c) share.
  *
  * Leaves hold areas in address order. Inner nodes hold, for each child, the
  * lowest start, the last address and the largest free gap strictly inside
@@ -48,7 +49,116 @@ struct ms_inner {
 };
 
 _Static_assert(sizeof(struct ms_leaf) <= MEMORY_SET_NODE_SIZE, "leaf too big");
-_Static_assert(sizeof(struct ms_inner) <= MEMORY_SET_NODE_SIZE, "inner too big");
+_Static_assert(sizeof(struct ms_inner) <= MEMORY_SET_NODE_SIZE,
+	       "inner too big");
+
+#define U64_MAX UINT64_MAX
+
+static inline uint64_t area_last(const struct memory_area *a)
+{
+	return a->start + (a->size - 1);
+}
+
+static inline struct ms_leaf *as_leaf(struct ms_node *n)
+{
+	return (struct ms_leaf *)n;
+}
+
+static inline struct ms_inner *as_inner(struct ms_node *n)
+{
+	return (struct ms_inner *)n;
+}
+
+/* What an inner node keeps of each child: see struct ms_inner. */
+struct ms_sum {
+	uint64_t min, last, gap;
+};
+
+/* A position in the tree: area i of leaf l (i may equal the count). */
+struct ms_pos {
+	struct ms_leaf *l;
+	unsigned i;
+};
+
+static inline struct memory_area *at_area(const struct ms_pos *at)
+{
+	return &at->l->a[at->i];
+}
+
+/* The area leaves the set: tell its backend. */
+static inline void release_area(const struct memory_area *a)
+{
+	if (a->backend.ops->release)
+		a->backend.ops->release(a->backend.data, a->start, a->size);
+}
+
+/* ---- Node memory (tree.c) ---- */
+
+/* Make sure at least need nodes are reserved; false when out of memory. */
+bool memory_set_tree_reserve(struct memory_set *set, unsigned need);
+/* Give back reserved nodes beyond keep. */
+void memory_set_tree_trim_to(struct memory_set *set, unsigned keep);
+/*
+ * Nodes that inserting k (1 or 2) areas into leaf l (NULL: an empty tree)
+ * may need. Inner nodes are counted as if they received two children, so
+ * the counts of two insertions into different leaves may be added.
+ */
+unsigned memory_set_tree_nodes_needed(const struct ms_leaf *l, unsigned k);
+
+/* ---- Summaries ---- */
+
+void memory_set_tree_node_sum(const struct ms_node *n, struct ms_sum *s);
+/* Node n changed: bring the summaries of its ancestors up to date. */
+void memory_set_tree_propagate(struct ms_node *n);
+
+/* ---- Search and walking ---- */
+
+/*
+ * The leaf that holds the last area starting at or before addr (the
+ * leftmost leaf if none does), and in *pos the number of its areas starting
+ * at or before addr. The tree must not be empty.
+ */
+struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
+				       uint64_t addr, unsigned *pos);
+struct ms_leaf *memory_set_tree_leftmost(struct ms_node *n);
+/* The leaf after l, or NULL. */
+struct ms_leaf *memory_set_tree_next_leaf(const struct ms_leaf *l);
+/* The first area that ends at or after addr; false if there is none. */
+bool memory_set_tree_first_from(const struct memory_set *set, uint64_t addr,
+				struct ms_pos *at);
+
+/* Step to the next area; false at the end. */
+static inline bool step(struct ms_pos *at)
+{
+	if (++at->i < at->l->h.count)
+		return true;
+	at->l = memory_set_tree_next_leaf(at->l);
+	at->i = 0;
+	return at->l != NULL;
+}
+
+/* ---- Changes: insertions take reserved nodes, removals none ---- */
+
+/* Insert *a at position pos of leaf l (l NULL: the tree is empty). */
+void memory_set_tree_leaf_insert(struct memory_set *set, struct ms_leaf *l,
+				 unsigned pos, const struct memory_area *a);
+/* Node n lost entries: restore fill bounds up the tree, and summaries. */
+void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n);
+/* Remove, and release, every area whose start lies in [lo, hi]. */
+void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
+				  uint64_t hi);
+/* Free every node of the subtree, releasing its areas if asked. */
+void memory_set_tree_free_subtree(struct memory_set *set, struct ms_node *n,
+				  bool release);
+/* Copy the subtree n node by node into reserved nodes of dst. */
+struct ms_node *memory_set_tree_clone_subtree(struct memory_set *dst,
+					      const struct ms_node *n);
+
+/* ---- The set's rule, shared with the checker (memory_set.c) ---- */
+
+/* Touching areas that merging joins into one. */
+bool memory_set_mergeable(const struct memory_area *a,
+			  const struct memory_area *b);
 
 #ifndef MEMORY_SET_ASSERT
 #ifdef MEMORY_SET_DEBUG_CHECK

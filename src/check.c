@@ -1,0 +1,100 @@
+/*
+ * The invariant checker: every property the tree and the set promise,
+ * checked from scratch in O(n).
+ */
+#include <string.h>
+
+#include "tree.h"
+
+/* ---- Invariant checker ------------------------------------------------ */
+
+struct ms_walk {
+	const struct memory_set *set;
+	const struct memory_area *prev;
+	uint64_t areas, nodes;
+	unsigned leaf_depth;
+};
+
+static const char *check_node(struct ms_walk *w, const struct ms_node *n,
+			      const struct ms_inner *parent, unsigned depth)
+{
+	unsigned i, min, max;
+
+	if (depth > MS_MAX_HEIGHT)
+		return "tree deeper than any reachable height";
+	if (n->parent != parent)
+		return "bad parent link";
+	w->nodes++;
+	max = n->leaf ? MS_LEAF_MAX : MS_INNER_MAX;
+	min = !parent ? (n->leaf ? 1 : 2) : (n->leaf ? MS_LEAF_MIN : MS_INNER_MIN);
+	if (n->count < min || n->count > max)
+		return "node fill out of bounds";
+	if (n->leaf) {
+		const struct ms_leaf *l = (const struct ms_leaf *)n;
+
+		if (w->leaf_depth == 0)
+			w->leaf_depth = depth;
+		if (depth != w->leaf_depth)
+			return "leaves at different depths";
+		for (i = 0; i < n->count; i++) {
+			const struct memory_area *a = &l->a[i];
+
+			/* Size 0 stands for 2^64: only an area from 0 has it. */
+			if (a->size == 0 && a->start != 0)
+				return "area of size 0";
+			if (a->size - 1 > U64_MAX - a->start)
+				return "area past the top of the address space";
+			if (!a->backend.ops)
+				return "area without backend";
+			if (w->prev && area_last(w->prev) >= a->start)
+				return "areas out of order or overlapping";
+			if (w->set->merge && w->prev && memory_set_mergeable(w->prev, a))
+				return "mergeable areas left apart with merging on";
+			w->prev = a;
+			w->areas++;
+		}
+		return NULL;
+	}
+	for (i = 0; i < n->count; i++) {
+		const struct ms_inner *p = (const struct ms_inner *)n;
+		struct ms_sum s;
+		const char *err = check_node(w, p->child[i], p, depth + 1);
+
+		if (err)
+			return err;
+		memory_set_tree_node_sum(p->child[i], &s);
+		if (s.min != p->min[i] || s.last != p->last[i])
+			return "child bounds summary wrong";
+		if (s.gap != p->gap[i])
+			return "gap summary wrong";
+	}
+	return NULL;
+}
+
+const char *memory_set_check(const struct memory_set *set)
+{
+	struct ms_walk w;
+	const char *err;
+
+	if (!set)
+		return "no set";
+	if (!set->granule || (set->granule & (set->granule - 1)))
+		return "granule not a power of two";
+	if (set->nspare > MS_SPARE_KEEP)
+		return "reserved nodes not given back";
+	if (!set->root)
+		return set->count || set->height || set->nodes ?
+			       "empty tree with areas counted" : NULL;
+	memset(&w, 0, sizeof(w));
+	w.set = set;
+	err = check_node(&w, set->root, NULL, 1);
+	if (err)
+		return err;
+	if (w.areas != set->count)
+		return "area count wrong";
+	if (w.nodes != set->nodes)
+		return "node count wrong";
+	if (w.leaf_depth != set->height)
+		return "height wrong";
+	return NULL;
+}

@@ -1,0 +1,846 @@
+/*
+ * The B+tree under a memory set: node memory, summaries, search, insertion,
+ * removal with rebalancing, the free-space search over the gap summaries,
+ * the node-by-node copy, and iteration. It knows areas only as ordered,
+ * disjoint ranges; what a mutation means is memory_set.c's business.
+ *
+ * Insertions take only nodes reserved beforehand with
+ * memory_set_tree_reserve(), and removals never allocate, so the layer above
+ * can reserve first and then commit changes that cannot fail.
+ */
+#include <string.h>
+
+#include "tree.h"
+
+/* ---- Summaries -------------------------------------------------------- */
+
+void memory_set_tree_node_sum(const struct ms_node *n, struct ms_sum *s)
+{
+	unsigned i;
+
+	if (n->leaf) {
+		const struct ms_leaf *l = (const struct ms_leaf *)n;
+
+		s->min = l->a[0].start;
+		s->last = area_last(&l->a[n->count - 1]);
+		s->gap = 0;
+		for (i = 1; i < n->count; i++) {
+			uint64_t g = l->a[i].start - area_last(&l->a[i - 1]) - 1;
+
+			if (g > s->gap)
+				s->gap = g;
+		}
+	} else {
+		const struct ms_inner *p = (const struct ms_inner *)n;
+
+		s->min = p->min[0];
+		s->last = p->last[n->count - 1];
+		s->gap = p->gap[0];
+		for (i = 1; i < n->count; i++) {
+			uint64_t g = p->min[i] - p->last[i - 1] - 1;
+
+			if (g > s->gap)
+				s->gap = g;
+			if (p->gap[i] > s->gap)
+				s->gap = p->gap[i];
+		}
+	}
+}
+
+static unsigned child_index(const struct ms_inner *p, const struct ms_node *c)
+{
+	unsigned i = 0;
+
+	while (p->child[i] != c)
+		i++;
+	return i;
+}
+
+static void set_slot(struct ms_inner *p, unsigned i)
+{
+	struct ms_sum s;
+
+	memory_set_tree_node_sum(p->child[i], &s);
+	p->min[i] = s.min;
+	p->last[i] = s.last;
+	p->gap[i] = s.gap;
+}
+
+/* Node n changed: bring the summaries of its ancestors up to date. */
+void memory_set_tree_propagate(struct ms_node *n)
+{
+	struct ms_inner *p;
+
+	while ((p = n->parent) != NULL) {
+		unsigned i = child_index(p, n);
+		struct ms_sum s;
+
+		memory_set_tree_node_sum(n, &s);
+		if (p->min[i] == s.min && p->last[i] == s.last &&
+		    p->gap[i] == s.gap)
+			return;
+		p->min[i] = s.min;
+		p->last[i] = s.last;
+		p->gap[i] = s.gap;
+		n = &p->h;
+	}
+}
+
+/* ---- Node memory ------------------------------------------------------ */
+
+struct ms_spare {
+	struct ms_spare *next;
+};
+
+/* Make sure at least need nodes are reserved. */
+bool memory_set_tree_reserve(struct memory_set *set, unsigned need)
+{
+	while (set->nspare < need) {
+		struct ms_spare *s =
+			set->alloc->alloc(set->alloc_ctx, MEMORY_SET_NODE_SIZE);
+
+		if (!s)
+			return false;
+		s->next = set->spare;
+		set->spare = s;
+		set->nspare++;
+	}
+	return true;
+}
+
+/* Take a reserved node: cannot fail. */
+static struct ms_node *take_node(struct memory_set *set, bool leaf)
+{
+	struct ms_spare *s = set->spare;
+	struct ms_node *n = (struct ms_node *)(void *)s;
+
+	MEMORY_SET_ASSERT(s != NULL);
+	set->spare = s->next;
+	set->nspare--;
+	set->nodes++;
+	n->parent = NULL;
+	n->count = 0;
+	n->leaf = leaf;
+	return n;
+}
+
+static void drop_node(struct memory_set *set, struct ms_node *n)
+{
+	struct ms_spare *s = (struct ms_spare *)(void *)n;
+
+	set->nodes--;
+	s->next = set->spare;
+	set->spare = s;
+	set->nspare++;
+}
+
+/* Give back spare nodes beyond keep. */
+void memory_set_tree_trim_to(struct memory_set *set, unsigned keep)
+{
+	while (set->nspare > keep) {
+		struct ms_spare *s = set->spare;
+
+		set->spare = s->next;
+		set->nspare--;
+		set->alloc->free(set->alloc_ctx, s, MEMORY_SET_NODE_SIZE);
+	}
+}
+
+
+/*
+ * Nodes that inserting k (1 or 2) areas into leaf l may need. Inner nodes
+ * are counted as if they received two children, so that the counts of two
+ * insertions into different leaves may simply be added.
+ */
+unsigned memory_set_tree_nodes_needed(const struct ms_leaf *l, unsigned k)
+{
+	const struct ms_inner *p;
+	unsigned need = 1;
+
+	if (!l)
+		return 1; /* a root leaf */
+	if (l->h.count + k <= MS_LEAF_MAX)
+		return 0;
+	for (p = l->h.parent; p; p = p->h.parent) {
+		if (p->h.count + 2 <= MS_INNER_MAX)
+			return need;
+		need++;
+	}
+	return need + 1; /* a new root */
+}
+
+/* ---- Lookup ----------------------------------------------------------- */
+
+/*
+ * The leaf that holds the last area starting at or before addr (the
+ * leftmost leaf if none does), and in *pos the number of its areas starting
+ * at or before addr. The tree must not be empty.
+ */
+struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
+				       uint64_t addr,
+				       unsigned *pos)
+{
+	struct ms_node *n = set->root;
+	unsigned lo, hi;
+
+	while (!n->leaf) {
+		const struct ms_inner *p = as_inner(n);
+
+		/* The last child whose lowest start is at or below addr. */
+		lo = 1;
+		hi = n->count;
+		while (lo < hi) {
+			unsigned mid = (lo + hi) / 2;
+
+			if (p->min[mid] <= addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		n = p->child[lo - 1];
+	}
+	lo = 0;
+	hi = n->count;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (as_leaf(n)->a[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return as_leaf(n);
+}
+
+struct ms_leaf *memory_set_tree_leftmost(struct ms_node *n)
+{
+	while (!n->leaf)
+		n = as_inner(n)->child[0];
+	return as_leaf(n);
+}
+
+static struct ms_leaf *rightmost(struct ms_node *n)
+{
+	while (!n->leaf)
+		n = as_inner(n)->child[n->count - 1];
+	return as_leaf(n);
+}
+
+struct ms_leaf *memory_set_tree_next_leaf(const struct ms_leaf *l)
+{
+	const struct ms_node *n = &l->h;
+	struct ms_inner *p;
+
+	while ((p = n->parent) != NULL) {
+		unsigned i = child_index(p, n);
+
+		if (i + 1 < p->h.count)
+			return memory_set_tree_leftmost(p->child[i + 1]);
+		n = &p->h;
+	}
+	return NULL;
+}
+
+static struct ms_leaf *prev_leaf(const struct ms_leaf *l)
+{
+	const struct ms_node *n = &l->h;
+	struct ms_inner *p;
+
+	while ((p = n->parent) != NULL) {
+		unsigned i = child_index(p, n);
+
+		if (i > 0)
+			return rightmost(p->child[i - 1]);
+		n = &p->h;
+	}
+	return NULL;
+}
+
+/* The first area that ends at or after addr; false if there is none. */
+bool memory_set_tree_first_from(const struct memory_set *set, uint64_t addr,
+				struct ms_pos *at)
+{
+	unsigned pos;
+
+	if (!set->root)
+		return false;
+	at->l = memory_set_tree_locate(set, addr, &pos);
+	if (pos > 0 && area_last(&at->l->a[pos - 1]) >= addr)
+		pos--;
+	if (pos == at->l->h.count) {
+		at->l = memory_set_tree_next_leaf(at->l);
+		pos = 0;
+	}
+	at->i = pos;
+	return at->l != NULL;
+}
+
+/* ---- Insertion -------------------------------------------------------- */
+
+/* Move n slots of inner node src from si to dst at di (regions may overlap). */
+static void inner_move(struct ms_inner *dst, unsigned di, struct ms_inner *src,
+		       unsigned si, unsigned n)
+{
+	unsigned i;
+
+	memmove(&dst->min[di], &src->min[si], n * sizeof(uint64_t));
+	memmove(&dst->last[di], &src->last[si], n * sizeof(uint64_t));
+	memmove(&dst->gap[di], &src->gap[si], n * sizeof(uint64_t));
+	memmove(&dst->child[di], &src->child[si], n * sizeof(struct ms_node *));
+	if (dst != src)
+		for (i = 0; i < n; i++)
+			dst->child[di + i]->parent = dst;
+}
+
+static void inner_put(struct ms_inner *p, unsigned i, struct ms_node *c)
+{
+	inner_move(p, i + 1, p, i, p->h.count - i);
+	p->child[i] = c;
+	c->parent = p;
+	p->h.count++;
+}
+
+/* Put the new node right just after node left, which was split. */
+static void insert_child(struct memory_set *set, struct ms_node *left,
+			 struct ms_node *right)
+{
+	struct ms_inner *p = left->parent, *q;
+	unsigned i, keep;
+
+	if (!p) {
+		p = as_inner(take_node(set, false));
+		p->h.count = 2;
+		p->child[0] = left;
+		p->child[1] = right;
+		left->parent = right->parent = p;
+		set_slot(p, 0);
+		set_slot(p, 1);
+		set->root = &p->h;
+		set->height++;
+		return;
+	}
+	i = child_index(p, left) + 1;
+	if (p->h.count < MS_INNER_MAX) {
+		inner_put(p, i, right);
+		set_slot(p, i - 1);
+		set_slot(p, i);
+		memory_set_tree_propagate(&p->h);
+		return;
+	}
+	/* Split p: the first keep slots stay, the rest go to q. */
+	q = as_inner(take_node(set, false));
+	keep = (MS_INNER_MAX + 1) / 2;
+	if (i < keep) {
+		inner_move(q, 0, p, keep - 1, MS_INNER_MAX - keep + 1);
+		q->h.count = MS_INNER_MAX - keep + 1;
+		p->h.count = keep - 1;
+		inner_put(p, i, right);
+	} else {
+		inner_move(q, 0, p, keep, MS_INNER_MAX - keep);
+		q->h.count = MS_INNER_MAX - keep;
+		p->h.count = keep;
+		inner_put(q, i - keep, right);
+	}
+	set_slot(left->parent, child_index(left->parent, left));
+	set_slot(right->parent, child_index(right->parent, right));
+	insert_child(set, &p->h, &q->h);
+}
+
+/* Insert *a at position pos of leaf l (l NULL: the tree is empty). */
+void memory_set_tree_leaf_insert(struct memory_set *set, struct ms_leaf *l,
+				 unsigned pos,
+				 const struct memory_area *a)
+{
+	struct ms_leaf *r, *dst;
+	unsigned keep;
+
+	set->count++;
+	if (!l) {
+		l = as_leaf(take_node(set, true));
+		l->a[0] = *a;
+		l->h.count = 1;
+		set->root = &l->h;
+		set->height = 1;
+		return;
+	}
+	if (l->h.count < MS_LEAF_MAX) {
+		memmove(&l->a[pos + 1], &l->a[pos],
+			(l->h.count - pos) * sizeof(*a));
+		l->a[pos] = *a;
+		l->h.count++;
+		memory_set_tree_propagate(&l->h);
+		return;
+	}
+	/*
+	 * Split. Appending at the end (or the start) of a leaf is how address
+	 * spaces grow, so then the old leaf keeps most areas and sequential
+	 * maps leave leaves well filled.
+	 */
+	r = as_leaf(take_node(set, true));
+	if (pos == MS_LEAF_MAX)
+		keep = MS_LEAF_MAX + 1 - MS_LEAF_MIN;
+	else if (pos == 0)
+		keep = MS_LEAF_MIN;
+	else
+		keep = (MS_LEAF_MAX + 1) / 2;
+	if (pos < keep) {
+		memcpy(r->a, &l->a[keep - 1],
+		       (MS_LEAF_MAX - keep + 1) * sizeof(*a));
+		r->h.count = MS_LEAF_MAX - keep + 1;
+		l->h.count = keep - 1;
+		dst = l;
+	} else {
+		memcpy(r->a, &l->a[keep], (MS_LEAF_MAX - keep) * sizeof(*a));
+		r->h.count = MS_LEAF_MAX - keep;
+		l->h.count = keep;
+		dst = r;
+		pos -= keep;
+	}
+	memmove(&dst->a[pos + 1], &dst->a[pos],
+		(dst->h.count - pos) * sizeof(*a));
+	dst->a[pos] = *a;
+	dst->h.count++;
+	insert_child(set, &l->h, &r->h);
+}
+
+/* ---- Removal ---------------------------------------------------------- */
+
+/* Remove slot i of inner node p (the child itself is the caller's). */
+static void inner_remove(struct ms_inner *p, unsigned i)
+{
+	inner_move(p, i, p, i + 1, p->h.count - i - 1);
+	p->h.count--;
+}
+
+/* Move everything of right into left, its left neighbour. */
+static void join_nodes(struct ms_node *left, struct ms_node *right)
+{
+	if (left->leaf)
+		memcpy(&as_leaf(left)->a[left->count], as_leaf(right)->a,
+		       right->count * sizeof(struct memory_area));
+	else
+		inner_move(as_inner(left), left->count, as_inner(right), 0,
+			   right->count);
+	left->count += right->count;
+	right->count = 0;
+}
+
+/* Even out two neighbours whose counts add up to more than a node holds. */
+static void share_nodes(struct ms_node *left, struct ms_node *right)
+{
+	unsigned total = left->count + right->count;
+	unsigned want = total / 2, n;
+
+	if (left->count > want) {
+		n = left->count - want;
+		if (left->leaf) {
+			struct ms_leaf *l = as_leaf(left), *r = as_leaf(right);
+
+			memmove(&r->a[n], r->a, r->h.count * sizeof(r->a[0]));
+			memcpy(r->a, &l->a[want], n * sizeof(r->a[0]));
+		} else {
+			struct ms_inner *r = as_inner(right);
+
+			inner_move(r, n, r, 0, r->h.count);
+			inner_move(r, 0, as_inner(left), want, n);
+		}
+	} else {
+		n = want - left->count;
+		if (left->leaf) {
+			struct ms_leaf *l = as_leaf(left), *r = as_leaf(right);
+
+			memcpy(&l->a[l->h.count], r->a, n * sizeof(r->a[0]));
+			memmove(r->a, &r->a[n],
+				(r->h.count - n) * sizeof(r->a[0]));
+		} else {
+			struct ms_inner *l = as_inner(left), *r = as_inner(right);
+
+			inner_move(l, l->h.count, r, 0, n);
+			inner_move(r, 0, r, n, r->h.count - n);
+		}
+	}
+	left->count = (uint16_t)want;
+	right->count = (uint16_t)(total - want);
+}
+
+/* Node n lost entries: restore fill bounds up the tree, and summaries. */
+void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n)
+{
+	for (;;) {
+		struct ms_inner *p = n->parent;
+		struct ms_node *left, *right;
+		unsigned max, min, i;
+
+		if (!p) {
+			if (n->count == 0) {
+				drop_node(set, n);
+				set->root = NULL;
+				set->height = 0;
+			} else if (!n->leaf && n->count == 1) {
+				set->root = as_inner(n)->child[0];
+				as_inner(n)->child[0]->parent = NULL;
+				set->height--;
+				drop_node(set, n);
+			}
+			return;
+		}
+		max = n->leaf ? MS_LEAF_MAX : MS_INNER_MAX;
+		min = n->leaf ? MS_LEAF_MIN : MS_INNER_MIN;
+		if (n->count >= min) {
+			memory_set_tree_propagate(n);
+			return;
+		}
+		i = child_index(p, n);
+		if (i > 0) {
+			left = p->child[i - 1];
+			right = n;
+			i--;
+		} else {
+			left = n;
+			right = p->child[1];
+		}
+		if (left->count + right->count > max) {
+			share_nodes(left, right);
+			set_slot(p, i);
+			set_slot(p, i + 1);
+			memory_set_tree_propagate(&p->h);
+			return;
+		}
+		join_nodes(left, right);
+		inner_remove(p, i + 1);
+		drop_node(set, right);
+		set_slot(p, i);
+		n = &p->h;
+	}
+}
+
+/* Remove, and release, every area whose start lies in [lo, hi]. */
+void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
+				  uint64_t hi)
+{
+	while (set->root) {
+		struct ms_leaf *l;
+		unsigned pos, end, k;
+
+		l = memory_set_tree_locate(set, lo, &pos);
+		if (pos > 0 && l->a[pos - 1].start == lo)
+			pos--;
+		if (pos == l->h.count) {
+			l = memory_set_tree_next_leaf(l);
+			if (!l)
+				return;
+			pos = 0;
+		}
+		if (l->a[pos].start > hi)
+			return;
+		for (end = pos; end < l->h.count && l->a[end].start <= hi; end++)
+			release_area(&l->a[end]);
+		k = end - pos;
+		memmove(&l->a[pos], &l->a[end],
+			(l->h.count - end) * sizeof(l->a[0]));
+		l->h.count = (uint16_t)(l->h.count - k);
+		set->count -= k;
+		memory_set_tree_rebalance(set, &l->h);
+	}
+}
+
+/* Free every node of the subtree, releasing its areas if asked. */
+void memory_set_tree_free_subtree(struct memory_set *set, struct ms_node *n,
+				  bool release)
+{
+	unsigned i;
+
+	if (n->leaf) {
+		for (i = 0; release && i < n->count; i++)
+			release_area(&as_leaf(n)->a[i]);
+	} else {
+		for (i = 0; i < n->count; i++)
+			memory_set_tree_free_subtree(set, as_inner(n)->child[i], release);
+	}
+	set->alloc->free(set->alloc_ctx, n, MEMORY_SET_NODE_SIZE);
+	set->nodes--;
+}
+
+/* ---- Free-space search ------------------------------------------------ */
+
+struct ms_query {
+	uint64_t lo, hi; /* the answer lies in [lo, hi], inclusive */
+	uint64_t size, mask;
+	uint64_t *out;
+};
+
+/* Lowest fit of the query inside the free range [gs, ge]. */
+static bool fit_low(const struct ms_query *q, uint64_t gs, uint64_t ge)
+{
+	uint64_t a = gs > q->lo ? gs : q->lo;
+	uint64_t top = ge < q->hi ? ge : q->hi;
+	uint64_t r = a & q->mask;
+
+	if (r) {
+		if (a > U64_MAX - (q->mask + 1 - r))
+			return false;
+		a += q->mask + 1 - r;
+	}
+	if (a > top || top - a < q->size - 1)
+		return false;
+	*q->out = a;
+	return true;
+}
+
+/* Highest fit of the query inside the free range [gs, ge]. */
+static bool fit_high(const struct ms_query *q, uint64_t gs, uint64_t ge)
+{
+	uint64_t low = gs > q->lo ? gs : q->lo;
+	uint64_t top = ge < q->hi ? ge : q->hi;
+	uint64_t a;
+
+	if (low > top || top - low < q->size - 1)
+		return false;
+	a = (top - (q->size - 1)) & ~q->mask;
+	if (a < low)
+		return false;
+	*q->out = a;
+	return true;
+}
+
+/* Lowest fit among the gaps between the areas of subtree n. */
+static bool search_low(const struct ms_node *n, const struct ms_query *q)
+{
+	unsigned i;
+
+	if (n->leaf) {
+		const struct ms_leaf *l = (const struct ms_leaf *)n;
+
+		for (i = 1; i < n->count; i++) {
+			uint64_t gs = area_last(&l->a[i - 1]) + 1;
+			uint64_t ge = l->a[i].start;
+
+			if (gs > q->hi)
+				return false;
+			/* Too small a gap cannot fit, whatever the alignment. */
+			if (ge - gs >= q->size && ge - 1 >= q->lo &&
+			    fit_low(q, gs, ge - 1))
+				return true;
+		}
+		return false;
+	}
+	for (i = 0; i < n->count; i++) {
+		const struct ms_inner *p = (const struct ms_inner *)n;
+
+		if (i > 0) {
+			uint64_t gs = p->last[i - 1] + 1, ge = p->min[i];
+
+			if (gs > q->hi)
+				return false;
+			if (ge > gs && ge - 1 >= q->lo && fit_low(q, gs, ge - 1))
+				return true;
+		}
+		if (p->min[i] >= q->hi)
+			return false;
+		if (p->last[i] <= q->lo || p->gap[i] < q->size)
+			continue;
+		if (search_low(p->child[i], q))
+			return true;
+	}
+	return false;
+}
+
+/* Highest fit among the gaps between the areas of subtree n. */
+static bool search_high(const struct ms_node *n, const struct ms_query *q)
+{
+	unsigned i;
+
+	if (n->leaf) {
+		const struct ms_leaf *l = (const struct ms_leaf *)n;
+
+		for (i = n->count - 1; i > 0; i--) {
+			uint64_t gs = area_last(&l->a[i - 1]) + 1;
+			uint64_t ge = l->a[i].start;
+
+			if (ge <= q->lo)
+				return false;
+			if (ge > gs && gs <= q->hi && fit_high(q, gs, ge - 1))
+				return true;
+		}
+		return false;
+	}
+	for (i = n->count; i-- > 0;) {
+		const struct ms_inner *p = (const struct ms_inner *)n;
+
+		if (p->last[i] <= q->lo)
+			return false;
+		if (p->min[i] < q->hi && p->gap[i] >= q->size &&
+		    search_high(p->child[i], q))
+			return true;
+		if (i > 0) {
+			uint64_t gs = p->last[i - 1] + 1, ge = p->min[i];
+
+			if (ge <= q->lo)
+				return false;
+			if (ge > gs && gs <= q->hi && fit_high(q, gs, ge - 1))
+				return true;
+		}
+	}
+	return false;
+}
+
+static bool query_ok(uint64_t size, uint64_t align, uint64_t first,
+		     uint64_t last, const uint64_t *addr)
+{
+	return size && align && !(align & (align - 1)) && first <= last && addr;
+}
+
+enum mapping_error memory_set_find_free_area(const struct memory_set *set,
+					     uint64_t hint, uint64_t size,
+					     uint64_t align, uint64_t first,
+					     uint64_t last, uint64_t *addr)
+{
+	struct ms_query q;
+	struct ms_sum s;
+
+	if (!query_ok(size, align, first, last, addr))
+		return MAPPING_ERR_INVALID_PARAM;
+	q.lo = hint > first ? hint : first;
+	q.hi = last;
+	q.size = size;
+	q.mask = align - 1;
+	q.out = addr;
+	if (q.lo > q.hi)
+		return MAPPING_ERR_NO_MEMORY;
+	if (!set->root)
+		return fit_low(&q, 0, U64_MAX) ? MAPPING_OK : MAPPING_ERR_NO_MEMORY;
+	memory_set_tree_node_sum(set->root, &s);
+	if (s.min > 0 && fit_low(&q, 0, s.min - 1))
+		return MAPPING_OK;
+	if (s.gap >= size && search_low(set->root, &q))
+		return MAPPING_OK;
+	if (s.last < U64_MAX && fit_low(&q, s.last + 1, U64_MAX))
+		return MAPPING_OK;
+	return MAPPING_ERR_NO_MEMORY;
+}
+
+enum mapping_error memory_set_find_free_area_top(const struct memory_set *set,
+						 uint64_t hint, uint64_t size,
+						 uint64_t align, uint64_t first,
+						 uint64_t last, uint64_t *addr)
+{
+	struct ms_query q;
+	struct ms_sum s;
+
+	if (!query_ok(size, align, first, last, addr))
+		return MAPPING_ERR_INVALID_PARAM;
+	q.lo = first;
+	q.hi = last;
+	/* With a hint, the range must end at or below hint + size. */
+	if (hint && hint <= U64_MAX - (size - 1) && hint + (size - 1) < last)
+		q.hi = hint + (size - 1);
+	q.size = size;
+	q.mask = align - 1;
+	q.out = addr;
+	if (!set->root)
+		return fit_high(&q, 0, U64_MAX) ? MAPPING_OK : MAPPING_ERR_NO_MEMORY;
+	memory_set_tree_node_sum(set->root, &s);
+	if (s.last < U64_MAX && fit_high(&q, s.last + 1, U64_MAX))
+		return MAPPING_OK;
+	if (s.gap >= size && search_high(set->root, &q))
+		return MAPPING_OK;
+	if (s.min > 0 && fit_high(&q, 0, s.min - 1))
+		return MAPPING_OK;
+	return MAPPING_ERR_NO_MEMORY;
+}
+
+/* ---- Duplicate ----------------------------------------------------- */
+
+/* Copy the subtree n node by node into reserved nodes of dst. */
+struct ms_node *memory_set_tree_clone_subtree(struct memory_set *dst,
+					      const struct ms_node *n)
+{
+	struct ms_node *c = take_node(dst, n->leaf);
+	unsigned i;
+
+	if (n->leaf) {
+		memcpy(c, n, sizeof(struct ms_leaf));
+	} else {
+		const struct ms_inner *p = (const struct ms_inner *)n;
+
+		memcpy(c, n, sizeof(struct ms_inner));
+		for (i = 0; i < n->count; i++) {
+			struct ms_node *k = memory_set_tree_clone_subtree(dst, p->child[i]);
+
+			as_inner(c)->child[i] = k;
+			k->parent = as_inner(c);
+		}
+	}
+	c->parent = NULL;
+	return c;
+}
+
+/* ---- Iteration -------------------------------------------------------- */
+
+void memory_set_iter_init(struct memory_set_iter *it,
+			  const struct memory_set *set, uint64_t addr)
+{
+	struct ms_leaf *l;
+	unsigned pos;
+
+	it->set = set;
+	it->leaf = NULL;
+	it->index = 0;
+	if (!set->root)
+		return;
+	l = memory_set_tree_locate(set, addr, &pos);
+	if (pos > 0 && area_last(&l->a[pos - 1]) >= addr)
+		pos--;
+	it->leaf = l;
+	it->index = pos;
+}
+
+void memory_set_iter_init_end(struct memory_set_iter *it,
+			      const struct memory_set *set)
+{
+	it->set = set;
+	it->leaf = NULL;
+	it->index = 0;
+	if (set->root) {
+		struct ms_leaf *l = rightmost(set->root);
+
+		it->leaf = l;
+		it->index = l->h.count;
+	}
+}
+
+const struct memory_area *memory_set_iter_next(struct memory_set_iter *it)
+{
+	const struct ms_leaf *l = it->leaf;
+
+	if (!l)
+		return NULL;
+	if (it->index >= l->h.count) {
+		const struct ms_leaf *n = memory_set_tree_next_leaf(l);
+
+		if (!n)
+			return NULL;
+		it->leaf = l = n;
+		it->index = 0;
+	}
+	return &l->a[it->index++];
+}
+
+const struct memory_area *memory_set_iter_prev(struct memory_set_iter *it)
+{
+	const struct ms_leaf *l = it->leaf;
+
+	if (!l)
+		return NULL;
+	if (it->index == 0) {
+		const struct ms_leaf *p = prev_leaf(l);
+
+		if (!p)
+			return NULL;
+		it->leaf = l = p;
+		it->index = l->h.count;
+	}
+	return &l->a[--it->index];
+}
+
