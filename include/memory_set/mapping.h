@@ -106,8 +106,10 @@ struct memory_area;
  *   is called once per part that leaves: count references if you share.
  * - unmap, clear, a merge that absorbs an area, destroy: release() for each
  *   area (or part) that leaves the set, after its page-table hook succeeded.
- *   A part cut off an area that stays (an unmap across one end) is not
- *   released: only whole areas and split() results are.
+ *   When an unmap cuts the end off an area, nothing is released. When it
+ *   cuts the start off, the part that stays gets the data split() made for
+ *   it, and the old data is released after the unmap hook (without a
+ *   split() hook the part keeps the old pointer and nothing is released).
  * - memory_set_dup(): the data that dup() stores for the child is owned by
  *   the child set; on a failure release() is called for every child data
  *   already made.
@@ -219,8 +221,8 @@ struct mapping_backend_ops {
 
 /** @brief A backend: the ops table and the per-area data given to its hooks. */
 struct mapping_backend {
-	const struct mapping_backend_ops *ops;
-	void *data;
+	const struct mapping_backend_ops *ops; /**< The hooks, shared by many areas. */
+	void *data; /**< Per-area data, handed to every hook (see the ownership rules above). */
 };
 
 #ifdef __cplusplus

@@ -74,7 +74,9 @@ struct memory_set_options {
 	void *allocator_ctx;
 	/**
 	 * Granule: start and size of map, unmap and protect must be multiples
-	 * of it. A power of two; 0 means 4096.
+	 * of it. A power of two; 0 (zero-initialised options) means the
+	 * default, 4096. memory_set_set_granule() has no default: 0 is
+	 * MAPPING_ERR_INVALID_PARAM there.
 	 */
 	uint64_t granule;
 	/**
@@ -89,17 +91,17 @@ struct memory_set_options {
  * @brief A memory set. Embed it anywhere; its fields are private.
  */
 struct memory_set {
-	void *root;          /* private: tree root, NULL when empty */
-	uint64_t count;      /* private: number of areas */
-	uint64_t nodes;      /* private: nodes in the tree */
-	uint64_t granule;    /* private */
-	uint64_t max_areas;  /* private: 0 for no limit */
-	const struct memory_set_allocator *alloc; /* private */
-	void *alloc_ctx;     /* private */
-	void *spare;         /* private: reserved nodes, a list */
-	uint32_t nspare;     /* private */
-	uint16_t height;     /* private: levels of the tree, 0 when empty */
-	bool merge;          /* private */
+	void *root;          /**< private: tree root, NULL when empty */
+	uint64_t count;      /**< private: number of areas */
+	uint64_t nodes;      /**< private: nodes in the tree */
+	uint64_t granule;    /**< private */
+	uint64_t max_areas;  /**< private: 0 for no limit */
+	const struct memory_set_allocator *alloc; /**< private */
+	void *alloc_ctx;     /**< private */
+	void *spare;         /**< private: reserved nodes, a list */
+	uint32_t nspare;     /**< private */
+	uint16_t height;     /**< private: levels of the tree, 0 when empty */
+	bool merge;          /**< private */
 };
 
 /**
@@ -132,7 +134,8 @@ uint64_t memory_set_granule(const struct memory_set *set);
  * @brief Change the granule for later map, unmap and protect calls.
  * Existing areas are kept as they are.
  * @return MAPPING_OK, or MAPPING_ERR_INVALID_PARAM if @p granule is not a
- *         power of two (nothing changes).
+ *         power of two, 0 included (nothing changes); unlike
+ *         memory_set_options.granule, 0 is not the default here.
  */
 enum mapping_error memory_set_set_granule(struct memory_set *set,
 					  uint64_t granule);
@@ -201,6 +204,10 @@ enum mapping_error memory_set_can_access(const struct memory_set *set,
  * mapping_backend_ops.fault, and its default). Does not change the set, so
  * any number of faults may run at once under the shared (read) lock. O(log n).
  *
+ * @param set the set, read only
+ * @param addr the faulting address
+ * @param access the kind of access: MAPPING_ACCESS_* bits and the caller's
+ * @param page_table handed to the fault() hook
  * @param[out] area if not NULL, the area found (NULL if none); valid until
  *             the next mutation of the set.
  * @return MAPPING_OK: the access may be retried;
@@ -224,6 +231,12 @@ enum mapping_error memory_set_handle_fault(const struct memory_set *set,
  * gap that is large enough for @p size but too small once aligned, lying
  * below the answer, adds O(log n).
  *
+ * @param set the set, read only
+ * @param hint a lower bound for the answer (0: none but @p first)
+ * @param size bytes needed
+ * @param align the answer is a multiple of it (a power of two)
+ * @param first first usable address
+ * @param last last usable address (inclusive)
  * @param[out] addr the address found (untouched on error).
  * @return MAPPING_OK; MAPPING_ERR_INVALID_PARAM if @p size is 0, @p align is
  *         0 or not a power of two, @p first > @p last, or @p addr is NULL;
@@ -465,9 +478,9 @@ enum mapping_error memory_set_clear(struct memory_set *set, void *page_table);
  * direction without allocating. Fields are private.
  */
 struct memory_set_iter {
-	const struct memory_set *set;
-	const void *leaf;
-	uint32_t index;
+	const struct memory_set *set; /**< private */
+	const void *leaf;             /**< private */
+	uint32_t index;               /**< private */
 };
 
 /**
@@ -500,9 +513,11 @@ const struct memory_area *memory_set_iter_prev(struct memory_set_iter *it);
  * private.
  */
 struct memory_set_gap_iter {
-	struct memory_set_iter it; /* private: between the areas around the position */
+	struct memory_set_iter it; /**< private: between the areas around the position */
+	/** @cond MEMORY_SET_PRIVATE */
 	uint64_t first, last;      /* private: the window, inclusive */
-	bool past_end;             /* private: after the gap past the last area */
+	/** @endcond */
+	bool past_end;             /**< private: after the gap past the last area */
 };
 
 /**
@@ -574,8 +589,8 @@ uint64_t memory_set_memory_bytes(const struct memory_set *set);
  * as allocator context. Not thread-safe: one pool per set, or a lock.
  */
 struct memory_set_pool {
-	void *free_list; /* private */
-	uint64_t free;   /* private: blocks left */
+	void *free_list; /**< private */
+	uint64_t free;   /**< private: blocks left */
 };
 
 /** Bytes of buffer for a pool of @p nodes nodes. */

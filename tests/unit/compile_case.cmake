@@ -1,5 +1,9 @@
 # Compile one case of typed_compile.c. Case 0 must compile; every other case
-# must fail, and fail on a pointer type mismatch (not on some other mistake).
+# must fail, and fail on a type mismatch (not on some other mistake).
+#   -DCC=compiler -DFLAGS="..." -DINCLUDE=dir -DSOURCE=file -DCASE=n
+# The messages accepted are those of gcc and clang for an incompatible
+# pointer, a _Generic selection with no matching association (C) and a call
+# with an argument of the wrong type (C++).
 separate_arguments(flags UNIX_COMMAND "${FLAGS}")
 execute_process(
   COMMAND ${CC} ${flags} -fsyntax-only -I${INCLUDE} -DCASE=${CASE} ${SOURCE}
@@ -12,9 +16,18 @@ if(CASE EQUAL 0)
   endif()
 else()
   if(rc EQUAL 0)
-    message(FATAL_ERROR "case ${CASE} compiled, but passes a wrong type")
+    message(FATAL_ERROR "case ${CASE} compiled, but passes a wrong type:\n${out}")
   endif()
-  if(NOT out MATCHES "incompatible.pointer.type")
+  set(type_error
+    "incompatible.pointer.type"
+    "is not compatible with any association"
+    "not compatible with any generic association"
+    "cannot convert"
+    "no matching function"
+    "invalid conversion from"
+    "cannot initialize a parameter")
+  list(JOIN type_error "|" pattern)
+  if(NOT out MATCHES "${pattern}")
     message(FATAL_ERROR "case ${CASE} failed for another reason:\n${out}")
   endif()
   message(STATUS "case ${CASE} refused as expected")
