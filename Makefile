@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build deps test demo bench clean
+.PHONY: all build deps test demo docs bench clean
 
 all: build
 
@@ -32,18 +32,60 @@ test: deps
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-demo: deps
-	$(MAKE) build
-	sh examples/demo.sh $(BUILD)
+# Quiet: the build's output goes to a log, shown only if the build fails.
+demo:
+	@mkdir -p $(BUILD); log=$(BUILD)/demo-build.log; \
+	echo "Building into $(BUILD)/ (log: $$log)"; \
+	if ! { $(MAKE) --no-print-directory deps && \
+	       $(MAKE) --no-print-directory build; } > $$log 2>&1; then \
+		cat $$log; echo "make demo: the build failed (log above)" >&2; exit 1; \
+	fi
+	@sh examples/demo.sh $(BUILD)
 
-# The bench also wants gnuplot (the plot) and GNU time (peak memory).
+# The API reference (Doxyfile) as HTML into $(BUILD)/docs/html. As root on
+# Debian, installs doxygen if it is missing.
+docs:
+	@if ! command -v doxygen >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing: doxygen"; \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends doxygen; \
+		else \
+			echo "please install: doxygen (sudo apt-get install doxygen)"; exit 1; \
+		fi; \
+	fi
+	@mkdir -p $(BUILD)/docs
+	( cat Doxyfile; echo "OUTPUT_DIRECTORY = $(BUILD)/docs" ) | doxygen -
+	@echo "API reference: $(BUILD)/docs/html/index.html"
+
+# The bench also wants Linux's source and liburcu (the maple-tree peer),
+# gnuplot (the plot) and valgrind (the callgrind profile). It writes only
+# under $(BUILD)/bench; `sh bench/report.sh $(BUILD)` puts its tables into
+# BENCHMARKS.md and its plot into docs/bench.png.
 bench: deps
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	    { ! command -v gnuplot >/dev/null 2>&1 || [ ! -x /usr/bin/time ]; }; then \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gnuplot-nox time; \
+	@need=""; \
+	[ -f /usr/src/linux-source-6.12.tar.xz ] || need="$$need linux-source-6.12"; \
+	echo '#include <urcu.h>' | $${CC:-cc} -E - >/dev/null 2>&1 || need="$$need liburcu-dev"; \
+	command -v gnuplot >/dev/null 2>&1 || need="$$need gnuplot-nox"; \
+	command -v valgrind >/dev/null 2>&1 || need="$$need valgrind"; \
+	if [ -n "$$need" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing:$$need"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$need; \
+	elif [ -n "$$need" ]; then \
+		echo "the bench runs without what is missing:$$need"; \
 	fi
 	$(MAKE) build
-	sh bench/run.sh $(BUILD)
+	nice sh bench/run.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
+
+# The riscv64 kernel of kernel/ under QEMU: boot it and run every user
+# program (one PASS line each, with the debug checks on), or show its demo.
+# As root on Debian, kernel/Makefile installs the cross gcc, QEMU and OpenSBI
+# if they are missing.
+.PHONY: kernel-test kernel-demo
+kernel-test:
+	$(MAKE) -C kernel deps test O=$(abspath $(BUILD))/kernel
+
+kernel-demo:
+	$(MAKE) -C kernel deps demo O=$(abspath $(BUILD))/kernel

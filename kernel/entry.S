@@ -1,0 +1,118 @@
+/*
+ * Boot, and the way in and out of user mode.
+ *
+ * OpenSBI enters _start in S-mode at 0x80200000 with a0 = hart id and
+ * a1 = device tree. The kernel has one stack: it never sleeps inside a
+ * system call (a blocked wait() is finished later by the child's exit), so
+ * every trap from user mode starts on an empty kernel stack.
+ */
+	.section .text.entry
+	.globl _start
+_start:
+	la	sp, kernel_stack_top
+	la	t0, __bss_start
+	la	t1, __bss_end
+1:	bgeu	t0, t1, 2f
+	sd	zero, 0(t0)
+	addi	t0, t0, 8
+	j	1b
+2:	call	kmain
+3:	wfi
+	j	3b
+
+/*
+ * A trap from user mode. sscratch holds the current process's trapframe
+ * (struct trapframe: epc, then x1..x31).
+ */
+	.text
+	.balign 4
+	.globl user_vector
+user_vector:
+	csrrw	a0, sscratch, a0
+	sd	x1, 8(a0)
+	sd	x2, 16(a0)
+	sd	x3, 24(a0)
+	sd	x4, 32(a0)
+	sd	x5, 40(a0)
+	sd	x6, 48(a0)
+	sd	x7, 56(a0)
+	sd	x8, 64(a0)
+	sd	x9, 72(a0)
+	sd	x11, 88(a0)
+	sd	x12, 96(a0)
+	sd	x13, 104(a0)
+	sd	x14, 112(a0)
+	sd	x15, 120(a0)
+	sd	x16, 128(a0)
+	sd	x17, 136(a0)
+	sd	x18, 144(a0)
+	sd	x19, 152(a0)
+	sd	x20, 160(a0)
+	sd	x21, 168(a0)
+	sd	x22, 176(a0)
+	sd	x23, 184(a0)
+	sd	x24, 192(a0)
+	sd	x25, 200(a0)
+	sd	x26, 208(a0)
+	sd	x27, 216(a0)
+	sd	x28, 224(a0)
+	sd	x29, 232(a0)
+	sd	x30, 240(a0)
+	sd	x31, 248(a0)
+	csrr	t0, sscratch
+	sd	t0, 80(a0)
+	csrr	t0, sepc
+	sd	t0, 0(a0)
+	la	sp, kernel_stack_top
+	call	user_trap		/* never returns */
+
+/* user_return(tf): enter user mode with the registers of tf. */
+	.globl user_return
+user_return:
+	ld	t0, 0(a0)
+	csrw	sepc, t0
+	csrw	sscratch, a0
+	ld	x1, 8(a0)
+	ld	x2, 16(a0)
+	ld	x3, 24(a0)
+	ld	x4, 32(a0)
+	ld	x5, 40(a0)
+	ld	x6, 48(a0)
+	ld	x7, 56(a0)
+	ld	x8, 64(a0)
+	ld	x9, 72(a0)
+	ld	x11, 88(a0)
+	ld	x12, 96(a0)
+	ld	x13, 104(a0)
+	ld	x14, 112(a0)
+	ld	x15, 120(a0)
+	ld	x16, 128(a0)
+	ld	x17, 136(a0)
+	ld	x18, 144(a0)
+	ld	x19, 152(a0)
+	ld	x20, 160(a0)
+	ld	x21, 168(a0)
+	ld	x22, 176(a0)
+	ld	x23, 184(a0)
+	ld	x24, 192(a0)
+	ld	x25, 200(a0)
+	ld	x26, 208(a0)
+	ld	x27, 216(a0)
+	ld	x28, 224(a0)
+	ld	x29, 232(a0)
+	ld	x30, 240(a0)
+	ld	x31, 248(a0)
+	ld	a0, 80(a0)
+	sret
+
+/* A trap in the kernel itself is a bug: report it. */
+	.balign 4
+	.globl kernel_vector
+kernel_vector:
+	la	sp, kernel_stack_top
+	call	kernel_trap
+
+	.bss
+	.balign 16
+	.space	16384
+kernel_stack_top:

@@ -1,0 +1,72 @@
+/*
+ * What the kernel and its user programs agree on: system call numbers,
+ * mmap flags, error numbers and the status wait() reports.
+ */
+#ifndef KERNEL_ABI_H
+#define KERNEL_ABI_H
+
+/* System calls: number in a7, arguments in a0..a4, result in a0. */
+#define SYS_exit 1     /* exit(code) */
+#define SYS_write 2    /* write(fd, buf, len) -> len */
+#define SYS_fork 3     /* fork() -> child pid, 0 in the child */
+#define SYS_wait 4     /* wait(&status, &fault_addr) -> pid */
+#define SYS_yield 5    /* yield(): let the other processes run */
+#define SYS_getpid 6
+#define SYS_brk 7      /* brk(addr) -> new break (old one on failure) */
+#define SYS_mmap 8     /* mmap(addr, len, prot, flags) -> addr */
+#define SYS_munmap 9   /* munmap(addr, len) */
+#define SYS_mprotect 10 /* mprotect(addr, len, prot) */
+#define SYS_mremap 11  /* mremap(old, old_len, new_len, flags, new_addr) -> addr */
+#define SYS_maps 12    /* maps(buf, len): /proc/self/maps text; buf 0: console */
+#define SYS_debug 13   /* debug(op): debug builds only, see DEBUG_* */
+
+/* Flags of an area: the memory_set flags are exactly these bits. */
+#define PROT_NONE 0
+#define PROT_READ 1
+#define PROT_WRITE 2
+#define PROT_EXEC 4
+
+#define MAP_PRIVATE 0x02
+#define MAP_FIXED 0x10
+#define MAP_ANONYMOUS 0x20
+#define MAP_POPULATE 0x8000
+#define MAP_FIXED_NOREPLACE 0x100000
+
+#define MREMAP_MAYMOVE 1
+#define MREMAP_FIXED 2
+
+/* debug() operations. */
+#define DEBUG_STRAY_PTE 1 /* plant a page-table entry outside every area */
+
+/* Errors are returned negated, as Linux does. */
+#define ENOMEM 12
+#define EACCES 13
+#define EFAULT 14
+#define EEXIST 17
+#define EINVAL 22
+#define ECHILD 10
+#define EAGAIN 11
+#define ENOSYS 38
+
+/*
+ * wait() status: an exit gives code << 8; a kill gives one of the KILL_*
+ * reasons in the low byte.
+ */
+#define KILL_UNMAPPED 1  /* access to an address in no area (SEGV_MAPERR) */
+#define KILL_DENIED 2    /* access the area's flags do not allow (SEGV_ACCERR) */
+#define KILL_NOMEM 3     /* no frame for a page fault */
+#define KILL_CHECK 4     /* the set and the page table disagree */
+#define KILL_TRAP 5      /* any other exception */
+#define WIFEXITED(s) (((s) & 0xff) == 0)
+#define WEXITSTATUS(s) (((s) >> 8) & 0xff)
+#define WKILLREASON(s) ((s) & 0xff)
+
+/* The user address space. */
+#define USER_MIN 0x10000ul       /* programs are linked here */
+#define USER_TOP 0x80000000ul    /* the kernel's gigapage starts here */
+#define MMAP_MIN 0x10000000ul    /* mmap without a usable hint: top-down */
+#define MMAP_TOP 0x7f000000ul
+#define STACK_SIZE 0x10000ul     /* [USER_TOP - STACK_SIZE, USER_TOP) */
+#define PAGE_SIZE 4096ul
+
+#endif
