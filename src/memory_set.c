@@ -1198,6 +1198,15 @@ static unsigned move_nodes(const struct memory_set *set,
 		k[n++] = 1;
 	}
 	leaf[n] = insert_pos(set, mv->ns, &pos);
+	/*
+	 * The new area goes after the last area before ns that stays. If that
+	 * is the old range's area and it leaves whole, the slot moves to the
+	 * leaf of the area before it.
+	 */
+	if (pos > 0 && leaf[n]->a[pos - 1].start == a->start &&
+	    mv->ap.start == mv->s && area_last(&mv->ap) == mv->ol &&
+	    a->start > 0)
+		leaf[n] = memory_set_tree_locate(set, a->start - 1, &pos);
 	k[n++] = 1;
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < i && leaf[j] != leaf[i]; j++)
@@ -1250,21 +1259,27 @@ static void move_neighbours(const struct memory_set *set,
 	}
 }
 
-/* The default move: unmap the old range, map the new one. */
+/*
+ * Move n bytes of pages: the move() hook, or by default map the new range
+ * and unmap the old one, unmapping the new one again if that fails. Only
+ * when the undo fails too are both ranges left mapped (*both).
+ */
 static enum mapping_error move_pages(const struct ms_move *mv, uint64_t n,
-				     void *page_table, bool *old_gone)
+				     void *page_table, bool *both)
 {
 	const struct mapping_backend_ops *o = mv->ap.backend.ops;
 	enum mapping_error err;
 
+	*both = false;
 	if (has_v2(o) && o->move)
 		return o->move(mv->mid, mv->s, mv->ns, n, mv->ap.flags,
 			       page_table);
-	err = o->unmap(mv->ap.backend.data, mv->s, n, page_table);
+	err = o->map(mv->mid, mv->ns, n, mv->ap.flags, page_table);
 	if (err != MAPPING_OK)
 		return err;
-	err = o->map(mv->mid, mv->ns, n, mv->ap.flags, page_table);
-	*old_gone = err != MAPPING_OK;
+	err = o->unmap(mv->ap.backend.data, mv->s, n, page_table);
+	if (err != MAPPING_OK)
+		*both = o->unmap(mv->mid, mv->ns, n, page_table) != MAPPING_OK;
 	return err;
 }
 
@@ -1362,7 +1377,7 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 	struct ms_leaf *l;
 	unsigned pos;
 	uint64_t moved;
-	bool old_gone = false;
+	bool both;
 	enum mapping_error err;
 
 	if (!size || !new_size || !range_ok(set, start, size) ||
@@ -1407,30 +1422,31 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 		mv.made_right = false;
 	}
 	/* 3. The pages, then 4. the rest of a larger new range. */
-	err = move_pages(&mv, moved, page_table, &old_gone);
+	na = mv.ap;
+	na.start = new_start;
+	na.size = moved;
+	na.backend.data = mv.mid;
+	err = move_pages(&mv, moved, page_table, &both);
 	if (err != MAPPING_OK) {
-		if (old_gone)
-			remove_piece(set, start, start + moved - 1, mv.right,
-				     false);
-		else if (mv.made_right)
-			drop_data(&mv.ap, mv.right, mv.ol + 1,
-				  area_last(&mv.ap) - mv.ol);
-		mv.made_right = false;
+		if (both) {
+			/* Mapped at both places, so in the set at both. */
+			l = insert_pos(set, new_start, &pos);
+			memory_set_tree_leaf_insert(set, l, pos, &na);
+			mv.made_mid = false;
+		}
 		move_drop(&mv);
 		goto out;
 	}
-	if (moved < new_size &&
-	    o->map(mv.mid, new_start + moved, new_size - moved, mv.ap.flags,
-		   page_table) != MAPPING_OK)
-		new_size = moved; /* the area moved but did not grow */
+	if (moved < new_size) {
+		err = o->map(mv.mid, new_start + moved, new_size - moved,
+			     mv.ap.flags, page_table);
+		if (err == MAPPING_OK)
+			na.size = new_size; /* else moved, but not grown */
+	}
 	remove_piece(set, start, start + moved - 1, mv.right, true);
-	na = mv.ap;
-	na.start = new_start;
-	na.size = new_size;
-	na.backend.data = mv.mid;
 	l = insert_pos(set, new_start, &pos);
 	memory_set_tree_leaf_insert(set, l, pos, &na);
-	merge_window(set, new_start, new_start + (new_size - 1));
+	merge_window(set, new_start, new_start + (na.size - 1));
 out:
 	after_mutation(set);
 	return err;

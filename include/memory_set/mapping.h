@@ -194,9 +194,10 @@ struct mapping_backend_ops {
 	 * the contents move. The ranges do not overlap. Called by
 	 * memory_set_remap_fixed(). If it fails it must leave the page table as
 	 * it was.
-	 * Default (NULL): unmap() the old range, then map() the new one (the
-	 * contents are not kept). If that map() fails, the old range stays
-	 * unmapped and leaves the set; the error is returned.
+	 * Default (NULL): map() the new range, then unmap() the old one (the
+	 * contents are not kept). If that unmap() fails, the new range is
+	 * unmapped again and the error returned, nothing moved; only if that
+	 * fails too are both ranges mapped, and the set then holds both.
 	 */
 	enum mapping_error (*move)(void *data, uint64_t old_start,
 				   uint64_t new_start, uint64_t size,

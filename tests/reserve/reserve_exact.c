@@ -137,8 +137,13 @@ int main(int argc, char **argv)
 		case 7:
 			err = memory_set_remap(&set, a, z, z2, NULL);
 			break;
-		case 8: case 9:
+		case 8:
 			err = memory_set_remap_fixed(&set, a, z, z2, b, NULL);
+			break;
+		case 9:
+			/* Next to itself: the slot of the new area moves when the
+			 * old one leaves a leaf's first place. */
+			err = memory_set_remap_fixed(&set, a, z, z2, a + z, NULL);
 			break;
 		case 10:
 			memory_set_set_merge(&set, rnd() % 4 != 0);
