@@ -11,6 +11,9 @@ import sys
 
 MAP, REPLACE, UNMAP, PROTECT, FIND, OVERLAPS, FREE, FREETOP = 0, 2, 4, 6, 8, 9, 10, 11
 GRANULE, MERGE_CLEAR, ITER, BAD = 12, 13, 14, 15
+REMAP, REMAP_FIXED, REMAP_AIM, REMAP_FIXED_AIM, LIMIT = 16, 17, 18, 19, 20
+ACCESS, GAPS, UNMAP_STRICT, PROTECT_STRICT, PROTECT_FLAGS = 21, 22, 23, 24, 25
+DUP, FAULT = 26, 27
 
 
 def low(k):        # k units from 0
@@ -47,6 +50,10 @@ def flags(f):
 
 def op(kind, *parts):
     return bytes([kind]) + b"".join(parts)
+
+
+def mask(m):       # d_mask: 0 is ~0, 4..10 are 1..7
+    return bytes([{~0: 0, 1: 4, 2: 5, 3: 6, 4: 7, 5: 8, 6: 9, 7: 10}[m]])
 
 
 def header(token=False, merge=False):
@@ -110,6 +117,55 @@ SEEDS = {
     "full_space_protect": header(token=True, merge=True) + op(MAP, top(1), units(1), flags(4))
     + op(MAP, low(0), to_top(2), flags(5)) + op(PROTECT, low(0), to_top(2), flags(4), b"\x00")
     + op(FIND, top(1), b"\x01"),
+    # Remap in place: shrink, grow up to the next area, blocked, equal,
+    # not in one area, misaligned, past 2^64.
+    "remap_in_place": header(token=True) + op(MAP, low(0), units(4), flags(1)) + op(MAP, low(8), units(2), flags(1))
+    + op(REMAP, low(0), units(4), units(2)) + op(REMAP, low(0), units(2), units(8))
+    + op(REMAP, low(0), units(8), units(12)) + op(REMAP, low(1), units(1), units(1))
+    + op(REMAP, low(7), units(2), units(1)) + op(REMAP, low(20), units(1), units(2))
+    + op(REMAP, low(8), plus_one(1), units(1)) + op(MAP, top(2), to_top(0), flags(1))
+    + op(REMAP, top(2), units(2), units(3)) + op(REMAP, top(2), units(2), units(1)),
+    # The same with merge on: growing joins the next area.
+    "remap_merge": header(merge=True) + op(MAP, low(0), units(2), flags(1)) + op(MAP, low(4), units(2), flags(1))
+    + op(MAP, low(6), units(2), flags(2)) + op(REMAP_AIM, low(0), b"\x00", units(4))
+    + op(REMAP_AIM, low(0), b"\x02", units(3)) + op(REMAP_AIM, low(4), b"\x01", units(1)),
+    # Moves: over areas, overlapping (invalid), shrinking, growing, from the
+    # middle of an area, to the top of the space, into the area itself.
+    "remap_fixed": header(token=True, merge=True) + op(MAP, low(0), units(8), flags(1))
+    + op(MAP, low(20), units(4), flags(2)) + op(MAP, low(26), units(2), flags(2))
+    + op(REMAP_FIXED, low(0), units(2), low(21), units(6)) + op(REMAP_FIXED, low(2), units(4), low(4), units(4))
+    + op(REMAP_FIXED, low(2), units(4), low(40), units(2)) + op(REMAP_FIXED, low(40), units(2), low(44), units(5))
+    + op(REMAP_FIXED_AIM, low(44), b"\x03", top(8), units(8)) + op(REMAP_FIXED_AIM, top(8), b"\x00", low(0), to_top(0))
+    + op(REMAP_FIXED, low(6), units(1), low(12), units(1)),
+    "remap_fixed_plain": header() + op(MAP, low(0), units(8), flags(3)) + op(MAP, low(16), units(8), flags(1))
+    + op(REMAP_FIXED_AIM, low(0), b"\x01", low(18), units(9)) + op(REMAP_FIXED_AIM, low(16), b"\x02", low(1), units(1))
+    + op(UNMAP, low(0), units(40)),
+    # A limit: splits refused, merges and whole-area changes allowed.
+    "limit": header(merge=True) + op(MAP, low(0), units(4), flags(1)) + op(MAP, low(8), units(4), flags(2))
+    + op(LIMIT, b"\x02") + op(MAP, low(16), units(1), flags(1)) + op(UNMAP, low(1), units(1))
+    + op(PROTECT, low(2), units(2), flags(2), b"\x00") + op(MAP, low(4), units(4), flags(1))
+    + op(REMAP_FIXED, low(0), units(8), low(20), units(8)) + op(LIMIT, b"\x01") + op(UNMAP, low(20), units(1))
+    + op(LIMIT, b"\x00") + op(UNMAP, low(21), units(1)),
+    # Access checks and gaps, at both ends of the space.
+    "access_gaps": header() + op(MAP, low(1), units(2), flags(3)) + op(MAP, low(3), units(2), flags(1))
+    + op(MAP, top(2), to_top(0), flags(7)) + op(ACCESS, low(1), b"\x00", units(4), mask(1))
+    + op(ACCESS, low(1), b"\x00", units(4), mask(2)) + op(ACCESS, low(3), b"\x85", units(1), mask(1))
+    + op(ACCESS, top(1), b"\x07", units(1), mask(7)) + op(ACCESS, low(9), b"\x00", units(0), mask(7))
+    + op(GAPS, low(0), raw(0xFFFFFFFFFFFFFFFF), b"\x00") + op(GAPS, low(2), low(9), b"\x01")
+    + op(GAPS, low(9), low(2), b"\x00") + op(UNMAP, low(1), to_top(0)) + op(GAPS, low(0), raw(0xFFFFFFFFFFFFFFFF), b"\x00"),
+    # Strict unmap and protect: holes refused; protect_flags skips them.
+    "strict": header(token=True) + op(MAP, low(0), units(2), flags(1)) + op(MAP, low(2), units(2), flags(3))
+    + op(MAP, low(5), units(1), flags(1)) + op(UNMAP_STRICT, low(0), units(6)) + op(PROTECT_STRICT, low(3), units(3), b"\x01", flags(4), mask(4))
+    + op(PROTECT_STRICT, low(1), units(2), b"\x00", flags(4), mask(4)) + op(PROTECT_FLAGS, low(0), units(8), flags(2), mask(2))
+    + op(UNMAP_STRICT, low(1), units(2)) + op(UNMAP_STRICT, low(4), units(0)),
+    # Fork, faults of each kind, fork again after changes.
+    "dup_fault": header(token=True, merge=True) + op(MAP, low(0), units(2), flags(1)) + op(MAP, low(4), units(2), flags(3))
+    + op(MAP, top(1), units(1), flags(5)) + op(DUP) + op(FAULT, low(0), b"\x01", b"\x10")
+    + op(FAULT, low(0), b"\x02", b"\x00") + op(FAULT, low(4), b"\x13", b"\xff") + op(FAULT, low(3), b"\x01", b"\x00")
+    + op(FAULT, top(1), b"\x24", b"\x00") + op(PROTECT, low(1), units(4), flags(3), b"\x00") + op(DUP)
+    + op(REMAP_FIXED_AIM, low(4), b"\x00", low(10), units(2)) + op(DUP) + op(MERGE_CLEAR, b"\x02") + op(DUP),
+    "dup_plain": header() + b"".join(op(MAP, low(2 * i), units(1), flags(i % 3)) for i in range(20)) + op(DUP)
+    + op(UNMAP, low(3), units(10)) + op(DUP),
 }
 
 

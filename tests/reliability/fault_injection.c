@@ -2,7 +2,10 @@
  * Fault injection: for random operation sequences, fail every backend hook
  * call and every allocation of each operation in turn (and, for protect, a
  * second call during the roll-back), then check that the set obeys its
- * failure contract (memory_set.h) and still works afterwards.
+ * failure contract (memory_set.h) and still works afterwards. The
+ * operations: map (plain or replacing), unmap, protect and their strict
+ * forms, remap in place and to a fixed place, dup (the sequence goes on
+ * with the copy), page faults, area limits, clear and merge on and off.
  *
  *   fault_injection [SEQUENCES] [SEED]
  *
@@ -24,16 +27,27 @@ enum op_kind {
 	OP_CLEAR,
 	OP_MERGE_ON,
 	OP_MERGE_OFF,
+	OP_UNMAP_STRICT,
+	OP_PROTECT_STRICT,
+	OP_REMAP,
+	OP_REMAP_FIXED,
+	OP_DUP,
+	OP_LIMIT, /* size: the limit */
+	OP_FAULT, /* start: the address, flags: the access */
+	OP_KINDS
 };
 
-static const char *const op_name[] = {"map", "map-replace", "unmap",
-				      "protect", "clear", "merge-on",
-				      "merge-off"};
+static const char *const op_name[] = {
+	"map", "map-replace", "unmap", "protect", "clear", "merge-on",
+	"merge-off", "unmap-strict", "protect-strict", "remap", "remap-fixed",
+	"dup", "limit", "fault"};
 
 struct op {
 	enum op_kind kind;
 	uint64_t start, size, flags, mask;
-	bool tok; /* map with token_ops (split/release/can_merge) */
+	uint64_t new_size, new_start; /* remap */
+	bool tok; /* map with token_ops (split/release/can_merge/v2) */
+	bool aim; /* move start and size into an area (see aim_op) */
 };
 
 struct seq {
@@ -43,11 +57,23 @@ struct seq {
 	struct op ops[MAX_OPS];
 };
 
+/* Two sets and their page tables: dup makes the other one current. */
 struct run {
-	struct memory_set set;
+	struct memory_set sets[2];
+	struct shadow shs[2];
+	int cur;
 	struct fail_alloc fa;
-	struct shadow sh;
 };
+
+static struct memory_set *cur_set(struct run *r)
+{
+	return &r->sets[r->cur];
+}
+
+static struct shadow *cur_sh(struct run *r)
+{
+	return &r->shs[r->cur];
+}
 
 struct prot_ctx {
 	uint64_t flags, mask;
@@ -67,46 +93,130 @@ static bool prot_update(void *ctx, uint64_t old_flags, uint64_t *new_flags)
 /* Statistics printed at the end, to show what was exercised. */
 static struct {
 	long runs, hook_faults, rollback_faults, alloc_faults, alloc_ok;
-	long by_hook[4];
+	long by_hook[HOOK_KINDS], by_op[OP_KINDS];
 } st;
 
-static void run_init(struct run *r, bool merge)
+static void set_init(struct run *r, int i, bool merge)
 {
 	struct memory_set_options o;
 	enum mapping_error e;
 
-	memset(r, 0, sizeof(*r));
 	memset(&o, 0, sizeof(o));
 	o.size = sizeof(o);
 	o.merge = merge;
 	o.allocator = &fail_allocator;
 	o.allocator_ctx = &r->fa;
 	o.granule = 0x1000;
-	e = memory_set_init(&r->set, &o);
+	e = memory_set_init(&r->sets[i], &o);
 	REL_CHECK(e == MAPPING_OK, "memory_set_init: %d", e);
+}
+
+static void run_init(struct run *r, bool merge)
+{
+	memset(r, 0, sizeof(*r));
+	set_init(r, 0, merge);
 	inj_reset();
 }
 
 /* Tear down: everything unmaps, no node and no token is left. */
 static void run_end(struct run *r)
 {
-	enum mapping_error e = memory_set_clear(&r->set, &r->sh);
+	enum mapping_error e = memory_set_clear(cur_set(r), cur_sh(r));
 
 	REL_CHECK(e == MAPPING_OK, "clear after the test: %d", e);
-	verify_set(&r->set, &r->sh);
-	REL_CHECK(memory_set_is_empty(&r->set) && r->sh.n == 0,
+	verify_set(cur_set(r), cur_sh(r));
+	REL_CHECK(memory_set_is_empty(cur_set(r)) && cur_sh(r)->n == 0,
 		  "clear left areas or pages");
-	memory_set_destroy(&r->set);
+	memory_set_destroy(cur_set(r));
 	REL_CHECK(r->fa.live == 0, "%ld nodes leaked", r->fa.live);
 	REL_CHECK(inj.tokens_live == 0, "%ld tokens never released",
 		  inj.tokens_live);
-	shadow_free(&r->sh);
+	shadow_free(&r->shs[0]);
+	shadow_free(&r->shs[1]);
+}
+
+/*
+ * Fork: duplicate into the other set. On success the original is
+ * destroyed (its pages are the old process's) and the copy goes on; on a
+ * failure the copy must be empty, hold no memory and have no pages.
+ */
+static enum mapping_error run_dup(struct run *r)
+{
+	int c = !r->cur;
+	enum mapping_error e;
+
+	set_init(r, c, false);
+	e = memory_set_dup(&r->sets[c], cur_set(r), cur_sh(r), &r->shs[c]);
+	if (e != MAPPING_OK) {
+		REL_CHECK(memory_set_is_empty(&r->sets[c]) &&
+				  memory_set_memory_bytes(&r->sets[c]) == 0,
+			  "a failed dup left the copy with areas or memory");
+		REL_CHECK(r->shs[c].n == 0,
+			  "a failed dup left pages in the copy's page table");
+		memory_set_destroy(&r->sets[c]);
+		return e;
+	}
+	memory_set_destroy(cur_set(r));
+	shadow_free(cur_sh(r));
+	r->cur = c;
+	return MAPPING_OK;
+}
+
+/* A fault's answer: BadState without an area, else the flags decide,
+ * unless an injected failure answered. */
+static enum mapping_error run_fault_op(struct run *r, const struct op *op)
+{
+	const struct memory_area *want = memory_set_find(cur_set(r), op->start);
+	const struct memory_area *got = NULL;
+	uint64_t need = op->flags & (MAPPING_ACCESS_USER - 1);
+	int failed = inj.nfailed;
+	enum mapping_error e;
+
+	e = memory_set_handle_fault(cur_set(r), op->start, op->flags,
+				    cur_sh(r), &got);
+	REL_CHECK(got == want, "handle_fault gave another area");
+	if (inj.nfailed == failed)
+		REL_CHECK(e == (!want ? MAPPING_ERR_BAD_STATE
+				: (want->flags & need) == need
+					? MAPPING_OK
+					: MAPPING_ERR_ACCESS_DENIED),
+			  "handle_fault returned %d", e);
+	return e;
+}
+
+/*
+ * Random ranges seldom lie inside one area, as remap needs, or have no
+ * hole, as the strict forms need to do anything. An aimed op is moved into
+ * the area holding its start, or the next one, during the reference run;
+ * every replay reaches the same state, so the op stays what it was then.
+ */
+static void aim_op(struct run *r, struct op *op)
+{
+	struct memory_set_iter it;
+	const struct memory_area *a;
+	uint64_t room;
+
+	if (!op->aim)
+		return;
+	memory_set_iter_init(&it, cur_set(r), op->start);
+	a = memory_set_iter_next(&it);
+	if (!a)
+		return;
+	if (!memory_area_contains(a, op->start))
+		op->start = a->start;
+	room = memory_area_last(a) - op->start + 1; /* 0: 2^64 */
+	if (room && op->size > room)
+		op->size = room;
+	if (op->kind == OP_FAULT)
+		op->start += op->mask % (op->size ? op->size : 1);
 }
 
 static enum mapping_error run_op(struct run *r, const struct op *op)
 {
 	struct mapping_backend b = {&plain_ops, NULL};
 	struct prot_ctx pc = {op->flags, op->mask};
+	struct memory_set *set = cur_set(r);
+	struct shadow *sh = cur_sh(r);
 	enum mapping_error e;
 
 	switch (op->kind) {
@@ -114,23 +224,43 @@ static enum mapping_error run_op(struct run *r, const struct op *op)
 	case OP_MAP_REPLACE:
 		if (op->tok)
 			b = (struct mapping_backend){&token_ops, token_new()};
-		e = memory_set_map(&r->set, op->start, op->size, op->flags, &b,
-				   &r->sh, op->kind == OP_MAP_REPLACE);
+		e = memory_set_map(set, op->start, op->size, op->flags, &b, sh,
+				   op->kind == OP_MAP_REPLACE);
 		/* A failed map never took the area: its data is ours again. */
 		if (e != MAPPING_OK && op->tok)
 			token_drop(b.data);
 		return e;
 	case OP_UNMAP:
-		return memory_set_unmap(&r->set, op->start, op->size, &r->sh);
+		return memory_set_unmap(set, op->start, op->size, sh);
+	case OP_UNMAP_STRICT:
+		return memory_set_unmap_strict(set, op->start, op->size, sh);
 	case OP_PROTECT:
-		return memory_set_protect(&r->set, op->start, op->size,
-					  prot_update, &pc, &r->sh);
+		return memory_set_protect(set, op->start, op->size,
+					  prot_update, &pc, sh);
+	case OP_PROTECT_STRICT:
+		return memory_set_protect_strict(set, op->start, op->size,
+						 prot_update, &pc, sh);
+	case OP_REMAP:
+		return memory_set_remap(set, op->start, op->size, op->new_size,
+					sh);
+	case OP_REMAP_FIXED:
+		return memory_set_remap_fixed(set, op->start, op->size,
+					      op->new_size, op->new_start, sh);
+	case OP_DUP:
+		return run_dup(r);
+	case OP_LIMIT:
+		memory_set_set_max_areas(set, op->size);
+		return MAPPING_OK;
+	case OP_FAULT:
+		return run_fault_op(r, op);
 	case OP_CLEAR:
-		return memory_set_clear(&r->set, &r->sh);
+		return memory_set_clear(set, sh);
 	case OP_MERGE_ON:
 	case OP_MERGE_OFF:
-		memory_set_set_merge(&r->set, op->kind == OP_MERGE_ON);
+		memory_set_set_merge(set, op->kind == OP_MERGE_ON);
 		return MAPPING_OK;
+	case OP_KINDS:
+		break;
 	}
 	return MAPPING_ERR_INVALID_PARAM;
 }
@@ -140,6 +270,7 @@ static void gen_seq(struct seq *s, struct rng *g)
 {
 	static const unsigned prefills[] = {0, 0, 0, 24, 60, 160};
 	static const uint64_t masks[] = {1, 2, 3, ~(uint64_t)0};
+	static const uint64_t limits[] = {0, 0, 3, 8, 20, 60};
 	const uint64_t gr = 0x1000;
 	unsigned pages, nops;
 	uint64_t base;
@@ -162,10 +293,14 @@ static void gen_seq(struct seq *s, struct rng *g)
 		break;
 	}
 	/* Alternating areas with few distinct flags: merges and splits. */
-	for (unsigned i = 0; i < s->prefill; i++)
-		s->ops[s->n++] = (struct op){OP_MAP, base + 2 * i * gr, gr,
-					     rng_below(g, 3), 0,
-					     rng_chance(g, 50)};
+	for (unsigned i = 0; i < s->prefill; i++) {
+		struct op *op = &s->ops[s->n++];
+
+		*op = (struct op){.kind = OP_MAP, .start = base + 2 * i * gr,
+				  .size = gr};
+		op->flags = rng_below(g, 3);
+		op->tok = rng_chance(g, 50);
+	}
 	nops = 6 + (unsigned)rng_below(g, 12);
 	for (unsigned i = 0; i < nops; i++) {
 		struct op *op = &s->ops[s->n++];
@@ -183,13 +318,40 @@ static void gen_seq(struct seq *s, struct rng *g)
 		op->flags = rng_below(g, 4);
 		op->mask = masks[rng_below(g, 4)];
 		op->tok = rng_chance(g, 50);
-		op->kind = w < 22   ? OP_MAP
-			   : w < 44 ? OP_MAP_REPLACE
-			   : w < 66 ? OP_UNMAP
-			   : w < 92 ? OP_PROTECT
-			   : w < 94 ? OP_CLEAR
-			   : w < 97 ? OP_MERGE_ON
+		op->kind = w < 15   ? OP_MAP
+			   : w < 30 ? OP_MAP_REPLACE
+			   : w < 40 ? OP_UNMAP
+			   : w < 50 ? OP_PROTECT
+			   : w < 55 ? OP_UNMAP_STRICT
+			   : w < 60 ? OP_PROTECT_STRICT
+			   : w < 72 ? OP_REMAP
+			   : w < 85 ? OP_REMAP_FIXED
+			   : w < 87 ? OP_DUP
+			   : w < 90 ? OP_LIMIT
+			   : w < 95 ? OP_FAULT
+			   : w < 96 ? OP_CLEAR
+			   : w < 98 ? OP_MERGE_ON
 				    : OP_MERGE_OFF;
+		op->aim = op->kind >= OP_UNMAP_STRICT &&
+			  op->kind != OP_DUP && op->kind != OP_LIMIT &&
+			  rng_chance(g, 80);
+		if (op->kind == OP_REMAP || op->kind == OP_REMAP_FIXED) {
+			/* Small old ranges, so that many lie in one area. */
+			if (len > 2 && rng_chance(g, 60))
+				op->size = (1 + rng_below(g, 2)) * gr;
+			len = 1 + rng_below(g, 8);
+			p = rng_below(g, pages - len + 1);
+			op->new_size = len * gr;
+			op->new_start = base + p * gr;
+		} else if (op->kind == OP_LIMIT) {
+			op->size = limits[rng_below(g, 6)];
+		} else if (op->kind == OP_FAULT) {
+			op->mask = rng_next(g); /* the offset in the range */
+			if (!op->aim)
+				op->start += op->mask % gr;
+			op->flags = rng_below(g, 16) |
+				    (rng_chance(g, 30) ? MAPPING_ACCESS_USER : 0);
+		}
 	}
 }
 
@@ -212,12 +374,55 @@ static void describe(const struct seq *s, unsigned k, const struct fault *f,
 	const struct op *op = &s->ops[k];
 
 	snprintf(rel_context, sizeof(rel_context),
-		 "seed %llu op %u %s %#llx+%#llx flags %#llx mask %#llx%s "
-		 "merge-init %d fault hook %ld/%ld alloc %ld",
+		 "seed %llu op %u %s %#llx+%#llx flags %#llx mask %#llx "
+		 "new %#llx+%#llx%s merge-init %d fault hook %ld/%ld alloc %ld",
 		 seed, k, op_name[op->kind], (unsigned long long)op->start,
 		 (unsigned long long)op->size, (unsigned long long)op->flags,
-		 (unsigned long long)op->mask, op->tok ? " tok" : "",
+		 (unsigned long long)op->mask,
+		 (unsigned long long)op->new_start,
+		 (unsigned long long)op->new_size, op->tok ? " tok" : "",
 		 s->merge, f->hook[0], f->hook[1], f->alloc);
+}
+
+/* Flags of the area of snapshot s holding addr. */
+static uint64_t flags_at(const struct snap *s, uint64_t addr)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (addr >= s->a[i].start &&
+		    addr - s->a[i].start <= s->a[i].size - 1)
+			return s->a[i].flags;
+	REL_FAIL("no area at %#llx", (unsigned long long)addr);
+}
+
+/*
+ * The pages after a hook of remap_fixed failed (memory_set.h): the steps
+ * before it stay done, the failing one is not. A failing unmap in the
+ * target leaves as memory_set_unmap(); else the target is free, the tail
+ * (when the new size is smaller) gone unless its unmap failed, and the
+ * area at the old place, but after a failing map of the rest of a larger
+ * new range: moved and not grown.
+ */
+static void want_remap_fixed(struct snap *want, const struct op *op,
+			     const struct hook_call *hc)
+{
+	uint64_t moved = op->size < op->new_size ? op->size : op->new_size;
+	uint64_t flags = flags_at(want, op->start);
+
+	if (hc->kind == HOOK_UNMAP && hc->start >= op->new_start &&
+	    hc->start - op->new_start < op->new_size) {
+		snap_remove(want, op->new_start, hc->start - op->new_start);
+		return;
+	}
+	snap_remove(want, op->new_start, op->new_size);
+	if (hc->kind == HOOK_MAP && op->new_size > op->size &&
+	    hc->start == op->new_start + moved) {
+		snap_remove(want, op->start, op->size);
+		snap_set_pages(want, op->new_start, moved, flags);
+		return;
+	}
+	if (op->new_size < op->size &&
+	    !(hc->kind == HOOK_UNMAP && hc->start == op->start + moved))
+		snap_remove(want, op->start + moved, op->size - moved);
 }
 
 /* What the set must look like after a hook of op failed (see the failure
@@ -230,6 +435,7 @@ static void check_hook_failure(const struct op *op, const struct snap *before,
 	struct snap want = {0};
 
 	REL_CHECK(inj.nfailed >= 1, "the failing call never came");
+	st.by_op[op->kind]++;
 	if (hc->kind == HOOK_SPLIT) {
 		/* split() runs before any page-table hook: nothing changes. */
 		REL_CHECK(snap_identical(before, after),
@@ -238,10 +444,22 @@ static void check_hook_failure(const struct op *op, const struct snap *before,
 		return;
 	}
 	st.by_hook[hc->kind]++;
-	if (op->kind != OP_PROTECT)
+	switch (op->kind) {
+	case OP_PROTECT:
+	case OP_PROTECT_STRICT:
+	case OP_REMAP_FIXED: /* the default move unmaps its map again */
+		break;
+	case OP_DUP:
+		/* Each area before the failing one is unmapped again. */
+		REL_CHECK(calls_in_op == 2 * f->hook[0] - 1,
+			  "dup: %ld hook calls, failing at %ld", calls_in_op,
+			  f->hook[0]);
+		break;
+	default:
 		REL_CHECK(calls_in_op == f->hook[0],
 			  "%ld hook calls after a failure",
 			  calls_in_op - f->hook[0]);
+	}
 
 	want.a = malloc((before->n + 1) * sizeof(*want.a));
 	REL_CHECK(want.a != NULL, "out of memory");
@@ -261,6 +479,7 @@ static void check_hook_failure(const struct op *op, const struct snap *before,
 			snap_remove(&want, op->start, op->size);
 		break;
 	case OP_UNMAP:
+	case OP_UNMAP_STRICT:
 		REL_CHECK(hc->kind == HOOK_UNMAP, "unmap called another hook");
 		snap_remove(&want, op->start, hc->start - op->start);
 		break;
@@ -268,30 +487,57 @@ static void check_hook_failure(const struct op *op, const struct snap *before,
 		REL_CHECK(hc->kind == HOOK_UNMAP, "clear called another hook");
 		snap_remove(&want, 0, hc->start);
 		break;
+	case OP_REMAP:
+		/* One unmap (shrink) or one map (grow): nothing changed. */
+		REL_CHECK(hc->kind == HOOK_UNMAP || hc->kind == HOOK_MAP,
+			  "remap called another hook");
+		break;
+	case OP_DUP:
+		/* The failed copy is gone (run_dup checked it empty); the
+		 * original is untouched, data included. */
+		REL_CHECK(hc->kind == HOOK_DUP || hc->kind == HOOK_MAP,
+			  "dup called another hook");
+		REL_CHECK(snap_identical(before, after),
+			  "a failed dup changed the original");
+		break;
+	case OP_FAULT:
+		REL_CHECK(hc->kind == HOOK_FAULT, "fault called another hook");
+		REL_CHECK(snap_identical(before, after), "a fault changed the set");
+		break;
+	case OP_REMAP_FIXED:
 	case OP_PROTECT:
-		REL_CHECK(hc->kind == HOOK_PROTECT, "protect called another hook");
-		/* Rolled back page for page, except a piece whose roll-back
-		 * failed: it keeps the new flags. */
-		if (inj.nfailed == 2) {
-			const struct hook_call *rb = &inj.failed[1];
+	case OP_PROTECT_STRICT:
+		if (op->kind == OP_REMAP_FIXED) {
+			want_remap_fixed(&want, op, hc);
+		} else {
+			REL_CHECK(hc->kind == HOOK_PROTECT,
+				  "protect called another hook");
+			/* Rolled back page for page, except a piece whose
+			 * roll-back failed: it keeps the new flags. */
+			if (inj.nfailed == 2) {
+				const struct hook_call *rb = &inj.failed[1];
 
-			st.rollback_faults++;
-			REL_CHECK(rb->kind == HOOK_PROTECT,
-				  "roll-back called another hook");
-			snap_set_pages(&want, rb->start, rb->size,
-				       rb->old_flags);
+				st.rollback_faults++;
+				REL_CHECK(rb->kind == HOOK_PROTECT,
+					  "roll-back called another hook");
+				snap_set_pages(&want, rb->start, rb->size,
+					       rb->old_flags);
+			}
 		}
 		if (!same_pages(&want, after)) {
 			snap_print(stderr, "before", before);
 			snap_print(stderr, "expected pages", &want);
 			snap_print(stderr, "after", after);
-			REL_FAIL("protect did not roll back as documented");
+			REL_FAIL("%s did not leave the pages as documented",
+				 op_name[op->kind]);
 		}
 		snap_free(&want);
 		return;
 	case OP_MERGE_ON:
 	case OP_MERGE_OFF:
-		REL_FAIL("set_merge called a hook");
+	case OP_LIMIT:
+	case OP_KINDS:
+		REL_FAIL("%s called a hook", op_name[op->kind]);
 	}
 	if (!snap_equal(&want, after)) {
 		snap_print(stderr, "before", before);
@@ -317,8 +563,8 @@ static long run_fault(const struct seq *s, unsigned k, const struct fault *f,
 	run_init(&r, s->merge);
 	for (unsigned i = 0; i < k; i++)
 		run_op(&r, &s->ops[i]);
-	verify_set(&r.set, &r.sh);
-	snap_take(&before, &r.set);
+	verify_set(cur_set(&r), cur_sh(&r));
+	snap_take(&before, cur_set(&r));
 	calls0 = inj.calls;
 	pt0 = inj.pt_calls;
 	allocs0 = r.fa.calls;
@@ -332,8 +578,8 @@ static long run_fault(const struct seq *s, unsigned k, const struct fault *f,
 	inj.fail_at[0] = inj.fail_at[1] = 0;
 	r.fa.fail_at = 0;
 
-	verify_set(&r.set, &r.sh);
-	snap_take(&after, &r.set);
+	verify_set(cur_set(&r), cur_sh(&r));
+	snap_take(&after, cur_set(&r));
 	if (f->hook[0]) {
 		REL_CHECK(e == f->code, "returned %d, the hook failed with %d",
 			  e, f->code);
@@ -345,7 +591,9 @@ static long run_fault(const struct seq *s, unsigned k, const struct fault *f,
 			  f->alloc);
 		REL_CHECK(s->ops[k].kind != OP_CLEAR &&
 				  s->ops[k].kind != OP_MERGE_ON &&
-				  s->ops[k].kind != OP_MERGE_OFF,
+				  s->ops[k].kind != OP_MERGE_OFF &&
+				  s->ops[k].kind != OP_LIMIT &&
+				  s->ops[k].kind != OP_FAULT,
 			  "%s allocated, but cannot report NoMemory",
 			  op_name[s->ops[k].kind]);
 		if (e == MAPPING_ERR_NO_MEMORY) {
@@ -381,10 +629,11 @@ static long run_fault(const struct seq *s, unsigned k, const struct fault *f,
 
 		run_op(&r, &s->ops[i]);
 		if (s->ops[i].kind == OP_MERGE_ON ||
-		    s->ops[i].kind == OP_MERGE_OFF)
+		    s->ops[i].kind == OP_MERGE_OFF ||
+		    s->ops[i].kind == OP_LIMIT)
 			REL_CHECK(inj.pt_calls == pt,
 				  "set_merge called a page-table hook");
-		verify_set(&r.set, &r.sh);
+		verify_set(cur_set(&r), cur_sh(&r));
 	}
 	run_end(&r);
 	return calls0;
@@ -400,33 +649,51 @@ static void whole_space_seq(struct seq *s, bool tok)
 	const uint64_t top = TOP_PAGE_BASE(1, 0x1000);
 	static const struct {
 		enum op_kind kind;
-		uint64_t start, size, flags;
+		uint64_t start, size, flags, new_size, new_start;
 	} ops[] = {
-		{OP_MAP, 0, TOP_PAGE_BASE(2, 0x1000), 1},
-		{OP_PROTECT, 0x10000, 0x4000, 2},
-		{OP_PROTECT, 0x10000, 0x4000, 1},
-		{OP_UNMAP, 0x20000, 0x1000, 0},
-		{OP_MAP, 0x20000, 0x1000, 1},
-		{OP_MAP_REPLACE, 0x8000, 0x8000, 3},
-		{OP_MAP_REPLACE, 0x8000, 0x8000, 1},
-		{OP_PROTECT, 0, TOP_PAGE_BASE(1, 0x1000), 2},
-		{OP_MERGE_OFF, 0, 0, 0},
-		{OP_PROTECT, 0, TOP_PAGE_BASE(2, 0x1000), 1},
-		{OP_MERGE_ON, 0, 0, 0},
-		{OP_UNMAP, 0x1000, TOP_PAGE_BASE(2, 0x1000), 0},
-		{OP_CLEAR, 0, 0, 0},
+		{OP_MAP, 0, TOP_PAGE_BASE(2, 0x1000), 1, 0, 0},
+		{OP_PROTECT, 0x10000, 0x4000, 2, 0, 0},
+		{OP_PROTECT, 0x10000, 0x4000, 1, 0, 0},
+		{OP_UNMAP, 0x20000, 0x1000, 0, 0, 0},
+		{OP_MAP, 0x20000, 0x1000, 1, 0, 0},
+		{OP_MAP_REPLACE, 0x8000, 0x8000, 3, 0, 0},
+		{OP_MAP_REPLACE, 0x8000, 0x8000, 1, 0, 0},
+		/* Moves inside the whole-space area: the target cuts it. */
+		{OP_DUP, 0, 0, 0, 0, 0},
+		{OP_FAULT, 0x123456, 0, 1, 0, 0},
+		{OP_REMAP_FIXED, 0x10000, 0x4000, 0, 0x4000, 0x100000},
+		{OP_REMAP_FIXED, 0x200000, 0x2000, 0, 0x4000, 0x1000},
+		{OP_REMAP, 0x100000, 0x4000, 0, 0x6000, 0},
+		{OP_REMAP_FIXED, 0x100000, 0x6000, 0, 0x6000, 0x10000},
+		{OP_PROTECT, 0, TOP_PAGE_BASE(1, 0x1000), 2, 0, 0},
+		{OP_MERGE_OFF, 0, 0, 0, 0, 0},
+		{OP_PROTECT, 0, TOP_PAGE_BASE(2, 0x1000), 1, 0, 0},
+		{OP_MERGE_ON, 0, 0, 0, 0, 0},
+		{OP_UNMAP, 0x1000, TOP_PAGE_BASE(2, 0x1000), 0, 0, 0},
+		{OP_CLEAR, 0, 0, 0, 0, 0},
 	};
 
 	memset(s, 0, sizeof(*s));
 	s->merge = true;
 	s->prefill = 2;
-	s->ops[s->n++] = (struct op){OP_MAP, top, 0x1000, 1, ~0ull, tok};
-	s->ops[s->n++] = (struct op){OP_MAP, TOP_PAGE_BASE(2, 0x1000), 0x1000,
-				     1, ~0ull, tok};
+	s->ops[s->n++] = (struct op){.kind = OP_MAP, .start = top,
+				     .size = 0x1000, .flags = 1,
+				     .mask = ~0ull, .tok = tok};
+	s->ops[s->n++] = (struct op){.kind = OP_MAP,
+				     .start = TOP_PAGE_BASE(2, 0x1000),
+				     .size = 0x1000, .flags = 1,
+				     .mask = ~0ull, .tok = tok};
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		s->ops[s->n++] = (struct op){ops[i].kind, ops[i].start,
-					     ops[i].size, ops[i].flags, ~0ull,
-					     tok};
+		s->ops[s->n++] = (struct op){
+			.kind = ops[i].kind, .start = ops[i].start,
+			.size = ops[i].size, .flags = ops[i].flags,
+			.mask = ~0ull, .new_size = ops[i].new_size,
+			.new_start = ops[i].new_start, .tok = tok};
+}
+
+static bool is_protect(const struct op *op)
+{
+	return op->kind == OP_PROTECT || op->kind == OP_PROTECT_STRICT;
 }
 
 static void run_seq(unsigned long long seed, struct ref *ref)
@@ -453,19 +720,20 @@ static void run_seq(unsigned long long seed, struct ref *ref)
 	for (unsigned i = 0; i < s->n; i++) {
 		long c = inj.calls, a = r.fa.calls;
 
+		aim_op(&r, &s->ops[i]);
 		ref->result[i] = run_op(&r, &s->ops[i]);
 		ref->calls[i] = inj.calls - c;
 		ref->allocs[i] = r.fa.calls - a;
-		snap_take(&ref->after[i], &r.set);
+		snap_take(&ref->after[i], cur_set(&r));
 		if (seed < 2 && i == 2)
 			REL_CHECK(ref->after[i].n == 1 &&
 					  ref->after[i].a[0].start == 0 &&
 					  ref->after[i].a[0].size == 0,
 				  "the whole space did not become one area");
 		if (i >= s->prefill)
-			verify_set(&r.set, &r.sh);
+			verify_set(cur_set(&r), cur_sh(&r));
 	}
-	verify_set(&r.set, &r.sh);
+	verify_set(cur_set(&r), cur_sh(&r));
 	run_end(&r);
 
 	for (unsigned k = s->prefill; k < s->n; k++) {
@@ -474,7 +742,8 @@ static void run_seq(unsigned long long seed, struct ref *ref)
 			long made = run_fault(s, k, &f, ref, seed);
 
 			/* Fail each later call too: protect's roll-back. */
-			for (long m = n + 1; m <= made; m++) {
+			for (long m = n + 1; m <= made && is_protect(&s->ops[k]);
+			     m++) {
 				f.hook[1] = m;
 				run_fault(s, k, &f, ref, seed);
 			}
@@ -558,19 +827,31 @@ int main(int argc, char **argv)
 		run_seq(seed0 + i, ref);
 	free(ref);
 	printf("fault_injection: %u sequences, %ld runs, %ld hook faults "
-	       "(map %ld unmap %ld protect %ld split %ld), %ld roll-back "
-	       "faults, %ld allocation faults (+%ld absorbed)\n",
+	       "(map %ld unmap %ld protect %ld split %ld dup %ld move %ld "
+	       "fault %ld), %ld roll-back faults, %ld allocation faults "
+	       "(+%ld absorbed)\n",
 	       nseq, st.runs, st.hook_faults, st.by_hook[HOOK_MAP],
 	       st.by_hook[HOOK_UNMAP], st.by_hook[HOOK_PROTECT],
-	       st.by_hook[HOOK_SPLIT], st.rollback_faults, st.alloc_faults,
-	       st.alloc_ok);
+	       st.by_hook[HOOK_SPLIT], st.by_hook[HOOK_DUP],
+	       st.by_hook[HOOK_MOVE], st.by_hook[HOOK_FAULT],
+	       st.rollback_faults, st.alloc_faults, st.alloc_ok);
+	printf("hook faults by operation:");
+	for (int i = 0; i < OP_KINDS; i++)
+		if (st.by_op[i])
+			printf(" %s %ld", op_name[i], st.by_op[i]);
+	printf("\n");
 	/* Each kind of fault must have been exercised, or the test proves
 	 * nothing. */
-	if (nseq >= 20)
-		REL_CHECK(st.by_hook[HOOK_MAP] && st.by_hook[HOOK_UNMAP] &&
-				  st.by_hook[HOOK_PROTECT] &&
-				  st.by_hook[HOOK_SPLIT] &&
-				  st.rollback_faults && st.alloc_faults,
+	if (nseq >= 20) {
+		for (int i = 0; i < HOOK_KINDS; i++)
+			REL_CHECK(st.by_hook[i], "hook kind %d never failed", i);
+		REL_CHECK(st.by_op[OP_UNMAP_STRICT] &&
+				  st.by_op[OP_PROTECT_STRICT] &&
+				  st.by_op[OP_REMAP] &&
+				  st.by_op[OP_REMAP_FIXED] && st.by_op[OP_DUP],
+			  "a new operation never saw a failing hook");
+		REL_CHECK(st.rollback_faults && st.alloc_faults,
 			  "a kind of fault was never injected");
+	}
 	return 0;
 }

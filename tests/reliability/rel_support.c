@@ -324,6 +324,77 @@ static bool h_can_merge(const struct memory_area *left,
 	return true;
 }
 
+static enum mapping_error h_dup(void *data, uint64_t start, uint64_t size,
+				uint64_t flags, void *src_pt, void *dst_pt,
+				void **child_data)
+{
+	struct shadow *src = src_pt, *dst = dst_pt;
+	uint64_t last = start + (size - 1);
+	bool mixed;
+
+	check_range("dup", start, size);
+	REL_CHECK(src != NULL && dst != NULL && src != dst,
+		  "dup hook without two page tables");
+	REL_CHECK(token_alive(data), "dup of a released token");
+	REL_CHECK(sh_covered(src, start, last, flags, &mixed) == size && !mixed,
+		  "dup hook: source pages at %#llx+%#llx are not %#llx",
+		  (unsigned long long)start, (unsigned long long)size,
+		  (unsigned long long)flags);
+	REL_CHECK(sh_covered(dst, start, last, flags, &mixed) == 0,
+		  "dup hook onto mapped pages at %#llx+%#llx",
+		  (unsigned long long)start, (unsigned long long)size);
+	if (inj_call(HOOK_DUP, start, size, 0, flags))
+		return inj.fail_code;
+	sh_add(dst, start, last, flags);
+	*child_data = token_new();
+	return MAPPING_OK;
+}
+
+static enum mapping_error h_move(void *data, uint64_t old_start,
+				 uint64_t new_start, uint64_t size,
+				 uint64_t flags, void *page_table)
+{
+	struct shadow *sh = page_table;
+	uint64_t last = old_start + (size - 1), nlast = new_start + (size - 1);
+	bool mixed;
+
+	check_range("move", old_start, size);
+	check_range("move", new_start, size);
+	REL_CHECK(token_alive(data), "move of a released token");
+	REL_CHECK(last < new_start || nlast < old_start,
+		  "move hook with overlapping ranges");
+	REL_CHECK(sh_covered(sh, old_start, last, flags, &mixed) == size &&
+			  !mixed,
+		  "move hook: pages at %#llx+%#llx are not %#llx",
+		  (unsigned long long)old_start, (unsigned long long)size,
+		  (unsigned long long)flags);
+	REL_CHECK(sh_covered(sh, new_start, nlast, flags, &mixed) == 0,
+		  "move hook onto mapped pages at %#llx",
+		  (unsigned long long)new_start);
+	if (inj_call(HOOK_MOVE, old_start, size, new_start, flags))
+		return inj.fail_code;
+	sh_carve(sh, old_start, last);
+	sh_add(sh, new_start, nlast, flags);
+	return MAPPING_OK;
+}
+
+static enum mapping_error h_fault(void *data, const struct memory_area *area,
+				  uint64_t addr, uint64_t access,
+				  void *page_table)
+{
+	uint64_t need = access & (MAPPING_ACCESS_USER - 1);
+
+	REL_CHECK(page_table != NULL, "fault hook without a page table");
+	REL_CHECK(memory_area_contains(area, addr) && area->backend.data == data,
+		  "fault hook at %#llx given another area",
+		  (unsigned long long)addr);
+	REL_CHECK(token_alive(data), "fault on a released token");
+	if (inj_call(HOOK_FAULT, addr, 1, access, 0))
+		return inj.fail_code;
+	return (area->flags & need) == need ? MAPPING_OK
+					    : MAPPING_ERR_ACCESS_DENIED;
+}
+
 const struct mapping_backend_ops plain_ops = {
 	.version = MAPPING_BACKEND_OPS_VERSION,
 	.map = h_map,
@@ -339,6 +410,9 @@ const struct mapping_backend_ops token_ops = {
 	.split = h_split,
 	.release = h_release,
 	.can_merge = h_can_merge,
+	.dup = h_dup,
+	.move = h_move,
+	.fault = h_fault,
 };
 
 /* ---- snapshots ------------------------------------------------------ */

@@ -65,7 +65,16 @@ struct shadow {
 void shadow_free(struct shadow *sh);
 
 /* ---- the failing, checking backend ---------------------------------- */
-enum hook_kind { HOOK_MAP, HOOK_UNMAP, HOOK_PROTECT, HOOK_SPLIT };
+enum hook_kind {
+	HOOK_MAP,
+	HOOK_UNMAP,
+	HOOK_PROTECT,
+	HOOK_SPLIT,
+	HOOK_DUP,   /* start, size, new_flags: the area's */
+	HOOK_MOVE,  /* start: the old range, old_flags: the new start */
+	HOOK_FAULT, /* start: the address, old_flags: the access */
+	HOOK_KINDS
+};
 
 struct hook_call {
 	enum hook_kind kind;
@@ -74,8 +83,9 @@ struct hook_call {
 
 /*
  * Global, as the split hook gets no page-table pointer. Every hook call
- * (map, unmap, protect, split) is numbered from 1; the calls whose numbers
- * are in fail_at[] fail with fail_code and change nothing.
+ * (map, unmap, protect, split, dup, move, fault) is numbered from 1; the
+ * calls whose numbers are in fail_at[] fail with fail_code and change
+ * nothing.
  */
 struct injector {
 	long calls;             /* hook calls so far (split included) */
@@ -89,10 +99,15 @@ struct injector {
 extern struct injector inj;
 void inj_reset(void);
 
-/* A backend without optional hooks: data is NULL, areas merge on flags. */
+/* A backend without optional hooks: data is NULL, areas merge on flags;
+ * dup, move and fault take their defaults. */
 extern const struct mapping_backend_ops plain_ops;
 /* A backend whose areas each own a token: split() makes one, release()
- * frees it, can_merge() allows any merge. Checks use-after-release. */
+ * frees it, can_merge() allows any merge, dup() copies the source shadow's
+ * pages to the destination's and makes the child's token, move() moves the
+ * pages, fault() allows an access whose bits below MAPPING_ACCESS_USER
+ * the flags have (as the default does). Checks
+ * use-after-release. */
 extern const struct mapping_backend_ops token_ops;
 void *token_new(void);
 /* The caller gives back a token the set never took (a failed map). */

@@ -110,6 +110,35 @@ static void sh_set_flags(struct shadow *s, uint64_t start, uint64_t last,
 		s->r[i].flags = flags;
 }
 
+/*
+ * Put the runs of src in [start, last] into dst at start + delta, offsets
+ * kept (the same frames); with identity, each offset becomes its new
+ * address instead. dst is free there (checked by the callers).
+ */
+static void sh_copy(struct shadow *dst, const struct shadow *src,
+		    uint64_t start, uint64_t last, uint64_t delta,
+		    bool identity)
+{
+	size_t i;
+
+	for (i = sh_lower(src, start); i < src->n && src->r[i].start <= last;
+	     i++) {
+		struct run r = src->r[i];
+
+		if (r.start < start) {
+			r.off += start - r.start;
+			r.start = start;
+		}
+		if (r.last > last)
+			r.last = last;
+		r.start += delta;
+		r.last += delta;
+		if (identity)
+			r.off = r.start;
+		sh_insert_at(dst, sh_lower(dst, r.start), r);
+	}
+}
+
 /* ---- mock page table ------------------------------------------------- */
 
 void mock_init(struct mock *m, uint64_t page)
@@ -137,25 +166,11 @@ void mock_clear_log(struct mock *m)
 	m->nlog = 0;
 }
 
-/* Count and log a hook call, check its range; an error if it must fail. */
-static enum mapping_error mock_enter(struct mock *m, enum hook_kind kind, void *data,
-		       uint64_t start, uint64_t size, uint64_t old_flags,
-		       uint64_t new_flags)
+/* Count and log a hook call; an error if it must fail. */
+static enum mapping_error mock_log_call(struct mock *m, struct hook_call c)
 {
-	struct hook_call c = { kind, start, size, old_flags, new_flags, data };
 	int i;
 
-	assert_non_null(m);
-	/* Size 0 stands for 2^64: only the whole-space area [0, 2^64). */
-	if (size == 0 && start != 0)
-		fail_msg("hook called with size 0 at %#llx",
-			 (unsigned long long)start);
-	if (start % m->page || size % m->page)
-		fail_msg("hook range %#llx+%#llx not page aligned",
-			 (unsigned long long)start, (unsigned long long)size);
-	if (size - 1 > TOP - start)
-		fail_msg("hook range %#llx+%#llx passes 2^64",
-			 (unsigned long long)start, (unsigned long long)size);
 	m->calls++;
 	if (m->nlog == MOCK_LOG) {
 		memmove(&m->log[0], &m->log[1], (MOCK_LOG - 1) * sizeof(c));
@@ -169,6 +184,30 @@ static enum mapping_error mock_enter(struct mock *m, enum hook_kind kind, void *
 		}
 	}
 	return MAPPING_OK;
+}
+
+/* Check a hook's range, then count and log the call. */
+static enum mapping_error mock_enter(struct mock *m, enum hook_kind kind,
+				     void *data, uint64_t start, uint64_t size,
+				     uint64_t old_flags, uint64_t new_flags)
+{
+	struct hook_call c = {
+		.kind = kind, .start = start, .size = size,
+		.old_flags = old_flags, .new_flags = new_flags, .data = data,
+	};
+
+	assert_non_null(m);
+	/* Size 0 stands for 2^64: only the whole-space area [0, 2^64). */
+	if (size == 0 && start != 0)
+		fail_msg("hook called with size 0 at %#llx",
+			 (unsigned long long)start);
+	if (start % m->page || size % m->page)
+		fail_msg("hook range %#llx+%#llx not page aligned",
+			 (unsigned long long)start, (unsigned long long)size);
+	if (size - 1 > TOP - start)
+		fail_msg("hook range %#llx+%#llx passes 2^64",
+			 (unsigned long long)start, (unsigned long long)size);
+	return mock_log_call(m, c);
 }
 
 static enum mapping_error do_map(struct mock *m, void *data, uint64_t start,
@@ -261,13 +300,25 @@ const struct mapping_backend_ops mock_ops_merge_all = {
 };
 
 unsigned long mock_released;
+uint64_t mock_release_log[MOCK_LOG];
+unsigned mock_nrelease;
+
+static void log_release(uint64_t start)
+{
+	if (mock_nrelease == MOCK_LOG) {
+		memmove(&mock_release_log[0], &mock_release_log[1],
+			(MOCK_LOG - 1) * sizeof(mock_release_log[0]));
+		mock_nrelease--;
+	}
+	mock_release_log[mock_nrelease++] = start;
+}
 
 static void plain_release(void *data, uint64_t start, uint64_t size)
 {
 	(void)data;
-	(void)start;
 	(void)size;
 	mock_released++;
+	log_release(start);
 }
 
 const struct mapping_backend_ops mock_ops_release = {
@@ -276,6 +327,180 @@ const struct mapping_backend_ops mock_ops_release = {
 	.unmap = plain_unmap,
 	.protect = plain_protect,
 	.release = plain_release,
+};
+
+/* dup with page-table offsets off: copy the source's pages to dst. */
+static enum mapping_error do_dup(void *data, uint64_t start, uint64_t size,
+				 uint64_t flags, uint64_t off,
+				 struct mock *src, struct mock *dst)
+{
+	uint64_t last = start + (size - 1);
+	struct hook_call c = {
+		.kind = HOOK_DUP, .start = start, .size = size,
+		.new_flags = flags, .data = data, .src_pt = src,
+	};
+	enum mapping_error err;
+
+	assert_non_null(src);
+	assert_non_null(dst);
+	if (src == dst)
+		fail_msg("dup hook with one page table for both sets");
+	sh_assert_mapped(&src->sh, start, last, false, flags, off);
+	if (!sh_free(&dst->sh, start, last))
+		fail_msg("dup hook onto mapped pages at %#llx",
+			 (unsigned long long)start);
+	err = mock_log_call(dst, c);
+	if (err)
+		return err;
+	sh_copy(&dst->sh, &src->sh, start, last, 0, false);
+	return MAPPING_OK;
+}
+
+/* move with page-table offset off at old_start; identity: plain offsets. */
+static enum mapping_error do_move(struct mock *m, void *data,
+				  uint64_t old_start, uint64_t new_start,
+				  uint64_t size, uint64_t flags, uint64_t off,
+				  bool identity)
+{
+	uint64_t last = old_start + (size - 1);
+	struct hook_call c = {
+		.kind = HOOK_MOVE, .start = old_start, .size = size,
+		.old_flags = flags, .new_flags = flags, .data = data,
+		.new_start = new_start,
+	};
+	enum mapping_error err;
+	struct shadow tmp = { NULL, 0, 0 };
+
+	assert_non_null(m);
+	if (size == 0 || old_start % m->page || new_start % m->page ||
+	    size % m->page || size - 1 > TOP - old_start ||
+	    size - 1 > TOP - new_start)
+		fail_msg("move hook %#llx -> %#llx + %#llx out of range",
+			 (unsigned long long)old_start,
+			 (unsigned long long)new_start,
+			 (unsigned long long)size);
+	if (!(last < new_start || new_start + (size - 1) < old_start))
+		fail_msg("move hook with overlapping ranges");
+	sh_assert_mapped(&m->sh, old_start, last, false, flags, off);
+	if (!sh_free(&m->sh, new_start, new_start + (size - 1)))
+		fail_msg("move hook onto mapped pages at %#llx",
+			 (unsigned long long)new_start);
+	err = mock_log_call(m, c);
+	if (err)
+		return err;
+	sh_copy(&tmp, &m->sh, old_start, last, new_start - old_start,
+		identity);
+	sh_remove(&m->sh, old_start, last);
+	sh_copy(&m->sh, &tmp, new_start, new_start + (size - 1), 0, false);
+	free(tmp.r);
+	return MAPPING_OK;
+}
+
+static enum mapping_error plain_dup(void *data, uint64_t start, uint64_t size,
+				    uint64_t flags, void *src_pt, void *dst_pt,
+				    void **child_data)
+{
+	enum mapping_error err = do_dup(data, start, size, flags, start,
+					src_pt, dst_pt);
+
+	if (err == MAPPING_OK)
+		*child_data = data;
+	return err;
+}
+
+static enum mapping_error plain_move(void *data, uint64_t old_start,
+				     uint64_t new_start, uint64_t size,
+				     uint64_t flags, void *pt)
+{
+	return do_move(pt, data, old_start, new_start, size, flags, old_start,
+		       true);
+}
+
+static enum mapping_error plain_fault(void *data,
+				      const struct memory_area *area,
+				      uint64_t addr, uint64_t access,
+				      void *pt)
+{
+	struct hook_call c = {
+		.kind = HOOK_FAULT, .start = addr, .old_flags = access,
+		.data = data, .area = area,
+	};
+	enum mapping_error err;
+	uint64_t need = access & (MAPPING_ACCESS_READ | MAPPING_ACCESS_WRITE |
+				  MAPPING_ACCESS_EXEC);
+
+	assert_non_null(pt);
+	assert_non_null(area);
+	if (!memory_area_contains(area, addr))
+		fail_msg("fault hook at %#llx given another area",
+			 (unsigned long long)addr);
+	if (area->backend.data != data)
+		fail_msg("fault hook given another area's data");
+	err = mock_log_call(pt, c);
+	if (err)
+		return err;
+	return (area->flags & need) == need ? MAPPING_OK
+					    : MAPPING_ERR_ACCESS_DENIED;
+}
+
+const struct mapping_backend_ops mock_ops_v2 = {
+	.version = MAPPING_BACKEND_OPS_VERSION,
+	.map = plain_map,
+	.unmap = plain_unmap,
+	.protect = plain_protect,
+	.dup = plain_dup,
+	.move = plain_move,
+	.fault = plain_fault,
+};
+
+const struct mapping_backend_ops mock_ops_v2_release = {
+	.version = MAPPING_BACKEND_OPS_VERSION,
+	.map = plain_map,
+	.unmap = plain_unmap,
+	.protect = plain_protect,
+	.release = plain_release,
+	.dup = plain_dup,
+	.move = plain_move,
+	.fault = plain_fault,
+};
+
+static enum mapping_error trap_dup(void *data, uint64_t start, uint64_t size,
+				   uint64_t flags, void *src_pt, void *dst_pt,
+				   void **child_data)
+{
+	(void)data, (void)start, (void)size, (void)flags;
+	(void)src_pt, (void)dst_pt, (void)child_data;
+	fail_msg("dup hook of a version 1 table called");
+	return MAPPING_ERR_BAD_STATE;
+}
+
+static enum mapping_error trap_move(void *data, uint64_t old_start,
+				    uint64_t new_start, uint64_t size,
+				    uint64_t flags, void *pt)
+{
+	(void)data, (void)old_start, (void)new_start, (void)size;
+	(void)flags, (void)pt;
+	fail_msg("move hook of a version 1 table called");
+	return MAPPING_ERR_BAD_STATE;
+}
+
+static enum mapping_error trap_fault(void *data,
+				     const struct memory_area *area,
+				     uint64_t addr, uint64_t access, void *pt)
+{
+	(void)data, (void)area, (void)addr, (void)access, (void)pt;
+	fail_msg("fault hook of a version 1 table called");
+	return MAPPING_ERR_BAD_STATE;
+}
+
+const struct mapping_backend_ops mock_ops_v1_trap = {
+	.version = MAPPING_BACKEND_OPS_VERSION_1,
+	.map = plain_map,
+	.unmap = plain_unmap,
+	.protect = plain_protect,
+	.dup = trap_dup,
+	.move = trap_move,
+	.fault = trap_fault,
 };
 
 /* ---- file-like backend ------------------------------------------------ */
@@ -391,7 +616,46 @@ static void file_release(void *data, uint64_t start, uint64_t size)
 		fail_msg("release of the area at %#llx given start %#llx",
 			 (unsigned long long)d->vaddr,
 			 (unsigned long long)start);
+	log_release(start);
 	file_data_drop(d);
+}
+
+/* The child gets its own data, at the same file offset. */
+static enum mapping_error file_dup(void *data, uint64_t start, uint64_t size,
+				   uint64_t flags, void *src_pt, void *dst_pt,
+				   void **child_data)
+{
+	struct file_data *d = file_live_data(data);
+	enum mapping_error err;
+
+	if (d->vaddr != start)
+		fail_msg("dup of the area at %#llx given start %#llx",
+			 (unsigned long long)d->vaddr,
+			 (unsigned long long)start);
+	err = do_dup(data, start, size, flags, file_off_at(d, start), src_pt,
+		     dst_pt);
+	if (err == MAPPING_OK)
+		*child_data = file_data_new(d->file_off, d->vaddr);
+	return err;
+}
+
+/* The frames move, and the data now describes the new address. */
+static enum mapping_error file_move(void *data, uint64_t old_start,
+				    uint64_t new_start, uint64_t size,
+				    uint64_t flags, void *pt)
+{
+	struct file_data *d = file_live_data(data);
+	enum mapping_error err;
+
+	if (d->vaddr != old_start)
+		fail_msg("move of the area at %#llx given start %#llx",
+			 (unsigned long long)d->vaddr,
+			 (unsigned long long)old_start);
+	err = do_move(pt, data, old_start, new_start, size, flags,
+		      file_off_at(d, old_start), false);
+	if (err == MAPPING_OK)
+		d->vaddr = new_start;
+	return err;
 }
 
 static bool file_can_merge(const struct memory_area *l,
@@ -410,6 +674,8 @@ const struct mapping_backend_ops file_ops = {
 	.split = file_split,
 	.release = file_release,
 	.can_merge = file_can_merge,
+	.dup = file_dup,
+	.move = file_move,
 };
 
 /* ---- counting allocator ------------------------------------------------ */
@@ -450,6 +716,10 @@ const struct memory_set_allocator count_allocator = {
 
 /* ---- env ---------------------------------------------------------------- */
 
+static void env_setup(struct env *e, uint64_t granule, bool merge,
+		      const struct memory_set_allocator *alloc, void *ctx,
+		      long file_others);
+
 void env_init(struct env *e, uint64_t granule, bool merge)
 {
 	env_init_alloc(e, granule, merge, &count_allocator, NULL);
@@ -458,12 +728,25 @@ void env_init(struct env *e, uint64_t granule, bool merge)
 void env_init_alloc(struct env *e, uint64_t granule, bool merge,
 		    const struct memory_set_allocator *alloc, void *ctx)
 {
-	struct memory_set_options o;
-
 	if (file_live != 0) {
 		file_live = 0; /* so the next tests start clean */
 		fail_msg("file data leaked by an earlier test");
 	}
+	file_split_mock = &e->m; /* count split calls */
+	env_setup(e, granule, merge, alloc, ctx, 0);
+}
+
+void env_init_child(struct env *e, long file_others)
+{
+	env_setup(e, 0, false, &count_allocator, NULL, file_others);
+}
+
+static void env_setup(struct env *e, uint64_t granule, bool merge,
+		      const struct memory_set_allocator *alloc, void *ctx,
+		      long file_others)
+{
+	struct memory_set_options o;
+
 	memset(e, 0, sizeof(*e));
 	mock_init(&e->m, granule ? granule : 4096);
 	memset(&o, 0, sizeof(o));
@@ -475,7 +758,7 @@ void env_init_alloc(struct env *e, uint64_t granule, bool merge,
 	assert_int_equal(memory_set_init(&e->set, &o), MAPPING_OK);
 	e->plain.ops = &mock_ops;
 	e->plain.data = &e->tag;
-	file_split_mock = &e->m; /* count split calls */
+	e->file_others = file_others;
 	check_env(e);
 }
 
@@ -486,8 +769,9 @@ void env_fini(struct env *e)
 	assert_true(memory_set_is_empty(&e->set));
 	memory_set_destroy(&e->set);
 	assert_int_equal(e->ca.live, 0);
-	assert_int_equal(file_data_live(), 0);
-	file_split_mock = NULL;
+	assert_int_equal(file_data_live(), e->file_others);
+	if (file_split_mock == &e->m)
+		file_split_mock = NULL;
 	mock_fini(&e->m);
 }
 
@@ -676,7 +960,7 @@ void check_env(struct env *e)
 	    bsearch(&file_pending, fd, nfd, sizeof(*fd),
 				    cmp_ptr) == NULL)
 		nfd++;
-	assert_int_equal(nfd, file_data_live());
+	assert_int_equal(nfd + e->file_others, file_data_live());
 
 	if (memcmp(&before, set, sizeof(before)) != 0)
 		fail_msg("a query changed the set");
@@ -772,11 +1056,14 @@ static void before_take(struct env *e, struct before *b)
 	b->alloc_failed = e->ca.failed;
 }
 
-static void after_check(struct env *e, struct before *b, enum mapping_error err)
+/* bad_state_early: the operation reports BadState before any hook. */
+static void after_check_ex(struct env *e, struct before *b,
+			   enum mapping_error err, bool bad_state_early)
 {
 	bool early = err == MAPPING_ERR_INVALID_PARAM ||
 		     err == MAPPING_ERR_ALREADY_EXISTS ||
-		     err == MAPPING_ERR_NO_MEMORY;
+		     err == MAPPING_ERR_NO_MEMORY ||
+		     (bad_state_early && err == MAPPING_ERR_BAD_STATE);
 
 	/* A hook that failed with one of these codes is not an early error. */
 	if (early && e->m.failed == b->failed) {
@@ -790,6 +1077,11 @@ static void after_check(struct env *e, struct before *b, enum mapping_error err)
 	}
 	snap_free(&b->s);
 	check_env(e);
+}
+
+static void after_check(struct env *e, struct before *b, enum mapping_error err)
+{
+	after_check_ex(e, b, err, false);
 }
 
 enum mapping_error t_map_b(struct env *e, uint64_t start, uint64_t size,
@@ -895,4 +1187,104 @@ uint64_t rnd_next(uint64_t *s)
 uint64_t rnd_below(uint64_t *s, uint64_t n)
 {
 	return rnd_next(s) % n;
+}
+
+/* ---- the strict forms and remap ------------------------------------------ */
+
+enum mapping_error t_unmap_strict(struct env *e, uint64_t start,
+				  uint64_t size)
+{
+	struct before bf;
+	enum mapping_error err;
+
+	before_take(e, &bf);
+	err = memory_set_unmap_strict(&e->set, start, size, &e->m);
+	after_check(e, &bf, err);
+	if (err == MAPPING_OK)
+		assert_false(memory_set_overlaps(&e->set, start, size));
+	return err;
+}
+
+enum mapping_error t_protect_strict(struct env *e, uint64_t start,
+				    uint64_t size, uint64_t flags,
+				    uint64_t mask)
+{
+	struct mask_update u = { flags, mask, 0 };
+	struct before bf;
+	enum mapping_error err;
+
+	before_take(e, &bf);
+	err = memory_set_protect_strict(&e->set, start, size, mask_update, &u,
+					&e->m);
+	after_check(e, &bf, err);
+	return err;
+}
+
+enum mapping_error t_protect_flags(struct env *e, uint64_t start,
+				   uint64_t size, uint64_t flags,
+				   uint64_t mask, bool strict)
+{
+	struct before bf;
+	enum mapping_error err;
+
+	before_take(e, &bf);
+	if (strict)
+		err = memory_set_protect_flags_strict(&e->set, start, size,
+						      flags, mask, &e->m);
+	else
+		err = memory_set_protect_flags(&e->set, start, size, flags,
+					       mask, &e->m);
+	after_check(e, &bf, err);
+	if (err == MAPPING_OK && size == 0)
+		assert_int_equal(e->m.calls, bf.calls);
+	return err;
+}
+
+enum mapping_error t_remap(struct env *e, uint64_t start, uint64_t size,
+			   uint64_t new_size)
+{
+	struct before bf;
+	enum mapping_error err;
+
+	before_take(e, &bf);
+	err = memory_set_remap(&e->set, start, size, new_size, &e->m);
+	after_check_ex(e, &bf, err, true);
+	if (err == MAPPING_OK) {
+		const struct memory_area *a = memory_set_find(&e->set, start);
+
+		assert_non_null(a);
+		assert_true(memory_area_contains(a, start + (new_size - 1)));
+		if (new_size == size)
+			assert_int_equal(e->m.calls, bf.calls);
+		if (new_size < size)
+			assert_false(memory_set_overlaps(&e->set,
+							 start + new_size,
+							 size - new_size));
+	}
+	return err;
+}
+
+enum mapping_error t_remap_fixed(struct env *e, uint64_t start, uint64_t size,
+				 uint64_t new_size, uint64_t new_start)
+{
+	struct before bf;
+	enum mapping_error err;
+	uint64_t flags = 0;
+	const struct memory_area *a = memory_set_find(&e->set, start);
+
+	if (a)
+		flags = a->flags;
+	before_take(e, &bf);
+	err = memory_set_remap_fixed(&e->set, start, size, new_size,
+				     new_start, &e->m);
+	after_check_ex(e, &bf, err, true);
+	if (err == MAPPING_OK) {
+		a = memory_set_find(&e->set, new_start);
+		assert_non_null(a);
+		assert_int_equal(a->flags, flags);
+		assert_true(memory_area_contains(a,
+						 new_start + (new_size - 1)));
+		assert_false(memory_set_overlaps(&e->set, start, size));
+	}
+	return err;
 }

@@ -35,12 +35,22 @@ struct shadow {
 };
 
 /* ---- mock page table: what every hook receives as page_table ---------- */
-enum hook_kind { HOOK_MAP, HOOK_UNMAP, HOOK_PROTECT };
+enum hook_kind {
+	HOOK_MAP,
+	HOOK_UNMAP,
+	HOOK_PROTECT,
+	HOOK_DUP,   /* logged in the destination's mock */
+	HOOK_MOVE,
+	HOOK_FAULT, /* start: the address, old_flags: the access */
+};
 
 struct hook_call {
 	enum hook_kind kind;
 	uint64_t start, size, old_flags, new_flags;
 	void *data;
+	uint64_t new_start;             /* move: the target */
+	void *src_pt;                   /* dup: the source page table */
+	const struct memory_area *area; /* fault: the area given */
 };
 
 #define MOCK_MAX_FAIL 4
@@ -75,13 +85,30 @@ extern const struct mapping_backend_ops mock_ops_merge_all;
 /* The same hooks, plus release (counted in mock_released). */
 extern const struct mapping_backend_ops mock_ops_release;
 extern unsigned long mock_released;
+/* Starts of the areas released (plain and file), oldest first. */
+extern uint64_t mock_release_log[MOCK_LOG];
+extern unsigned mock_nrelease;
+
+/*
+ * Version 2: mock_ops with dup (the child shares the data, the source's
+ * pages are copied), move (the pages move) and fault (allowed when the
+ * flags have the access bits r=1 w=2 x=4, else AccessDenied). Every call
+ * is logged and counted for failure injection like the page-table hooks.
+ */
+extern const struct mapping_backend_ops mock_ops_v2;
+/* The same with release (counted in mock_released). */
+extern const struct mapping_backend_ops mock_ops_v2_release;
+/* Version 1 with dup, move and fault set to hooks that fail the test: the
+ * set must not read past the hooks of the table's version. */
+extern const struct mapping_backend_ops mock_ops_v1_trap;
 
 /* ---- file-like backend: per-area data with a file offset --------------- */
 /*
  * Each area owns its own file_data: split makes a new one for the right part
  * (offset advanced), release frees it, can_merge allows only continuous
- * offsets. All live ones are tracked so a test can see each released exactly
- * once and none leaked.
+ * offsets, dup makes a new one for the child, move carries it to the new
+ * address. All live ones are tracked so a test can see each released
+ * exactly once and none leaked.
  */
 struct file_data {
 	uint64_t file_off; /* file offset of the area's first byte */
@@ -114,6 +141,8 @@ struct env {
 	struct count_alloc ca;
 	uint64_t tag; /* the plain backend's data points here */
 	struct mapping_backend plain;
+	/* Live file data held outside this set (another env, after a dup). */
+	long file_others;
 };
 
 /* Set up with granule (0: default) and merge; mock page = granule or 4096. */
@@ -121,6 +150,9 @@ void env_init(struct env *e, uint64_t granule, bool merge);
 /* The same with another allocator (ctx NULL: e->ca). */
 void env_init_alloc(struct env *e, uint64_t granule, bool merge,
 		    const struct memory_set_allocator *alloc, void *ctx);
+/* A second env (a dup's child, default granule, merge off) while another
+ * holds file_others live file data. */
+void env_init_child(struct env *e, long file_others);
 /* Clear through the backend, check, destroy and check nothing is leaked. */
 void env_fini(struct env *e);
 
@@ -146,6 +178,20 @@ enum mapping_error t_protect(struct env *e, uint64_t start, uint64_t size,
 enum mapping_error t_protect_fn(struct env *e, uint64_t start, uint64_t size,
 				memory_set_update_fn fn, void *ctx);
 enum mapping_error t_clear(struct env *e);
+/* The strict forms; a hole gives NoMemory and is checked to change nothing. */
+enum mapping_error t_unmap_strict(struct env *e, uint64_t start,
+				  uint64_t size);
+enum mapping_error t_protect_strict(struct env *e, uint64_t start,
+				    uint64_t size, uint64_t flags,
+				    uint64_t mask);
+enum mapping_error t_protect_flags(struct env *e, uint64_t start,
+				   uint64_t size, uint64_t flags,
+				   uint64_t mask, bool strict);
+/* Remap in place and move; BadState is also checked to change nothing. */
+enum mapping_error t_remap(struct env *e, uint64_t start, uint64_t size,
+			   uint64_t new_size);
+enum mapping_error t_remap_fixed(struct env *e, uint64_t start, uint64_t size,
+				 uint64_t new_size, uint64_t new_start);
 
 /* The update rule of the trace language's protect. */
 struct mask_update {
