@@ -4,7 +4,8 @@
  * numbers: Python's Mersenne Twister and its ways of using it are rebuilt
  * here), so the bench needs no Python.
  *
- *   gentrace --areas N --ops M [--mix mixed|fault|churn] [--seed S] > FILE
+ *   gentrace --areas N --ops M [--mix mixed|fault|churn|kernel|remap]
+ *            [--seed S] > FILE
  *
  * First N areas are mapped at page-aligned places in a 47-bit address space,
  * then M operations follow, drawn from a mix:
@@ -12,6 +13,12 @@
  *           free 10%, overlaps 5%
  *   fault   find 90%, protect 5%, map 2.5%, unmap 2.5%
  *   churn   map 30%, unmap 30%, protect 30%, free 10%
+ *   kernel  find 20%, map 10%, map replace 4%, unmap 10%, unmap strict 4%,
+ *           protect 10%, protect strict 4%, remap in place 12%, remap move
+ *           8%, access 10%, gaps 3%, free 4%, overlaps 0.9%, dup 0.1%, under
+ *           a limit of 2N + 64 areas
+ *   remap   find 30%, remap in place 30%, remap move 25%, map 7.5%,
+ *           unmap 7.5%
  * Ranges are aimed at the areas the generator believes exist (it keeps only
  * their starts), so they split, shrink and cover them.
  */
@@ -260,23 +267,47 @@ static void get(size_t i, uint64_t *start, uint64_t *size)
 	*size = blk[b]->size[o];
 }
 
+static void set_size(size_t i, uint64_t size)
+{
+	size_t o, b = locate(i, &o);
+
+	blk[b]->size[o] = size;
+}
+
 /* ---- The workload ------------------------------------------------------ */
 
-enum { FIND, MAP, MAPR, UNMAP, PROTECT, FREE, OVERLAPS };
+enum {
+	FIND, MAP, MAPR, UNMAP, PROTECT, FREE, OVERLAPS,
+	UNMAPS, PROTECTS, REMAP, MOVE, ACCESS, GAPS, DUP, /* need an area */
+};
+
+#define MAX_OPS 14
 
 struct mix {
 	const char *name;
 	int n;
-	int op[7];
-	double cum[7]; /* cumulative weights, as random.choices() adds them */
+	int limited; /* starts with a limit of 2N + 64 areas */
+	int op[MAX_OPS];
+	double cum[MAX_OPS]; /* cumulative weights, as random.choices() adds them */
 };
 
 static const struct mix mixes[] = {
-	{ "mixed", 7, { FIND, MAP, MAPR, UNMAP, PROTECT, FREE, OVERLAPS },
+	{ "mixed", 7, 0, { FIND, MAP, MAPR, UNMAP, PROTECT, FREE, OVERLAPS },
 	  { 40, 50, 55, 70, 85, 95, 100 } },
-	{ "fault", 4, { FIND, PROTECT, MAP, UNMAP }, { 90, 95, 97.5, 100 } },
-	{ "churn", 4, { MAP, UNMAP, PROTECT, FREE }, { 30, 60, 90, 100 } },
+	{ "fault", 4, 0, { FIND, PROTECT, MAP, UNMAP }, { 90, 95, 97.5, 100 } },
+	{ "churn", 4, 0, { MAP, UNMAP, PROTECT, FREE }, { 30, 60, 90, 100 } },
+	/* Thousandths: 200 100 40 100 40 100 40 120 80 100 30 40 9 1. */
+	{ "kernel", 14, 1,
+	  { FIND, MAP, MAPR, UNMAP, UNMAPS, PROTECT, PROTECTS, REMAP, MOVE,
+	    ACCESS, GAPS, FREE, OVERLAPS, DUP },
+	  { 200, 300, 340, 440, 480, 580, 620, 740, 820, 920, 950, 990, 999,
+	    1000 } },
+	/* Thousandths: 300 300 250 75 75. */
+	{ "remap", 5, 0, { FIND, REMAP, MOVE, MAP, UNMAP },
+	  { 300, 600, 850, 925, 1000 } },
 };
+
+#define NMIXES (sizeof(mixes) / sizeof(mixes[0]))
 
 /* Where ranges are aimed: at or near an area believed to exist. */
 static uint64_t aim(void)
@@ -297,10 +328,24 @@ static uint64_t pick(const uint64_t *v, int n)
 	return v[below((uint64_t)n)];
 }
 
+/* A believed area @k and a range [*s, *s + *size) inside it. */
+static size_t inside(uint64_t *s, uint64_t *size)
+{
+	size_t k = (size_t)below(total);
+	uint64_t start, asize, pages, off;
+
+	get(k, &start, &asize);
+	pages = asize / PAGE;
+	off = below(pages);
+	*s = start + off * PAGE;
+	*size = (1 + below(pages - off)) * PAGE;
+	return k;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: gentrace --areas N --ops M "
-			"[--mix mixed|fault|churn] [--seed S]\n");
+			"[--mix mixed|fault|churn|kernel|remap] [--seed S]\n");
 	exit(2);
 }
 
@@ -308,11 +353,12 @@ int main(int argc, char **argv)
 {
 	static const uint64_t flags4[] = { 1, 3, 5, 7 };
 	static const uint64_t flags5[] = { 0, 1, 3, 5, 7 };
+	static const uint64_t masks[] = { 0, 1, 2, 3, 4, 5, 7 };
 	static const uint64_t aligns[] = { PAGE, PAGE, PAGE, 0x10000, 0x200000 };
 	long long areas = -1, ops = -1, seed = 1;
 	const struct mix *mix = &mixes[0];
 	unsigned char *kind;
-	uint64_t addr, hi, s, size, align;
+	uint64_t addr, hi, s, size, align, start, asize, nsize, to;
 	long long n;
 	int i;
 
@@ -323,9 +369,10 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--mix")) {
 			size_t m;
 
-			for (m = 0; m < 3 && strcmp(argv[i + 1], mixes[m].name); m++)
+			for (m = 0; m < NMIXES && strcmp(argv[i + 1], mixes[m].name);
+			     m++)
 				;
-			if (m == 3)
+			if (m == NMIXES)
 				usage();
 			mix = &mixes[m];
 			continue;
@@ -360,6 +407,8 @@ int main(int argc, char **argv)
 		addr += size;
 	}
 	hi = addr;
+	if (mix->limited)
+		printf("limit %lld\n", 2 * areas + 64);
 
 	/* random.choices() draws every operation before any is written. */
 	kind = xrealloc(NULL, (size_t)ops + 1);
@@ -373,8 +422,12 @@ int main(int argc, char **argv)
 	}
 
 	for (n = 0; n < ops; n++) {
-		size_t a, b;
+		size_t a, b, k;
 
+		if (kind[n] >= UNMAPS && !total) {
+			printf("len\n");
+			continue;
+		}
 		switch (kind[n]) {
 		case FIND:
 			if (random01() < 0.85 && total) {
@@ -421,6 +474,58 @@ int main(int argc, char **argv)
 			s = aim();
 			size = (uint64_t)randrange(1, 32) * PAGE;
 			printf("overlaps 0x%" PRIx64 " 0x%" PRIx64 "\n", s, size);
+			break;
+		case UNMAPS:
+		case PROTECTS:
+			inside(&s, &size);
+			if (random01() < 0.25) /* now and then into a hole */
+				size += (uint64_t)randrange(1, 16) * PAGE;
+			if (kind[n] == UNMAPS)
+				printf("unmap 0x%" PRIx64 " 0x%" PRIx64 " strict\n",
+				       s, size);
+			else
+				printf("protect 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64
+				       " 0x7 strict\n", s, size, pick(flags5, 5));
+			break;
+		case REMAP: /* in place: mostly a tail of an area, which may grow */
+			k = inside(&s, &size);
+			get(k, &start, &asize);
+			if (random01() < 0.75)
+				size = start + asize - s;
+			nsize = (uint64_t)randrange(1, (int64_t)(2 * size / PAGE) + 8) *
+				PAGE;
+			printf("remap 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 "\n", s,
+			       size, nsize);
+			if (s + size == start + asize)
+				set_size(k, s - start + nsize);
+			break;
+		case MOVE:
+			k = inside(&s, &size);
+			get(k, &start, &asize);
+			nsize = (uint64_t)randrange(1, 64) * PAGE;
+			to = (uint64_t)randrange(BASE / PAGE, hi / PAGE) * PAGE;
+			printf("remap 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64
+			       " 0x%" PRIx64 "\n", s, size, nsize, to);
+			if (s == start)
+				delete(k, k + 1);
+			else
+				set_size(k, s - start);
+			insert(bisect_left(to), to, nsize);
+			break;
+		case ACCESS:
+			get(below(total), &start, &asize);
+			s = start + below(asize);
+			size = below(start + asize - s + PAGE); /* may pass the end */
+			printf("access 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 "\n",
+			       s, size, pick(masks, 7));
+			break;
+		case GAPS:
+			s = aim();
+			size = (uint64_t)randrange(1, 256) * PAGE;
+			printf("gaps 0x%" PRIx64 " 0x%" PRIx64 "\n", s, s + size - 1);
+			break;
+		case DUP:
+			printf("dup\n");
 			break;
 		}
 	}

@@ -1,7 +1,8 @@
 /*
  * Trace parsing and output; see trace.h. Lines and words are split the way
- * reftrace.py splits them (Python's universal newlines and str.split()), so
- * a trace means the same to both.
+ * reftrace.py splits them (it reads bytes as latin-1, ends lines at \n, \r\n
+ * or \r and splits words on the ASCII separators only), so a trace means the
+ * same to both, whatever bytes it holds.
  */
 #include "trace.h"
 
@@ -15,11 +16,14 @@ static const struct {
 	unsigned char min, max; /* words after the operation */
 } ops[] = {
 	[T_GRANULE] = { "granule", 1, 1 },  [T_MERGE] = { "merge", 1, 1 },
-	[T_MAP] = { "map", 3, 4 },          [T_UNMAP] = { "unmap", 2, 2 },
-	[T_PROTECT] = { "protect", 3, 4 },  [T_FIND] = { "find", 1, 1 },
+	[T_MAP] = { "map", 3, 4 },          [T_UNMAP] = { "unmap", 2, 3 },
+	[T_PROTECT] = { "protect", 3, 5 },  [T_FIND] = { "find", 1, 1 },
 	[T_OVERLAPS] = { "overlaps", 2, 2 }, [T_FREE] = { "free", 5, 5 },
 	[T_FREETOP] = { "freetop", 5, 5 },  [T_CLEAR] = { "clear", 0, 0 },
 	[T_LEN] = { "len", 0, 0 },          [T_DUMP] = { "dump", 0, 0 },
+	[T_REMAP] = { "remap", 3, 4 },      [T_LIMIT] = { "limit", 1, 1 },
+	[T_ACCESS] = { "access", 3, 3 },    [T_GAPS] = { "gaps", 2, 2 },
+	[T_DUP] = { "dup", 0, 0 },
 };
 
 #define MAX_WORDS 6
@@ -65,7 +69,7 @@ fail:
 	return -1;
 }
 
-/* What Python's str.split() takes for a separator, within one line. */
+/* reftrace.py's SPACE: what str.split() takes for a separator below 0x80. */
 static bool is_space(unsigned char c)
 {
 	return c == ' ' || (c >= '\t' && c <= '\f') || (c >= 0x1c && c <= 0x1f);
@@ -158,6 +162,19 @@ static const char *parse_line(struct trace *t, const char **w, const size_t *wn,
 		opt = true;
 		nnum = 3;
 	}
+	/* unmap S Z strict, protect S Z F M strict: MASK is then required. */
+	if ((kind == T_UNMAP && nargs == 3) || (kind == T_PROTECT && nargs == 5)) {
+		if (!word_is(w[nargs], wn[nargs], "strict"))
+			return kind == T_UNMAP
+				? "the third argument of unmap can only be 'strict'"
+				: "the fifth argument of protect can only be 'strict'";
+		opt = true;
+		nnum = nargs - 1;
+	}
+	if (kind == T_PROTECT && nargs == 4 && word_is(w[4], wn[4], "strict"))
+		return "protect ... strict needs a MASK";
+	if (kind == T_REMAP)
+		opt = nargs == 4;
 	for (i = 0; i < nnum; i++) {
 		why = parse_num(w[i + 1], wn[i + 1], &v[i]);
 		if (why)

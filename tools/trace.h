@@ -17,8 +17,9 @@ enum trace_kind {
 	T_GRANULE,  /* arg: granule */
 	T_MERGE,    /* opt: on */
 	T_MAP,      /* arg: start size flags; opt: replace */
-	T_UNMAP,    /* arg: start size */
-	T_PROTECT,  /* arg: start size flags mask (all ones if not given) */
+	T_UNMAP,    /* arg: start size; opt: strict */
+	T_PROTECT,  /* arg: start size flags mask (all ones if not given);
+		     * opt: strict */
 	T_FIND,     /* arg: addr */
 	T_OVERLAPS, /* arg: start size */
 	T_FREE,     /* arg: hint size align first last */
@@ -26,6 +27,11 @@ enum trace_kind {
 	T_CLEAR,
 	T_LEN,
 	T_DUMP,
+	T_REMAP,    /* arg: start size new_size [new_start]; opt: a move */
+	T_LIMIT,    /* arg: max_areas */
+	T_ACCESS,   /* arg: start size mask */
+	T_GAPS,     /* arg: first last */
+	T_DUP,
 };
 
 /*

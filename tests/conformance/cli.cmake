@@ -28,20 +28,43 @@ if(NOT rc EQUAL 1 OR NOT err MATCHES "no-such.trace")
   fail("a missing file should fail, naming it")
 endif()
 
-# --quiet: nothing on stdout, the figures on stderr.
+# --quiet: nothing on stdout, the figures on stderr; bytes_per_area is
+# bytes / areas with one decimal, 0.0 for no areas.
 run(--quiet ${t})
 if(NOT rc EQUAL 0 OR NOT out STREQUAL "" OR
-   NOT err MATCHES "^ops 254 secs [0-9.]+ ns_per_op [0-9.]+ areas 59\n$")
-  fail("--quiet should report ops, secs, ns_per_op and areas on stderr only")
+   NOT err MATCHES "^ops 254 secs [0-9.]+ ns_per_op [0-9.]+ areas 59 bytes ([0-9]+) bytes_per_area ([0-9]+)\\.([0-9])\n$")
+  fail("--quiet should report ops, secs, ns_per_op, areas, bytes and bytes_per_area on stderr only")
+endif()
+set(bytes ${CMAKE_MATCH_1})
+math(EXPR tenths "${CMAKE_MATCH_2} * 10 + ${CMAKE_MATCH_3}")
+math(EXPR want "(${bytes} * 10 + 59 / 2) / 59")
+math(EXPR diff "${tenths} - ${want}")
+if(bytes EQUAL 0 OR diff GREATER 1 OR diff LESS -1)
+  fail("--quiet: bytes_per_area should be bytes / areas (${bytes} / 59)")
+endif()
+file(WRITE ${WORK}/cli-empty.trace "map 0x1000 0x1000 0x1\nclear\n")
+run(--quiet ${WORK}/cli-empty.trace)
+if(NOT rc EQUAL 0 OR NOT err MATCHES " areas 0 bytes [0-9]+ bytes_per_area 0\\.0\n$")
+  fail("--quiet should print bytes_per_area 0.0 when no area is left")
 endif()
 
-# --maps: one /proc/PID/maps line per area, as many as the final dump has.
+# --maps: one /proc/PID/maps line per area, as many as the final dump has,
+# then the size and anon or file.
 run(--maps ${t})
-string(REGEX MATCHALL "[0-9a-f]+-[0-9a-f]+ [r-][w-][x-][sp] +[0-9.]+[KMGTPE] (anon|file)\n"
+string(REGEX MATCHALL "[0-9a-f]+-[0-9a-f]+ [r-][w-][x-][sp] 00000000 00:00 0 +[0-9.]+[KMGTPE] (anon|file)\n"
   lines "${out}")
 list(LENGTH lines n)
 if(NOT rc EQUAL 0 OR NOT n EQUAL 59)
   fail("--maps should print the 59 areas in maps format")
+endif()
+# The letters (bit 0 r, 1 w, 2 x, 3 s, 4 file), 8 digits at least, and an
+# area ending at 2^64.
+file(WRITE ${WORK}/cli-maps.trace
+  "map 0x1000 0x2000 0x1d\nmap 0xfffffffffffff000 0x1000 0x3\n")
+run(--maps ${WORK}/cli-maps.trace)
+if(NOT rc EQUAL 0 OR NOT out STREQUAL
+   "00001000-00003000 r-xs 00000000 00:00 0      8K file\nfffffffffffff000-10000000000000000 rw-p 00000000 00:00 0      4K anon\n")
+  fail("--maps should print the letters and an end at 2^64 in full")
 endif()
 
 # Standard input, and --check with --quiet.

@@ -23,6 +23,32 @@ static void print_area(const struct naive_area *a)
 	out_char('\n');
 }
 
+/* gaps FIRST LAST: the count, then each gap; sizes 0 stand for 2^64. */
+static void print_gaps(const struct naive *m, uint64_t first, uint64_t last)
+{
+	size_t n = naive_gaps(m, first, last, NULL, NULL, 0), i;
+	uint64_t *v = malloc((2 * n + 1) * sizeof(*v));
+
+	if (!v) {
+		fprintf(stderr, "naive-replay: out of memory\n");
+		exit(1);
+	}
+	naive_gaps(m, first, last, v, v + n, n);
+	out_str("gaps ");
+	out_dec(n);
+	out_char('\n');
+	for (i = 0; i < n; i++) {
+		out_hex(v[i]);
+		out_char(' ');
+		if (v[n + i])
+			out_hex(v[n + i]);
+		else
+			out_str("0x10000000000000000");
+		out_char('\n');
+	}
+	free(v);
+}
+
 static void print_result(enum mapping_error err)
 {
 	out_str(err ? mapping_strerror(err) : "ok");
@@ -69,10 +95,35 @@ int main(int argc, char **argv)
 			print_result(naive_map(&m, a[0], a[1], a[2], op.opt));
 			break;
 		case T_UNMAP:
-			print_result(naive_unmap(&m, a[0], a[1]));
+			print_result(op.opt ? naive_unmap_strict(&m, a[0], a[1])
+				     : naive_unmap(&m, a[0], a[1]));
 			break;
 		case T_PROTECT:
-			print_result(naive_protect(&m, a[0], a[1], a[2], a[3]));
+			print_result(op.opt ? naive_protect_strict(&m, a[0], a[1],
+								   a[2], a[3])
+				     : naive_protect(&m, a[0], a[1], a[2], a[3]));
+			break;
+		case T_REMAP:
+			print_result(op.opt ? naive_remap_fixed(&m, a[0], a[1],
+								a[2], a[3])
+				     : naive_remap(&m, a[0], a[1], a[2]));
+			break;
+		case T_LIMIT:
+			naive_set_max_areas(&m, a[0]);
+			break;
+		case T_ACCESS:
+			err = naive_can_access(&m, a[0], a[1], a[2]);
+			out_str(err == MAPPING_OK ? "yes"
+				: err == MAPPING_ERR_BAD_STATE ? "no"
+				: mapping_strerror(err));
+			out_char('\n');
+			break;
+		case T_GAPS:
+			print_gaps(&m, a[0], a[1]);
+			break;
+		case T_DUP:
+			/* The copy holds what the original held. */
+			out_str("ok\n");
 			break;
 		case T_FIND:
 			found = naive_find(&m, a[0]);

@@ -28,6 +28,14 @@ gen gen-mixed-merge-6 --areas 400 --ops 4000 --mix mixed --seed 6
 sed -i '1500i merge on' gen-mixed-merge-6.trace
 sed -i '3000i merge off' gen-mixed-merge-6.trace
 sed -i '$a dump' gen-mixed-merge-6.trace
+# The kernel's operations (remap, strict forms, access, gaps, dup) under an
+# area limit: a roomy one, a tight one reached early, and with merging.
+gen gen-kernel-8 --areas 200 --ops 3000 --mix kernel --seed 8
+gen gen-kernel-9 --areas 30 --ops 3000 --mix kernel --seed 9
+gen gen-kernel-merge-10 --areas 300 --ops 3000 --mix kernel --seed 10
+sed -i '3i merge on' gen-kernel-merge-10.trace
+sed -i '$a dump' gen-kernel-merge-10.trace
+gen gen-remap-11 --areas 100 --ops 2000 --mix remap --seed 11
 
 for t in *.trace; do
 	name=${t%.trace}
