@@ -125,8 +125,8 @@ void naive_set_merge(struct naive *m, bool on)
 	merge_all(m);
 }
 
-enum mapping_error naive_map(struct naive *m, uint64_t start, uint64_t size,
-			     uint64_t flags, bool replace)
+static enum mapping_error do_map(struct naive *m, uint64_t start,
+				 uint64_t size, uint64_t flags, bool replace)
 {
 	struct naive_area *out;
 	size_t i, k = 0;
@@ -149,7 +149,8 @@ enum mapping_error naive_map(struct naive *m, uint64_t start, uint64_t size,
 	return MAPPING_OK;
 }
 
-enum mapping_error naive_unmap(struct naive *m, uint64_t start, uint64_t size)
+static enum mapping_error do_unmap(struct naive *m, uint64_t start,
+				   uint64_t size)
 {
 	if (!range_ok(m, start, size))
 		return MAPPING_ERR_INVALID_PARAM;
@@ -158,8 +159,9 @@ enum mapping_error naive_unmap(struct naive *m, uint64_t start, uint64_t size)
 	return MAPPING_OK;
 }
 
-enum mapping_error naive_protect(struct naive *m, uint64_t start, uint64_t size,
-				 uint64_t flags, uint64_t mask)
+static enum mapping_error do_protect(struct naive *m, uint64_t start,
+				     uint64_t size, uint64_t flags,
+				     uint64_t mask)
 {
 	struct naive_area *out;
 	uint64_t last;
@@ -193,10 +195,191 @@ enum mapping_error naive_protect(struct naive *m, uint64_t start, uint64_t size,
 	return MAPPING_OK;
 }
 
+/*
+ * The limit rule: an operation runs on a copy of the array and is undone
+ * if it left more areas than before and more than the limit.
+ */
+struct snapshot {
+	struct naive_area *a;
+	size_t n;
+};
+
+static void save(const struct naive *m, struct snapshot *s)
+{
+	s->n = m->n;
+	s->a = NULL;
+	if (m->max_areas) {
+		s->a = xmalloc(m->n * sizeof(struct naive_area));
+		if (m->n)
+			memcpy(s->a, m->a, m->n * sizeof(struct naive_area));
+	}
+}
+
+static enum mapping_error limit(struct naive *m, struct snapshot *s,
+				enum mapping_error err)
+{
+	if (err == MAPPING_OK && m->max_areas && m->n > s->n &&
+	    m->n > m->max_areas) {
+		set_array(m, s->a, s->n);
+		return MAPPING_ERR_NO_MEMORY;
+	}
+	free(s->a);
+	return err;
+}
+
+enum mapping_error naive_map(struct naive *m, uint64_t start, uint64_t size,
+			     uint64_t flags, bool replace)
+{
+	struct snapshot s;
+
+	save(m, &s);
+	return limit(m, &s, do_map(m, start, size, flags, replace));
+}
+
+enum mapping_error naive_unmap(struct naive *m, uint64_t start, uint64_t size)
+{
+	struct snapshot s;
+
+	save(m, &s);
+	return limit(m, &s, do_unmap(m, start, size));
+}
+
+enum mapping_error naive_protect(struct naive *m, uint64_t start, uint64_t size,
+				 uint64_t flags, uint64_t mask)
+{
+	struct snapshot s;
+
+	save(m, &s);
+	return limit(m, &s, do_protect(m, start, size, flags, mask));
+}
+
 void naive_clear(struct naive *m)
 {
 	m->n = 0;
 }
+
+void naive_set_max_areas(struct naive *m, uint64_t max)
+{
+	m->max_areas = max;
+}
+
+/* Does every byte of [start, last] lie in an area with all bits of @mask? */
+static bool covered(const struct naive *m, uint64_t start, uint64_t last,
+		    uint64_t mask)
+{
+	uint64_t pos = start;
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		const struct naive_area *a = &m->a[i];
+
+		if (last_of(a) < pos)
+			continue;
+		if (a->start > pos || (a->flags & mask) != mask)
+			return false;
+		if (last_of(a) >= last)
+			return true;
+		pos = last_of(a) + 1;
+	}
+	return false;
+}
+
+enum mapping_error naive_can_access(const struct naive *m, uint64_t start,
+				    uint64_t size, uint64_t mask)
+{
+	if (size && size - 1 > UINT64_MAX - start)
+		return MAPPING_ERR_INVALID_PARAM;
+	if (size == 0 || covered(m, start, start + (size - 1), mask))
+		return MAPPING_OK;
+	return MAPPING_ERR_BAD_STATE;
+}
+
+enum mapping_error naive_unmap_strict(struct naive *m, uint64_t start,
+				      uint64_t size)
+{
+	if (!range_ok(m, start, size))
+		return MAPPING_ERR_INVALID_PARAM;
+	if (size && !covered(m, start, start + (size - 1), 0))
+		return MAPPING_ERR_NO_MEMORY;
+	return naive_unmap(m, start, size);
+}
+
+enum mapping_error naive_protect_strict(struct naive *m, uint64_t start,
+					uint64_t size, uint64_t flags,
+					uint64_t mask)
+{
+	if (!range_ok(m, start, size))
+		return MAPPING_ERR_INVALID_PARAM;
+	if (size && !covered(m, start, start + (size - 1), 0))
+		return MAPPING_ERR_NO_MEMORY;
+	return naive_protect(m, start, size, flags, mask);
+}
+
+/* The area holding all of [start, start+size), or NULL. */
+static struct naive_area *holder(struct naive *m, uint64_t start,
+				 uint64_t size)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		struct naive_area *a = &m->a[i];
+
+		if (a->start <= start && last_of(a) >= start)
+			return last_of(a) - start >= size - 1 ? a : NULL;
+	}
+	return NULL;
+}
+
+enum mapping_error naive_remap(struct naive *m, uint64_t start, uint64_t size,
+			       uint64_t new_size)
+{
+	struct naive_area *a;
+	struct snapshot s;
+
+	if (size == 0 || new_size == 0 || new_size % m->granule ||
+	    !range_ok(m, start, size) || !range_ok(m, start, new_size))
+		return MAPPING_ERR_INVALID_PARAM;
+	a = holder(m, start, size);
+	if (!a)
+		return MAPPING_ERR_BAD_STATE;
+	if (new_size == size)
+		return MAPPING_OK;
+	if (new_size < size)
+		return naive_unmap(m, start + new_size, size - new_size);
+	/* Growing: the range ends the area and the space after it is free. */
+	if (last_of(a) != start + (size - 1) ||
+	    naive_overlaps(m, start + size, new_size - size))
+		return MAPPING_ERR_NO_MEMORY;
+	save(m, &s);
+	a->size += new_size - size; /* modulo 2^64: [0, 2^64) has size 0 */
+	merge_all(m);
+	return limit(m, &s, MAPPING_OK);
+}
+
+enum mapping_error naive_remap_fixed(struct naive *m, uint64_t start,
+				     uint64_t size, uint64_t new_size,
+				     uint64_t new_start)
+{
+	const struct naive_area *a;
+	struct snapshot s;
+	uint64_t flags;
+
+	if (size == 0 || new_size == 0 || !range_ok(m, start, size) ||
+	    !range_ok(m, new_start, new_size))
+		return MAPPING_ERR_INVALID_PARAM;
+	/* [start, start+size) and [new_start, new_start+new_size) overlap? */
+	if (start <= new_start + (new_size - 1) &&
+	    new_start <= start + (size - 1))
+		return MAPPING_ERR_INVALID_PARAM;
+	a = holder(m, start, size);
+	if (!a)
+		return MAPPING_ERR_BAD_STATE;
+	flags = a->flags;
+	save(m, &s);
+	cut(m, start, start + (size - 1));
+	return limit(m, &s, do_map(m, new_start, new_size, flags, true));
+}
+
 
 const struct naive_area *naive_find(const struct naive *m, uint64_t addr)
 {
@@ -313,4 +496,28 @@ size_t naive_len(const struct naive *m)
 const struct naive_area *naive_area(const struct naive *m, size_t i)
 {
 	return i < m->n ? &m->a[i] : NULL;
+}
+
+size_t naive_gaps(const struct naive *m, uint64_t first, uint64_t last,
+		  uint64_t *starts, uint64_t *sizes, size_t max)
+{
+	uint64_t lo, hi;
+	size_t i, k = 0;
+
+	if (first > last)
+		return 0;
+	for (i = 0; i <= m->n; i++) {
+		if (!gap(m, i, &lo, &hi) || hi < first || lo > last)
+			continue;
+		if (lo < first)
+			lo = first;
+		if (hi > last)
+			hi = last;
+		if (k < max) {
+			starts[k] = lo;
+			sizes[k] = hi - lo + 1; /* the whole space: 0 */
+		}
+		k++;
+	}
+	return k;
 }

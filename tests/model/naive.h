@@ -30,6 +30,7 @@ struct naive {
 	size_t n;
 	uint64_t granule;     /* a power of two; 0x1000 at first */
 	bool merge;           /* off at first */
+	uint64_t max_areas;   /* the limit; 0: none (at first) */
 };
 
 void naive_init(struct naive *m);
@@ -48,6 +49,39 @@ enum mapping_error naive_unmap(struct naive *m, uint64_t start, uint64_t size);
 enum mapping_error naive_protect(struct naive *m, uint64_t start, uint64_t size,
 				 uint64_t flags, uint64_t mask);
 void naive_clear(struct naive *m);
+
+/*
+ * The operations added with remap and limit (trace lines remap, limit,
+ * access, gaps, unmap/protect ... strict). Every mutating operation,
+ * old and new, obeys the limit: if it would leave more areas than before
+ * and more than max_areas (when not 0), it returns MAPPING_ERR_NO_MEMORY
+ * and changes nothing. That check comes after every other one.
+ */
+/* In place; MAPPING_ERR_NO_MEMORY when growing meets an area or 2^64. */
+enum mapping_error naive_remap(struct naive *m, uint64_t start, uint64_t size,
+			       uint64_t new_size);
+/* Move to @new_start, replacing what is there. */
+enum mapping_error naive_remap_fixed(struct naive *m, uint64_t start,
+				     uint64_t size, uint64_t new_size,
+				     uint64_t new_start);
+/* 0: no limit. A limit below the current count changes nothing by itself. */
+void naive_set_max_areas(struct naive *m, uint64_t max);
+/* MAPPING_OK yes, MAPPING_ERR_BAD_STATE no, MAPPING_ERR_INVALID_PARAM. */
+enum mapping_error naive_can_access(const struct naive *m, uint64_t start,
+				    uint64_t size, uint64_t mask);
+/* As naive_unmap/naive_protect, but MAPPING_ERR_NO_MEMORY on a hole. */
+enum mapping_error naive_unmap_strict(struct naive *m, uint64_t start,
+				      uint64_t size);
+enum mapping_error naive_protect_strict(struct naive *m, uint64_t start,
+					uint64_t size, uint64_t flags,
+					uint64_t mask);
+/*
+ * The free ranges within [first, last] (inclusive), in address order:
+ * returns how many there are and fills the first @max of them. A size of
+ * 0 stands for 2^64 (the whole space free).
+ */
+size_t naive_gaps(const struct naive *m, uint64_t first, uint64_t last,
+		  uint64_t *starts, uint64_t *sizes, size_t max);
 
 /* The area holding @addr, or NULL. */
 const struct naive_area *naive_find(const struct naive *m, uint64_t addr);
