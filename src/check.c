@@ -80,7 +80,7 @@ const char *memory_set_check(const struct memory_set *set)
 		return "no set";
 	if (!set->granule || (set->granule & (set->granule - 1)))
 		return "granule not a power of two";
-	if (set->nspare > MS_SPARE_KEEP)
+	if (!set->lockless && (set->nspare > MS_SPARE_KEEP || set->nspare_leaf))
 		return "reserved nodes not given back";
 	if (!set->root)
 		return set->count || set->height || set->nodes ?

@@ -48,6 +48,7 @@ static void merge_window(struct memory_set *set, uint64_t lo, uint64_t hi)
 			continue;
 		}
 		/* Grow a copy over the whole run, then commit it at once. */
+		write_begin(set);
 		grown = *a;
 		first_gone = at_area(&nx)->start;
 		do {
@@ -101,6 +102,7 @@ static void drop_data(const struct memory_area *a, void *data, uint64_t start,
 
 static void after_mutation(struct memory_set *set)
 {
+	write_end(set);
 	memory_set_tree_trim_to(set, MS_SPARE_KEEP);
 #ifdef MEMORY_SET_DEBUG_CHECK
 	/* O(n): only where asked, even when MEMORY_SET_ASSERT is the caller's. */
@@ -222,8 +224,10 @@ enum mapping_error memory_set_init(struct memory_set *set,
 	set->alloc = al;
 	set->alloc_ctx = opts->allocator_ctx;
 	set->merge = opts->merge;
-	if (opts->size >= sizeof(*opts))
+	if (opts->size >= sizeof(*opts)) {
 		set->max_areas = opts->max_areas;
+		set->lockless = opts->lockless_lookups;
+	}
 	return MAPPING_OK;
 }
 
@@ -288,7 +292,8 @@ void memory_set_set_merge(struct memory_set *set, bool on)
 
 uint64_t memory_set_memory_bytes(const struct memory_set *set)
 {
-	return (set->nodes + set->nspare) * (uint64_t)MEMORY_SET_NODE_SIZE;
+	return (set->nodes + set->nspare + set->nspare_leaf) *
+	       (uint64_t)MEMORY_SET_NODE_SIZE;
 }
 
 /* ---- Queries ---------------------------------------------------------- */
@@ -316,9 +321,13 @@ bool memory_set_overlaps(const struct memory_set *set, uint64_t start,
 	struct ms_leaf *l;
 	unsigned pos;
 
-	if (size == 0 || !set->root)
+	if (size == 0)
 		return false;
 	last = size - 1 > U64_MAX - start ? U64_MAX : start + (size - 1);
+	if (set->lockless)
+		return memory_set_lockless_overlaps(set, start, last);
+	if (!set->root)
+		return false;
 	l = memory_set_tree_locate(set, last, &pos);
 	return pos > 0 && area_last(&l->a[pos - 1]) >= start;
 }
@@ -342,6 +351,7 @@ static void cut_range(struct memory_set *set, uint64_t s, uint64_t t,
 
 	if (!memory_set_tree_first_from(set, s, &at) || at_area(&at)->start > t)
 		return;
+	write_begin(set);
 	a = at_area(&at);
 	if (a->start < s) {
 		if (area_last(a) > t) {
@@ -631,6 +641,7 @@ static void protect_commit(struct memory_set *set, struct ms_protect *pr,
 	uint64_t last = area_last(a);
 	bool cut_left = a->start < pr->s, cut_right = last > pr->t;
 
+	write_begin(set);
 	if (!cut_left && !cut_right) {
 		a->flags = nf;
 		return;
@@ -931,6 +942,7 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 			if (a->start > pr.t)
 				break;
 			if (new_flags(update, ctx, a, &nf)) {
+				write_begin(set);
 				if (a->start >= pr.s && last <= pr.t) {
 					a->flags = nf;
 				} else {
@@ -984,7 +996,12 @@ enum mapping_error memory_set_can_access(const struct memory_set *set,
 {
 	if (size && size - 1 > U64_MAX - start)
 		return MAPPING_ERR_INVALID_PARAM;
-	if (size == 0 || covered(set, start, size, mask))
+	if (size == 0)
+		return MAPPING_OK;
+	if (set->lockless ?
+		    memory_set_lockless_covered(set, start, start + (size - 1),
+						mask) :
+		    covered(set, start, size, mask))
 		return MAPPING_OK;
 	return MAPPING_ERR_BAD_STATE;
 }
@@ -1050,24 +1067,45 @@ enum mapping_error memory_set_protect_flags_strict(struct memory_set *set,
 
 /* ---- Page faults ------------------------------------------------------ */
 
+/* The fault() hook of area a, or the default rule. */
+static enum mapping_error fault_in(const struct memory_area *a, uint64_t addr,
+				   uint64_t access, void *page_table)
+{
+	const struct mapping_backend_ops *o = a->backend.ops;
+	uint64_t need = access & (MAPPING_ACCESS_USER - 1);
+
+	if (has_v2(o) && o->fault)
+		return o->fault(a->backend.data, a, addr, access, page_table);
+	return (a->flags & need) == need ? MAPPING_OK :
+					   MAPPING_ERR_ACCESS_DENIED;
+}
+
 enum mapping_error memory_set_handle_fault(const struct memory_set *set,
 					   uint64_t addr, uint64_t access,
 					   void *page_table,
 					   const struct memory_area **area)
 {
 	const struct memory_area *a = memory_set_find(set, addr);
-	const struct mapping_backend_ops *o;
-	uint64_t need = access & (MAPPING_ACCESS_USER - 1);
 
 	if (area)
 		*area = a;
 	if (!a)
 		return MAPPING_ERR_BAD_STATE;
-	o = a->backend.ops;
-	if (has_v2(o) && o->fault)
-		return o->fault(a->backend.data, a, addr, access, page_table);
-	return (a->flags & need) == need ? MAPPING_OK :
-					   MAPPING_ERR_ACCESS_DENIED;
+	return fault_in(a, addr, access, page_table);
+}
+
+enum mapping_error memory_set_handle_fault_copy(const struct memory_set *set,
+						uint64_t addr, uint64_t access,
+						void *page_table,
+						struct memory_area *copy)
+{
+	struct memory_area a;
+
+	if (!memory_set_find_copy(set, addr, &a))
+		return MAPPING_ERR_BAD_STATE;
+	if (copy)
+		*copy = a;
+	return fault_in(&a, addr, access, page_table);
 }
 
 /* ---- Remap ------------------------------------------------------------ */
@@ -1103,6 +1141,7 @@ enum mapping_error memory_set_remap(struct memory_set *set, uint64_t start,
 	if (err != MAPPING_OK)
 		return err;
 	l = memory_set_tree_locate(set, start, &pos);
+	write_begin(set);
 	l->a[pos - 1].size += grow;
 	memory_set_tree_propagate(&l->h);
 	merge_window(set, start, ol + grow);
@@ -1123,6 +1162,7 @@ static void remove_piece(struct memory_set *set, uint64_t s, uint64_t e,
 	unsigned pos;
 	uint64_t last;
 
+	write_begin(set);
 	l = memory_set_tree_locate(set, s, &pos);
 	a = &l->a[pos - 1];
 	last = area_last(a);
@@ -1409,6 +1449,7 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 			goto out;
 		}
 		cut_range(set, mv.ns, mv.nt, mv.rdata, NULL);
+		write_end(set); /* readers need not wait through the hooks */
 	}
 	/* 2. The tail of the old range that does not move. */
 	if (moved < size) {
@@ -1420,6 +1461,7 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 		}
 		remove_piece(set, start + moved, mv.ol, mv.right, false);
 		mv.made_right = false;
+		write_end(set);
 	}
 	/* 3. The pages, then 4. the rest of a larger new range. */
 	na = mv.ap;
@@ -1491,6 +1533,7 @@ static void dup_undo(struct memory_set *dst, struct ms_pos fail, void *dst_pt)
 	dst->count = 0;
 	dst->height = 0;
 	memory_set_tree_trim_to(dst, 0);
+	write_end(dst);
 }
 
 enum mapping_error memory_set_dup(struct memory_set *dst,
@@ -1512,6 +1555,7 @@ enum mapping_error memory_set_dup(struct memory_set *dst,
 		memory_set_tree_trim_to(dst, 0);
 		return MAPPING_ERR_NO_MEMORY;
 	}
+	write_begin(dst);
 	dst->root = memory_set_tree_clone_subtree(dst, src->root);
 	dst->count = src->count;
 	dst->height = src->height;
@@ -1549,6 +1593,7 @@ enum mapping_error memory_set_clear(struct memory_set *set, void *page_table)
 			}
 		} while (step(&at));
 	}
+	write_begin(set);
 	if (set->root)
 		memory_set_tree_free_subtree(set, set->root, true);
 	set->root = NULL;

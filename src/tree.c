@@ -92,31 +92,71 @@ struct ms_spare {
 	struct ms_spare *next;
 };
 
-/* Make sure at least need nodes are reserved. */
-bool memory_set_tree_reserve(struct memory_set *set, unsigned need)
+/*
+ * Spare nodes wait on a list. A lockless set keeps leaves and inner nodes on
+ * lists of their own, so a node keeps its kind for its whole life: a reader
+ * that reaches a stale node then finds node pointers where it reads them,
+ * never a leaf's words.
+ */
+static void push_spare(struct memory_set *set, void *node, bool leaf)
 {
-	while (set->nspare < need) {
-		struct ms_spare *s =
-			set->alloc->alloc(set->alloc_ctx, MEMORY_SET_NODE_SIZE);
+	struct ms_spare *s = node;
 
-		if (!s)
-			return false;
+	if (set->lockless && leaf) {
+		s->next = set->spare_leaf;
+		set->spare_leaf = s;
+		set->nspare_leaf++;
+	} else {
 		s->next = set->spare;
 		set->spare = s;
 		set->nspare++;
 	}
+}
+
+static bool grow_spare(struct memory_set *set, bool leaf)
+{
+	void *s = set->alloc->alloc(set->alloc_ctx, MEMORY_SET_NODE_SIZE);
+
+	if (!s)
+		return false;
+	/* Lock-free readers may reach it: no stray pointers in it. */
+	if (set->lockless)
+		memset(s, 0, MEMORY_SET_NODE_SIZE);
+	push_spare(set, s, leaf);
+	return true;
+}
+
+/* Make sure at least need nodes (of each kind, in a lockless set) are
+ * reserved. */
+bool memory_set_tree_reserve(struct memory_set *set, unsigned need)
+{
+	while (set->nspare < need)
+		if (!grow_spare(set, false))
+			return false;
+	while (set->lockless && set->nspare_leaf < need)
+		if (!grow_spare(set, true))
+			return false;
 	return true;
 }
 
 /* Take a reserved node: cannot fail. */
 static struct ms_node *take_node(struct memory_set *set, bool leaf)
 {
-	struct ms_spare *s = set->spare;
-	struct ms_node *n = (struct ms_node *)(void *)s;
+	struct ms_spare *s;
+	struct ms_node *n;
 
-	MEMORY_SET_ASSERT(s != NULL);
-	set->spare = s->next;
-	set->nspare--;
+	if (set->lockless && leaf) {
+		s = set->spare_leaf;
+		MEMORY_SET_ASSERT(s != NULL);
+		set->spare_leaf = s->next;
+		set->nspare_leaf--;
+	} else {
+		s = set->spare;
+		MEMORY_SET_ASSERT(s != NULL);
+		set->spare = s->next;
+		set->nspare--;
+	}
+	n = (struct ms_node *)(void *)s;
 	set->nodes++;
 	n->parent = NULL;
 	n->count = 0;
@@ -126,26 +166,31 @@ static struct ms_node *take_node(struct memory_set *set, bool leaf)
 
 static void drop_node(struct memory_set *set, struct ms_node *n)
 {
-	struct ms_spare *s = (struct ms_spare *)(void *)n;
-
 	set->nodes--;
-	s->next = set->spare;
-	set->spare = s;
-	set->nspare++;
+	push_spare(set, n, n->leaf);
+}
+
+static void free_list(struct memory_set *set, void **list, uint32_t *n,
+		      unsigned keep)
+{
+	while (*n > keep) {
+		struct ms_spare *s = *list;
+
+		*list = s->next;
+		(*n)--;
+		set->alloc->free(set->alloc_ctx, s, MEMORY_SET_NODE_SIZE);
+	}
 }
 
 /* Give back spare nodes beyond keep. */
 void memory_set_tree_trim_to(struct memory_set *set, unsigned keep)
 {
-	while (set->nspare > keep) {
-		struct ms_spare *s = set->spare;
-
-		set->spare = s->next;
-		set->nspare--;
-		set->alloc->free(set->alloc_ctx, s, MEMORY_SET_NODE_SIZE);
-	}
+	/* Type-stable nodes: a lock-free reader may still be in any of them. */
+	if (set->lockless && keep > 0)
+		return;
+	free_list(set, &set->spare, &set->nspare, keep);
+	free_list(set, &set->spare_leaf, &set->nspare_leaf, keep);
 }
-
 
 /*
  * Nodes that inserting k (1 or 2) areas into leaf l may need. Inner nodes
@@ -355,6 +400,8 @@ void memory_set_tree_leaf_insert(struct memory_set *set, struct ms_leaf *l,
 	struct ms_leaf *r, *dst;
 	unsigned keep;
 
+	write_begin(set);
+
 	set->count++;
 	if (!l) {
 		l = as_leaf(take_node(set, true));
@@ -467,6 +514,7 @@ static void share_nodes(struct ms_node *left, struct ms_node *right)
 /* Node n lost entries: restore fill bounds up the tree, and summaries. */
 void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n)
 {
+	write_begin(set);
 	for (;;) {
 		struct ms_inner *p = n->parent;
 		struct ms_node *left, *right;
@@ -519,6 +567,7 @@ void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n)
 void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
 				  uint64_t hi)
 {
+	write_begin(set);
 	while (set->root) {
 		struct ms_leaf *l;
 		unsigned pos, end, k;
@@ -558,8 +607,12 @@ void memory_set_tree_free_subtree(struct memory_set *set, struct ms_node *n,
 		for (i = 0; i < n->count; i++)
 			memory_set_tree_free_subtree(set, as_inner(n)->child[i], release);
 	}
-	set->alloc->free(set->alloc_ctx, n, MEMORY_SET_NODE_SIZE);
-	set->nodes--;
+	if (set->lockless)
+		drop_node(set, n); /* type-stable: kept until destroy */
+	else {
+		set->alloc->free(set->alloc_ctx, n, MEMORY_SET_NODE_SIZE);
+		set->nodes--;
+	}
 }
 
 /* ---- Free-space search ------------------------------------------------ */

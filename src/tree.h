@@ -11,6 +11,8 @@
 #ifndef MEMORY_SET_TREE_H
 #define MEMORY_SET_TREE_H
 
+#include <stdatomic.h>
+
 #include <memory_set/memory_set.h>
 
 #define MS_LEAF_MAX 14
@@ -28,6 +30,9 @@
 #endif
 
 struct ms_inner;
+
+_Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t),
+	       "the sequence count is read as an atomic");
 
 struct ms_node {
 	struct ms_inner *parent;
@@ -159,6 +164,56 @@ struct ms_node *memory_set_tree_clone_subtree(struct memory_set *dst,
 /* Touching areas that merging joins into one. */
 bool memory_set_mergeable(const struct memory_area *a,
 			  const struct memory_area *b);
+
+/* ---- Lookups without a lock: the writer's side (docs/concurrency.md) ---- */
+
+/* Built with ThreadSanitizer, which knows no fences (see lockless.c). */
+#if defined(__SANITIZE_THREAD__)
+#define MS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MS_TSAN 1
+#endif
+#endif
+
+static inline _Atomic uint32_t *seq_of(struct memory_set *set)
+{
+	return (_Atomic uint32_t *)(void *)&set->seq;
+}
+
+/*
+ * Before the first change to the tree: an odd count tells readers to wait,
+ * and the release fence keeps the changes from being seen before it. A
+ * single writer, so the plain read of its own count is fine. Idempotent.
+ */
+static inline void write_begin(struct memory_set *set)
+{
+	if (set->lockless && !(set->seq & 1)) {
+#ifdef MS_TSAN
+		atomic_exchange_explicit(seq_of(set), set->seq + 1,
+					 memory_order_acq_rel);
+#else
+		atomic_store_explicit(seq_of(set), set->seq + 1,
+				      memory_order_relaxed);
+		atomic_thread_fence(memory_order_release);
+#endif
+	}
+}
+
+/* The changes are complete: an even count, released after them. */
+static inline void write_end(struct memory_set *set)
+{
+	if (set->lockless && (set->seq & 1))
+		atomic_store_explicit(seq_of(set), set->seq + 1,
+				      memory_order_release);
+}
+
+/* The readers' side, for lockless sets (lockless.c): [start, last] meets
+ * an area; every byte of [start, last] lies in areas with all of mask. */
+bool memory_set_lockless_overlaps(const struct memory_set *set, uint64_t start,
+				  uint64_t last);
+bool memory_set_lockless_covered(const struct memory_set *set, uint64_t start,
+				 uint64_t last, uint64_t mask);
 
 #ifndef MEMORY_SET_ASSERT
 #ifdef MEMORY_SET_DEBUG_CHECK

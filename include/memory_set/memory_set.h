@@ -25,6 +25,21 @@
  * memory_set *` never write to the set, so any number of them may run at
  * once under a shared (read) lock. Every other function needs exclusive
  * access. Area pointers and iterators stay valid until the next mutation.
+ *
+ * @par Lookups without a lock
+ * A set made with memory_set_options.lockless_lookups lets
+ * memory_set_find_copy(), memory_set_handle_fault_copy(),
+ * memory_set_can_access() and memory_set_overlaps() run with no lock at
+ * all, in any number of threads, while one writer at a time (the caller's
+ * lock serialises writers) maps, unmaps, protects or remaps. Each answer was
+ * true at some instant during the call: a reader that overlaps a change
+ * retries, and one that reads a node being rewritten never loops forever
+ * nor reads outside node memory. Such a set never gives a node back to its
+ * allocator before memory_set_destroy() (freed nodes wait on its spare
+ * list), so a reader can always read a node it reached. They return copies:
+ * a pointer into the set could be reused as soon as the call returns. In a
+ * set without the option those functions need the shared lock, as the
+ * others do, and cost the same as before. See docs/concurrency.md.
  */
 #ifndef MEMORY_SET_MEMORY_SET_H
 #define MEMORY_SET_MEMORY_SET_H
@@ -85,6 +100,14 @@ struct memory_set_options {
 	 * callers built against the first version of this struct still work.
 	 */
 	uint64_t max_areas;
+	/**
+	 * Lookups that take no lock (see "Lookups without a lock" above):
+	 * memory_set_find_copy(), memory_set_handle_fault_copy(),
+	 * memory_set_can_access() and memory_set_overlaps() may then run in
+	 * any number of threads concurrently with one writer. Read only when
+	 * @c size covers it. The other functions keep their locking rules.
+	 */
+	bool lockless_lookups;
 };
 
 /**
@@ -99,9 +122,13 @@ struct memory_set {
 	const struct memory_set_allocator *alloc; /**< private */
 	void *alloc_ctx;     /**< private */
 	void *spare;         /**< private: reserved nodes, a list */
+	void *spare_leaf;    /**< private: reserved leaves of a lockless set */
 	uint32_t nspare;     /**< private */
+	uint32_t nspare_leaf; /**< private */
+	uint32_t seq;        /**< private: odd while a writer changes the tree */
 	uint16_t height;     /**< private: levels of the tree, 0 when empty */
 	bool merge;          /**< private */
+	bool lockless;       /**< private: lookups may run without a lock */
 };
 
 /**
@@ -178,6 +205,16 @@ const struct memory_area *memory_set_find(const struct memory_set *set,
 					  uint64_t addr);
 
 /**
+ * @brief Copy the area that contains @p addr into @p copy. Lock-free in a
+ * set with memory_set_options.lockless_lookups (see "Lookups without a
+ * lock"); otherwise as memory_set_find() under the shared lock. O(log n).
+ * @return true if an area holds @p addr (@p copy is then set), else false
+ *         (@p copy untouched).
+ */
+bool memory_set_find_copy(const struct memory_set *set, uint64_t addr,
+			  struct memory_area *copy);
+
+/**
  * @brief True if [start, start+size) meets an area. A size of 0 meets
  * nothing; a range past 2^64 is cut at 2^64. O(log n).
  */
@@ -220,6 +257,26 @@ enum mapping_error memory_set_handle_fault(const struct memory_set *set,
 					   uint64_t addr, uint64_t access,
 					   void *page_table,
 					   const struct memory_area **area);
+
+/**
+ * @brief memory_set_handle_fault() for callers without a lock: the area is
+ * found with memory_set_find_copy() and the fault() hook gets a pointer to
+ * that copy (it must not keep it). Lock-free in a set with
+ * memory_set_options.lockless_lookups; there the hook runs concurrently
+ * with the writer's hooks, and keeping the page table right is the
+ * backend's business (a per-area lock, or a check that the copy's range is
+ * still mapped). Results as memory_set_handle_fault().
+ * @param set the set; no lock needed in a lockless set
+ * @param addr the faulting address
+ * @param access the kind of access: MAPPING_ACCESS_* bits and the caller's
+ * @param page_table handed to the fault() hook
+ * @param[out] copy if not NULL, the area found (set only when one holds
+ *             @p addr).
+ */
+enum mapping_error memory_set_handle_fault_copy(const struct memory_set *set,
+						uint64_t addr, uint64_t access,
+						void *page_table,
+						struct memory_area *copy);
 
 /**
  * @brief Lowest free range: the lowest address A, a multiple of @p align,

@@ -1,0 +1,239 @@
+/*
+ * Lookups without a lock, for sets made with lockless_lookups: the reader's
+ * side of a sequence count (docs/concurrency.md).
+ *
+ * A reader takes the count (acquire; odd means a writer is changing the
+ * tree, so it waits), walks the tree with relaxed loads, copies what it
+ * found, and takes the count again after an acquire fence: equal means no
+ * change overlapped the walk, so the copy is the set's state at that
+ * instant. Otherwise it walks again.
+ *
+ * A walk that overlaps a change may read a node half rewritten. It must not
+ * fail then, only come out wrong: such a set never gives nodes back to its
+ * allocator before destroy and zeroes them when it first gets them, so any
+ * pointer read from a node is NULL or a node; counts are clamped to a
+ * node's capacity and the depth to the tree's most, so every loop ends.
+ */
+#include <string.h>
+
+#include "tree.h"
+
+/*
+ * The writer's stores to nodes are plain, as with Linux's seqcount; the
+ * reader's loads are relaxed atomics. ThreadSanitizer would call each pair
+ * a race, and it instruments atomics even where told not to look, so under
+ * it the reader's loads of node words are volatile ones in functions it
+ * leaves alone; the sequence count stays atomic, so it still sees the
+ * reader synchronise with the writer.
+ */
+#ifdef MS_TSAN
+#define NO_TSAN __attribute__((no_sanitize("thread")))
+#else
+#define NO_TSAN
+#endif
+
+/* A torn 64-bit value on a 32-bit host is only a wrong value, which the
+ * count check then throws away. */
+NO_TSAN static inline uint64_t ld64(const uint64_t *p)
+{
+#ifdef MS_TSAN
+	return *(const volatile uint64_t *)p;
+#elif UINTPTR_MAX > 0xffffffffu
+	return atomic_load_explicit((const _Atomic uint64_t *)(const void *)p,
+				    memory_order_relaxed);
+#else
+	const _Atomic uint32_t *w = (const _Atomic uint32_t *)(const void *)p;
+	uint32_t part[2];
+	uint64_t v;
+
+	part[0] = atomic_load_explicit(&w[0], memory_order_relaxed);
+	part[1] = atomic_load_explicit(&w[1], memory_order_relaxed);
+	memcpy(&v, part, sizeof(v));
+	return v;
+#endif
+}
+
+NO_TSAN static inline unsigned ld16(const uint16_t *p)
+{
+#ifdef MS_TSAN
+	return *(const volatile uint16_t *)p;
+#else
+	return atomic_load_explicit((const _Atomic uint16_t *)(const void *)p,
+				    memory_order_relaxed);
+#endif
+}
+
+NO_TSAN static inline const void *ldptr(const void *const *p)
+{
+#ifdef MS_TSAN
+	return *(const void *const volatile *)p;
+#else
+	return (const void *)atomic_load_explicit(
+		(const _Atomic uintptr_t *)(const void *)p,
+		memory_order_relaxed);
+#endif
+}
+
+_Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t) &&
+		       sizeof(_Atomic uint16_t) == sizeof(uint16_t) &&
+		       sizeof(_Atomic uintptr_t) == sizeof(void *),
+	       "atomic words have the size of plain ones");
+
+static const _Atomic uint32_t *seq_in(const struct memory_set *set)
+{
+	return (const _Atomic uint32_t *)(const void *)&set->seq;
+}
+
+NO_TSAN static uint32_t read_begin(const struct memory_set *set)
+{
+	uint32_t s;
+
+	while ((s = atomic_load_explicit(seq_in(set), memory_order_acquire)) & 1)
+		;
+	return s;
+}
+
+/* True if a change overlapped the reads since read_begin() gave s. */
+NO_TSAN static bool read_retry(const struct memory_set *set, uint32_t s)
+{
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(seq_in(set), memory_order_relaxed) != s;
+}
+
+/*
+ * Copy into *out the last area that starts at or before addr. Returns 1 if
+ * there is one, 0 if not, -1 if the walk met a node that cannot be whole
+ * (only a change under way can show one).
+ */
+NO_TSAN static int peek(const struct memory_set *set, uint64_t addr,
+			struct memory_area *out)
+{
+	const struct ms_node *n = ldptr((const void *const *)&set->root);
+	unsigned depth, lo, hi;
+
+	if (!n)
+		return 0;
+	for (depth = 0; depth < MS_MAX_HEIGHT; depth++) {
+		unsigned count = ld16(&n->count);
+
+		if (ld16(&n->leaf)) {
+			const struct ms_leaf *l = (const struct ms_leaf *)n;
+			const struct memory_area *a;
+
+			if (count > MS_LEAF_MAX)
+				return -1;
+			for (lo = 0, hi = count; lo < hi;) {
+				unsigned mid = (lo + hi) / 2;
+
+				if (ld64(&l->a[mid].start) <= addr)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo == 0)
+				return 0;
+			a = &l->a[lo - 1];
+			out->start = ld64(&a->start);
+			out->size = ld64(&a->size);
+			out->flags = ld64(&a->flags);
+			out->backend.ops = ldptr((const void *const *)&a->backend.ops);
+			out->backend.data =
+				(void *)ldptr((const void *const *)&a->backend.data);
+			return out->backend.ops ? 1 : -1;
+		} else {
+			const struct ms_inner *p = (const struct ms_inner *)n;
+
+			if (count == 0 || count > MS_INNER_MAX)
+				return -1;
+			for (lo = 1, hi = count; lo < hi;) {
+				unsigned mid = (lo + hi) / 2;
+
+				if (ld64(&p->min[mid]) <= addr)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			n = ldptr((const void *const *)&p->child[lo - 1]);
+			if (!n)
+				return -1;
+		}
+	}
+	return -1;
+}
+
+static bool holds(const struct memory_area *a, uint64_t addr)
+{
+	return addr - a->start <= a->size - 1;
+}
+
+bool memory_set_find_copy(const struct memory_set *set, uint64_t addr,
+			  struct memory_area *copy)
+{
+	struct memory_area a;
+	uint32_t s;
+	int r;
+
+	if (!set->lockless) {
+		const struct memory_area *f = memory_set_find(set, addr);
+
+		if (f)
+			*copy = *f;
+		return f != NULL;
+	}
+	do {
+		s = read_begin(set);
+		r = peek(set, addr, &a);
+	} while (read_retry(set, s));
+	if (r <= 0 || !holds(&a, addr))
+		return false;
+	*copy = a;
+	return true;
+}
+
+/* memory_set_overlaps() for a lockless set: the area before the last byte. */
+bool memory_set_lockless_overlaps(const struct memory_set *set, uint64_t start,
+				  uint64_t last)
+{
+	struct memory_area a;
+	uint32_t s;
+	int r;
+
+	do {
+		s = read_begin(set);
+		r = peek(set, last, &a);
+	} while (read_retry(set, s));
+	return r > 0 && area_last(&a) >= start;
+}
+
+/*
+ * memory_set_can_access() for a lockless set: the areas from start to last
+ * in one read section. A walk over torn areas could take any number of
+ * steps, so the count is checked every few areas too.
+ */
+bool memory_set_lockless_covered(const struct memory_set *set, uint64_t start,
+				 uint64_t last, uint64_t mask)
+{
+	for (;;) {
+		uint32_t s = read_begin(set);
+		uint64_t cur = start;
+		unsigned steps = 0;
+		bool ok = false;
+
+		for (;;) {
+			struct memory_area a;
+
+			if (peek(set, cur, &a) <= 0 || !holds(&a, cur) ||
+			    (a.flags & mask) != mask)
+				break;
+			if (area_last(&a) >= last) {
+				ok = true;
+				break;
+			}
+			cur = area_last(&a) + 1;
+			if (++steps % 64 == 0 && read_retry(set, s))
+				break;
+		}
+		if (!read_retry(set, s))
+			return ok;
+	}
+}
