@@ -656,6 +656,7 @@ static void run_seed(unsigned long long seed, unsigned long ops)
 	opts->merge = rnd(4) == 0;
 	opts->granule = rnd(2) ? 0 : PICK(some_granules);
 	opts->max_areas = rnd(8) ? 0 : 1 + rnd(wide ? 256 : 8);
+	opts->lockless_lookups = rnd(4) == 0;
 	naive_set_merge(&w.model, opts->merge);
 	if (opts->granule)
 		naive_set_granule(&w.model, opts->granule);

@@ -52,6 +52,7 @@ struct op {
 
 struct seq {
 	bool merge;       /* merge at init */
+	bool lockless;    /* lookups without a lock */
 	unsigned prefill; /* ops[0..prefill) build the set; no faults there */
 	unsigned n;
 	struct op ops[MAX_OPS];
@@ -63,6 +64,7 @@ struct run {
 	struct shadow shs[2];
 	int cur;
 	struct fail_alloc fa;
+	bool lockless; /* its sets let lookups run without a lock */
 };
 
 static struct memory_set *cur_set(struct run *r)
@@ -107,13 +109,17 @@ static void set_init(struct run *r, int i, bool merge)
 	o.allocator = &fail_allocator;
 	o.allocator_ctx = &r->fa;
 	o.granule = 0x1000;
+	/* A lockless set's writer side (kept nodes, the sequence count) must
+	 * keep the same contract. */
+	o.lockless_lookups = r->lockless;
 	e = memory_set_init(&r->sets[i], &o);
 	REL_CHECK(e == MAPPING_OK, "memory_set_init: %d", e);
 }
 
-static void run_init(struct run *r, bool merge)
+static void run_init(struct run *r, bool merge, bool lockless)
 {
 	memset(r, 0, sizeof(*r));
+	r->lockless = lockless;
 	set_init(r, 0, merge);
 	inj_reset();
 }
@@ -277,6 +283,7 @@ static void gen_seq(struct seq *s, struct rng *g)
 
 	memset(s, 0, sizeof(*s));
 	s->merge = rng_chance(g, 50);
+	s->lockless = rng_chance(g, 30);
 	s->prefill = prefills[rng_below(g, 6)];
 	pages = 2 * s->prefill + 32;
 	/* Half the sequences live at the top of the address space, so
@@ -560,7 +567,7 @@ static long run_fault(const struct seq *s, unsigned k, const struct fault *f,
 
 	describe(s, k, f, seed);
 	st.runs++;
-	run_init(&r, s->merge);
+	run_init(&r, s->merge, s->lockless);
 	for (unsigned i = 0; i < k; i++)
 		run_op(&r, &s->ops[i]);
 	verify_set(cur_set(&r), cur_sh(&r));
@@ -716,7 +723,7 @@ static void run_seq(unsigned long long seed, struct ref *ref)
 	 * op and keep its outcome. */
 	snprintf(rel_context, sizeof(rel_context), "seed %llu reference",
 		 seed);
-	run_init(&r, s->merge);
+	run_init(&r, s->merge, s->lockless);
 	for (unsigned i = 0; i < s->n; i++) {
 		long c = inj.calls, a = r.fa.calls;
 

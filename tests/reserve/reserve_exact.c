@@ -9,7 +9,10 @@
  * makes new data, so that ownership is checked too: every data token made is
  * released exactly once by the end.
  *
- *   reserve_exact OPS SPAN_PAGES MAX_PAGES SEED
+ *   reserve_exact OPS SPAN_PAGES MAX_PAGES SEED [lockless]
+ *
+ * With lockless, the set lets lookups run without a lock, so it keeps
+ * leaves and inner nodes on spare lists of their own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,8 +107,11 @@ int main(int argc, char **argv)
 	uint64_t span, maxp;
 	const uint64_t g = 0x1000;
 
-	if (argc != 5)
-		return fprintf(stderr, "usage: reserve_exact OPS SPAN MAX SEED\n"), 2;
+	if (argc != 5 && argc != 6)
+		return fprintf(stderr,
+			       "usage: reserve_exact OPS SPAN MAX SEED [lockless]\n"),
+		       2;
+	o.lockless_lookups = argc == 6;
 	ops_n = atol(argv[1]);
 	span = strtoull(argv[2], NULL, 0);
 	maxp = strtoull(argv[3], NULL, 0);
