@@ -32,7 +32,7 @@ ops=1000000   # operations after the population, every synthetic workload
 rounds=5
 mkdir -p "$out"
 
-for p in ms-replay baseline gentrace ms-bench api-bench; do
+for p in ms-replay baseline gentrace api-bench; do
 	if [ ! -x "$bin/$p" ]; then
 		echo "run.sh: $bin/$p is missing: build first (make build)" >&2
 		exit 1
@@ -202,16 +202,6 @@ row() {
 		"$lib" "$mt" "$arr" "$blib" "$bmt" "$barr" "$areas_lib" >> "$results"
 }
 
-# The library's bytes per area: from its quiet line when it prints them,
-# else from ms-bench (memory_set_memory_bytes() at the end of the trace).
-lib_bytes() {
-	if [ "$bpa_lib" = - ]; then
-		"$bin/ms-bench" "$1" 2> "$out/quiet"
-		bpa_lib=$(awk '/^ops /{ for (i = 1; i < NF; i += 2) v[$i] = $(i + 1) }
-			END { printf "%.1f", (v["areas"] ? v["bytes"] / v["areas"] : 0) }' "$out/quiet")
-	fi
-}
-
 progs="lib${peer:+ peer} base"
 
 # Synthetic workloads: fault (90% find) and mixed at every size, churn at
@@ -229,7 +219,6 @@ for n in $sizes; do
 		these=$progs
 		[ "$n:$mix" = 1000000:mixed ] && these="lib${peer:+ peer}"
 		measure "$t" "$pop" $these
-		lib_bytes "$t"
 		verdict "$t" $(echo "$these" | sed 's/lib//')
 		row "$mix $(human "$n")" "$ops" $these
 	done
@@ -257,7 +246,6 @@ for name in efence gcc java node python3; do
 		done > "$t"
 	fi
 	measure "$t" - $progs
-	lib_bytes "$t"
 	verdict "$t" $(echo "$progs" | sed 's/lib//')
 	label=$name
 	[ "$reps" = 1 ] || label="$name x$reps"
