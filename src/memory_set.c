@@ -1550,8 +1550,7 @@ enum mapping_error memory_set_dup(struct memory_set *dst,
 	dst->max_areas = src->max_areas;
 	if (!src->root)
 		return MAPPING_OK;
-	if (src->nodes > UINT32_MAX ||
-	    !memory_set_tree_reserve(dst, (unsigned)src->nodes)) {
+	if (!memory_set_tree_reserve_copy(dst, src)) {
 		memory_set_tree_trim_to(dst, 0);
 		return MAPPING_ERR_NO_MEMORY;
 	}

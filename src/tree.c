@@ -139,6 +139,44 @@ bool memory_set_tree_reserve(struct memory_set *set, unsigned need)
 	return true;
 }
 
+/* Leaves under n, reading only inner nodes. */
+static uint64_t leaves_under(const struct ms_node *n)
+{
+	const struct ms_inner *p = (const struct ms_inner *)n;
+	uint64_t k = 0;
+	unsigned i;
+
+	if (n->leaf)
+		return 1;
+	if (p->child[0]->leaf)
+		return n->count;
+	for (i = 0; i < n->count; i++)
+		k += leaves_under(p->child[i]);
+	return k;
+}
+
+bool memory_set_tree_reserve_copy(struct memory_set *set,
+				  const struct memory_set *src)
+{
+	uint64_t leaves, inner;
+
+	if (!src->root)
+		return true;
+	leaves = leaves_under(src->root);
+	inner = src->nodes - leaves;
+	if (!set->lockless)
+		inner += leaves;
+	if (inner > UINT32_MAX || leaves > UINT32_MAX)
+		return false;
+	while (set->nspare < inner)
+		if (!grow_spare(set, false))
+			return false;
+	while (set->lockless && set->nspare_leaf < leaves)
+		if (!grow_spare(set, true))
+			return false;
+	return true;
+}
+
 /* Take a reserved node: cannot fail. */
 static struct ms_node *take_node(struct memory_set *set, bool leaf)
 {

@@ -101,6 +101,10 @@ static inline void release_area(const struct memory_area *a)
 
 /* Make sure at least need nodes are reserved; false when out of memory. */
 bool memory_set_tree_reserve(struct memory_set *set, unsigned need);
+/* Reserve the nodes of a node-by-node copy of src (of each kind apart in
+ * a lockless set). */
+bool memory_set_tree_reserve_copy(struct memory_set *set,
+				  const struct memory_set *src);
 /* Give back reserved nodes beyond keep. */
 void memory_set_tree_trim_to(struct memory_set *set, unsigned keep);
 /*
