@@ -67,7 +67,7 @@ size_t memory_set_format_area(char *buf, size_t len,
 	for (i = 0; i < 4; i++)
 		put(&o, p[i]);
 	put_str(&o, " 00000000 00:00 0");
-	if (o.len)
-		o.buf[o.pos < o.len ? o.pos : o.len - 1] = '\0';
+	if (buf && len)
+		buf[o.pos < len ? o.pos : len - 1] = '\0';
 	return o.pos;
 }

@@ -109,6 +109,7 @@ NO_TSAN static int peek(const struct memory_set *set, uint64_t addr,
 			struct memory_area *out)
 {
 	const struct ms_node *n = ldptr((const void *const *)&set->root);
+	const struct ms_inner *p;
 	unsigned depth, lo, hi;
 
 	if (!n)
@@ -140,23 +141,21 @@ NO_TSAN static int peek(const struct memory_set *set, uint64_t addr,
 			out->backend.data =
 				(void *)ldptr((const void *const *)&a->backend.data);
 			return out->backend.ops ? 1 : -1;
-		} else {
-			const struct ms_inner *p = (const struct ms_inner *)n;
-
-			if (count == 0 || count > MS_INNER_MAX)
-				return -1;
-			for (lo = 1, hi = count; lo < hi;) {
-				unsigned mid = (lo + hi) / 2;
-
-				if (ld64(&p->min[mid]) <= addr)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			n = ldptr((const void *const *)&p->child[lo - 1]);
-			if (!n)
-				return -1;
 		}
+		p = (const struct ms_inner *)n;
+		if (count == 0 || count > MS_INNER_MAX)
+			return -1;
+		for (lo = 1, hi = count; lo < hi;) {
+			unsigned mid = (lo + hi) / 2;
+
+			if (ld64(&p->min[mid]) <= addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		n = ldptr((const void *const *)&p->child[lo - 1]);
+		if (!n)
+			return -1;
 	}
 	return -1;
 }

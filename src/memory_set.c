@@ -970,8 +970,8 @@ out:
  * Does every byte of [start, start+size) lie in an area with every bit of
  * mask? size > 0 and the range inside the space. O(log n + k).
  */
-static bool covered(const struct memory_set *set, uint64_t start,
-		    uint64_t size, uint64_t mask)
+static bool range_covered(const struct memory_set *set, uint64_t start,
+			  uint64_t size, uint64_t mask)
 {
 	uint64_t t = start + (size - 1), cur = start;
 	struct ms_pos at;
@@ -1001,7 +1001,7 @@ enum mapping_error memory_set_can_access(const struct memory_set *set,
 	if (set->lockless ?
 		    memory_set_lockless_covered(set, start, start + (size - 1),
 						mask) :
-		    covered(set, start, size, mask))
+		    range_covered(set, start, size, mask))
 		return MAPPING_OK;
 	return MAPPING_ERR_BAD_STATE;
 }
@@ -1012,7 +1012,7 @@ enum mapping_error memory_set_unmap_strict(struct memory_set *set,
 {
 	if (!range_ok(set, start, size))
 		return MAPPING_ERR_INVALID_PARAM;
-	if (size && !covered(set, start, size, 0))
+	if (size && !range_covered(set, start, size, 0))
 		return MAPPING_ERR_NO_MEMORY;
 	return memory_set_unmap(set, start, size, page_table);
 }
@@ -1024,7 +1024,7 @@ enum mapping_error memory_set_protect_strict(struct memory_set *set,
 {
 	if (!update || !range_ok(set, start, size))
 		return MAPPING_ERR_INVALID_PARAM;
-	if (size && !covered(set, start, size, 0))
+	if (size && !range_covered(set, start, size, 0))
 		return MAPPING_ERR_NO_MEMORY;
 	return memory_set_protect(set, start, size, update, ctx, page_table);
 }
@@ -1279,10 +1279,8 @@ static void move_neighbours(const struct memory_set *set,
 			    struct memory_area *l, bool *hl,
 			    struct memory_area *r, bool *hr)
 {
-	const struct memory_area *x;
-
 	*hl = left_of(set, mv->ns, l);
-	if (*hl && (x = memory_set_find(set, mv->ns - 1)) == a &&
+	if (*hl && memory_set_find(set, mv->ns - 1) == a &&
 	    mv->ns - 1 >= mv->s) {
 		/* Target above the old range inside a: ap's part past ol. */
 		*hl = mv->ns - 1 > mv->ol;
@@ -1291,7 +1289,7 @@ static void move_neighbours(const struct memory_set *set,
 		l->backend.data = mv->right;
 	}
 	*hr = right_of(set, mv->nt, mv->rdata, r);
-	if (*hr && (x = memory_set_find(set, mv->nt + 1)) == a &&
+	if (*hr && memory_set_find(set, mv->nt + 1) == a &&
 	    mv->nt + 1 <= mv->s) {
 		/* Target below the old range inside a: ap's part before s. */
 		*hr = mv->nt + 1 < mv->s;
@@ -1333,7 +1331,7 @@ static enum mapping_error move_plan(struct memory_set *set,
 
 	mv->ap = *a;
 	mv->rarea = target ? cut_past(set, mv->ns, mv->nt) : NULL;
-	mv->rdata = NULL;
+	mv->rdata = mv->mid = mv->right = NULL;
 	mv->made_mid = mv->made_right = false;
 	if (a->start <= mv->nt && mv->ns <= area_last(a)) {
 		/* The target cuts a too, on one side of the old range. */
