@@ -45,6 +45,8 @@
 
 #include "rel_support.h"
 
+#include "trace.h" /* trace_null_ops: a backend whose hooks all succeed */
+
 #define PAGES 1024u
 #define GR 0x1000ull
 #define SLOTS 512u
@@ -71,33 +73,6 @@ static atomic_uint active[MAX_READERS];
 static bool stale;
 
 /* ---- the backend: every hook succeeds, defaults for move and fault ---- */
-
-static enum mapping_error nop_map(void *d, uint64_t s, uint64_t n, uint64_t f,
-				  void *pt)
-{
-	(void)d, (void)s, (void)n, (void)f, (void)pt;
-	return MAPPING_OK;
-}
-
-static enum mapping_error nop_unmap(void *d, uint64_t s, uint64_t n, void *pt)
-{
-	(void)d, (void)s, (void)n, (void)pt;
-	return MAPPING_OK;
-}
-
-static enum mapping_error nop_protect(void *d, uint64_t s, uint64_t n,
-				      uint64_t o, uint64_t f, void *pt)
-{
-	(void)d, (void)s, (void)n, (void)o, (void)f, (void)pt;
-	return MAPPING_OK;
-}
-
-static const struct mapping_backend_ops nop_ops = {
-	.version = MAPPING_BACKEND_OPS_VERSION,
-	.map = nop_map,
-	.unmap = nop_unmap,
-	.protect = nop_protect,
-};
 
 /* ---- the writer's model ----------------------------------------------- */
 
@@ -390,7 +365,7 @@ static void plan(struct rng *g, struct op *o)
 
 static enum mapping_error apply(const struct op *o)
 {
-	struct mapping_backend b = {&nop_ops, NULL};
+	struct mapping_backend b = {&trace_null_ops, NULL};
 	uint64_t s = win + o->p * GR, n = o->n * GR, nn = o->nn * GR;
 
 	switch (o->kind) {
@@ -540,7 +515,7 @@ static void expect(const struct query *q, const struct pg *st,
 		want->a.start = win + pg->first * GR;
 		want->a.size = pg->n * GR;
 		want->a.flags = pg->flags;
-		want->a.backend.ops = &nop_ops;
+		want->a.backend.ops = &trace_null_ops;
 	}
 	switch (q->kind) {
 	case Q_FIND:

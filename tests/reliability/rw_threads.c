@@ -23,6 +23,8 @@
 
 #include "rel_support.h"
 
+#include "trace.h" /* trace_null_ops: a backend whose hooks all succeed */
+
 #define PAGES 512
 #define GR 0x1000ull
 /* Half the areas near 0, half at the top of the address space. */
@@ -33,33 +35,6 @@ static struct memory_set set;
 static uint64_t len_at_version; /* the writer's len after its last write */
 static int done;
 static unsigned long reads[16];
-
-static enum mapping_error nop_map(void *d, uint64_t s, uint64_t n, uint64_t f,
-				  void *pt)
-{
-	(void)d, (void)s, (void)n, (void)f, (void)pt;
-	return MAPPING_OK;
-}
-
-static enum mapping_error nop_unmap(void *d, uint64_t s, uint64_t n, void *pt)
-{
-	(void)d, (void)s, (void)n, (void)pt;
-	return MAPPING_OK;
-}
-
-static enum mapping_error nop_protect(void *d, uint64_t s, uint64_t n,
-				      uint64_t o, uint64_t f, void *pt)
-{
-	(void)d, (void)s, (void)n, (void)o, (void)f, (void)pt;
-	return MAPPING_OK;
-}
-
-static const struct mapping_backend_ops nop_ops = {
-	.version = MAPPING_BACKEND_OPS_VERSION,
-	.map = nop_map,
-	.unmap = nop_unmap,
-	.protect = nop_protect,
-};
 
 static uint64_t rand_addr(struct rng *g)
 {
@@ -153,7 +128,7 @@ static bool set_to(void *ctx, uint64_t old_flags, uint64_t *new_flags)
 
 static void write_once(struct rng *g)
 {
-	struct mapping_backend b = {&nop_ops, NULL};
+	struct mapping_backend b = {&trace_null_ops, NULL};
 	uint64_t base = rng_chance(g, 50) ? BASE_HI : 0;
 	uint64_t p = rng_below(g, PAGES);
 	uint64_t len = 1 + rng_below(g, 8);
