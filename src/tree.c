@@ -609,6 +609,7 @@ void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
 	while (set->root) {
 		struct ms_leaf *l;
 		unsigned pos, end, k;
+		bool more;
 
 		l = memory_set_tree_locate(set, lo, &pos);
 		if (pos > 0 && l->a[pos - 1].start == lo)
@@ -623,12 +624,16 @@ void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
 			return;
 		for (end = pos; end < l->h.count && l->a[end].start <= hi; end++)
 			release_area(&l->a[end]);
+		/* Only a run that reached the leaf's end may go on past it. */
+		more = end == l->h.count;
 		k = end - pos;
 		memmove(&l->a[pos], &l->a[end],
 			(l->h.count - end) * sizeof(l->a[0]));
 		l->h.count = (uint16_t)(l->h.count - k);
 		set->count -= k;
 		memory_set_tree_rebalance(set, &l->h);
+		if (!more)
+			return;
 	}
 }
 
