@@ -11,14 +11,12 @@
  * stderr "ops N secs S ns_per_op X areas A bytes B" (the ms-replay line and
  * the bytes the array holds), timing only the operations.
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "trace.h"
 
@@ -404,31 +402,21 @@ int main(int argc, char **argv)
 {
 	bool quiet = argc == 3 && !strcmp(argv[1], "--quiet");
 	const char *path = argv[argc - 1];
-	struct timespec t0, t1;
 	struct trace t;
 	double secs;
-	size_t len;
-	char *buf;
 
 	if (argc != 2 + quiet || path[0] == '-') {
 		fprintf(stderr, "usage: baseline [--quiet] TRACE\n");
 		return 2;
 	}
-	if (trace_read_file(path, &buf, &len) || trace_parse(&t, buf, len, path))
+	if (trace_load(&t, path))
 		return 1;
-	free(buf);
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	secs = trace_clock();
 	run(&t, !quiet);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	secs = (double)(t1.tv_sec - t0.tv_sec) +
-	       (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+	secs = trace_clock() - secs;
 	if (quiet)
-		fprintf(stderr, "ops %llu secs %.6f ns_per_op %.1f areas %llu bytes %llu\n",
-			(unsigned long long)t.nops, secs,
-			t.nops ? secs * 1e9 / (double)t.nops : 0.0,
-			(unsigned long long)n,
-			(unsigned long long)(cap * sizeof(*area)));
+		trace_quiet_line(t.nops, secs, n, cap * sizeof(*area));
 	trace_free(&t);
 	free(area);
 	free(piece);

@@ -18,12 +18,9 @@
  *          "anon" or "file". Flags as strace2trace.py writes them: bit 0 r,
  *          1 w, 2 x, 3 s (shared, else p), 4 file-backed (else anon).
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <memory_set/malloc.h>
 #include <memory_set/memory_set.h>
@@ -1124,13 +1121,9 @@ int main(int argc, char **argv)
 	static struct replay r;
 	bool quiet = false, maps = false;
 	const char *path = NULL;
-	struct timespec t0, t1;
 	struct memory_set *set;
-	uint64_t areas, bytes;
 	struct trace t;
 	double secs;
-	size_t len;
-	char *buf;
 	int i, rc;
 
 	for (i = 1; i < argc; i++) {
@@ -1149,11 +1142,7 @@ int main(int argc, char **argv)
 	}
 	if (!path)
 		usage();
-	if (trace_read_file(path, &buf, &len))
-		return 1;
-	rc = trace_parse(&t, buf, len, path);
-	free(buf);
-	if (rc)
+	if (trace_load(&t, path))
 		return 1;
 
 	r.opts.size = sizeof(r.opts);
@@ -1166,9 +1155,9 @@ int main(int argc, char **argv)
 	r.shadows[0].lo = UINT64_MAX;
 	r.print = !quiet && !maps;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	secs = trace_clock();
 	rc = run(&r, &t);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = trace_clock() - secs;
 	set = &r.sets[r.cur];
 	if (rc == 0 && r.check && (memory_set_check(set) ||
 				   !agree(set, &r.shadows[r.cur], 0, UINT64_MAX))) {
@@ -1177,18 +1166,12 @@ int main(int argc, char **argv)
 			: "the set and the shadow page table differ");
 		rc = -1;
 	}
-	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
 
 	if (rc == 0 && maps)
 		print_maps(set);
-	areas = memory_set_len(set);
-	bytes = memory_set_memory_bytes(set);
 	if (rc == 0 && quiet)
-		fprintf(stderr, "ops %llu secs %.6f ns_per_op %.1f areas %llu bytes %llu bytes_per_area %.1f\n",
-			(unsigned long long)t.nops, secs,
-			t.nops ? secs * 1e9 / (double)t.nops : 0.0,
-			(unsigned long long)areas, (unsigned long long)bytes,
-			areas ? (double)bytes / (double)areas : 0.0);
+		trace_quiet_line(t.nops, secs, memory_set_len(set),
+				 memory_set_memory_bytes(set));
 	if (out_flush()) {
 		fprintf(stderr, "ms-replay: error writing the output\n");
 		rc = -1;

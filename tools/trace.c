@@ -4,12 +4,15 @@
  * or \r and splits words on the ASCII separators only), so a trace means the
  * same to both, whatever bytes it holds.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+
 #include "trace.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const struct {
 	const char *name;
@@ -353,4 +356,36 @@ bool trace_prot_update(void *ctx, uint64_t old, uint64_t *new_flags)
 		return false;
 	*new_flags = (p->flags & p->mask) | (old & ~p->mask);
 	return true;
+}
+
+int trace_load(struct trace *t, const char *path)
+{
+	size_t len;
+	char *buf;
+	int rc;
+
+	if (trace_read_file(path, &buf, &len))
+		return -1;
+	rc = trace_parse(t, buf, len, path);
+	free(buf);
+	return rc;
+}
+
+double trace_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void trace_quiet_line(uint64_t nops, double secs, uint64_t areas,
+		      uint64_t bytes)
+{
+	fprintf(stderr,
+		"ops %llu secs %.6f ns_per_op %.1f areas %llu bytes %llu bytes_per_area %.1f\n",
+		(unsigned long long)nops, secs,
+		nops ? secs * 1e9 / (double)nops : 0.0,
+		(unsigned long long)areas, (unsigned long long)bytes,
+		areas ? (double)bytes / (double)areas : 0.0);
 }

@@ -64,6 +64,19 @@ int trace_parse(struct trace *t, const char *buf, size_t len, const char *name);
 
 void trace_free(struct trace *t);
 
+/* Read and parse the file @path whole: 0, or -1 with a message. */
+int trace_load(struct trace *t, const char *path);
+
+/* Seconds on the monotonic clock, to time the operations alone. */
+double trace_clock(void);
+
+/*
+ * The --quiet line every replayer prints on stderr: "ops N secs S
+ * ns_per_op X areas A bytes B bytes_per_area C" (C is 0.0 with no areas).
+ */
+void trace_quiet_line(uint64_t nops, double secs, uint64_t areas,
+		      uint64_t bytes);
+
 /* Decode the operation at @p into @op; returns the next one. */
 static inline const uint64_t *trace_next(const uint64_t *p, struct trace_op *op)
 {

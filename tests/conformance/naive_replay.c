@@ -62,19 +62,14 @@ int main(int argc, char **argv)
 	struct naive m;
 	struct trace t;
 	uint64_t addr;
-	size_t len, i;
-	char *buf;
+	size_t i;
 	int rc;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: naive-replay TRACE\n");
 		return 2;
 	}
-	if (trace_read_file(argv[1], &buf, &len))
-		return 1;
-	rc = trace_parse(&t, buf, len, argv[1]);
-	free(buf);
-	if (rc)
+	if (trace_load(&t, argv[1]))
 		return 1;
 	naive_init(&m);
 	for (p = t.w, end = t.w + t.nw; p < end;) {
