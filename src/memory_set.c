@@ -1202,6 +1202,7 @@ static void remove_piece(struct memory_set *set, uint64_t s, uint64_t e,
  */
 struct ms_move {
 	uint64_t s, ol, ns, nt, size, new_size;
+	bool target;                /* areas lie in [ns, nt] */
 	struct memory_area ap;      /* the old range's area after the target cut */
 	const struct memory_area *rarea; /* that area in the tree, or NULL */
 	void *rdata; /* its part past nt */
@@ -1224,8 +1225,8 @@ static void move_drop(struct ms_move *mv)
 static unsigned move_nodes(const struct memory_set *set,
 			   const struct ms_move *mv, const struct memory_area *a)
 {
-	struct ms_leaf *leaf[3];
-	unsigned k[3], n = 0, i, j, need = 0, splits = 0, pos, add;
+	struct ms_leaf *leaf[4];
+	unsigned k[4], n = 0, i, j, need = 0, splits = 0, pos, add;
 
 	if (mv->rarea && mv->rarea->start < mv->ns) {
 		leaf[n] = memory_set_tree_locate(set, mv->rarea->start, &pos);
@@ -1238,16 +1239,19 @@ static unsigned move_nodes(const struct memory_set *set,
 		k[n++] = 1;
 	}
 	leaf[n] = insert_pos(set, mv->ns, &pos);
+	k[n++] = 1;
 	/*
 	 * The new area goes after the last area before ns that stays. If that
 	 * is the old range's area and it leaves whole, the slot moves to the
-	 * leaf of the area before it.
+	 * leaf of the area before it; it stays where it is when a failed
+	 * default move leaves the area at both places.
 	 */
-	if (pos > 0 && leaf[n]->a[pos - 1].start == a->start &&
+	if (pos > 0 && leaf[n - 1]->a[pos - 1].start == a->start &&
 	    mv->ap.start == mv->s && area_last(&mv->ap) == mv->ol &&
-	    a->start > 0)
+	    a->start > 0) {
 		leaf[n] = memory_set_tree_locate(set, a->start - 1, &pos);
-	k[n++] = 1;
+		k[n++] = 1;
+	}
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < i && leaf[j] != leaf[i]; j++)
 			;
@@ -1326,11 +1330,12 @@ static enum mapping_error move_plan(struct memory_set *set,
 				    const struct memory_area *a)
 {
 	uint64_t after;
-	bool exact, target = memory_set_overlaps(set, mv->ns, mv->new_size);
+	bool exact;
 	enum mapping_error err;
 
 	mv->ap = *a;
-	mv->rarea = target ? cut_past(set, mv->ns, mv->nt) : NULL;
+	mv->target = memory_set_overlaps(set, mv->ns, mv->new_size);
+	mv->rarea = mv->target ? cut_past(set, mv->ns, mv->nt) : NULL;
 	mv->rdata = mv->mid = mv->right = NULL;
 	mv->made_mid = mv->made_right = false;
 	if (a->start <= mv->nt && mv->ns <= area_last(a)) {
@@ -1346,7 +1351,7 @@ static enum mapping_error move_plan(struct memory_set *set,
 		(mv->ap.start < mv->s) + (area_last(&mv->ap) > mv->ol) - 1;
 	exact = false;
 	if (over_limit(set, after)) {
-		if (target)
+		if (mv->target)
 			after -= count_inside(set, mv->ns, mv->nt);
 		exact = over_limit(set, after);
 		if (exact && !set->merge)
@@ -1439,7 +1444,7 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 	moved = size < new_size ? size : new_size;
 
 	/* 1. The target, as map with unmap_overlap. */
-	if (memory_set_overlaps(set, mv.ns, new_size)) {
+	if (mv.target) {
 		err = unmap_pieces(set, mv.ns, mv.nt, page_table, mv.rdata,
 				   mv.rarea);
 		if (err != MAPPING_OK) {
@@ -1473,6 +1478,7 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 			l = insert_pos(set, new_start, &pos);
 			memory_set_tree_leaf_insert(set, l, pos, &na);
 			mv.made_mid = false;
+			merge_window(set, new_start, new_start + (moved - 1));
 		}
 		move_drop(&mv);
 		goto out;

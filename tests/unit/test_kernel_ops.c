@@ -773,6 +773,39 @@ static void test_remap_fixed_default(void **state)
 	remap_fixed_default(&mock_ops_v1_trap);
 }
 
+/*
+ * The default move whose unmap of the old range fails, and whose undo (the
+ * unmap of the new range) fails too: both ranges stay mapped, so the set
+ * holds the area at both places, merged with its new neighbour.
+ */
+static void test_remap_fixed_default_both(void **state)
+{
+	struct env e;
+
+	(void)state;
+	env_init(&e, 0, true);
+	assert_int_equal(map_with(&e, 0x10000, 0x2000, 1, &mock_ops_v1_trap),
+			 MAPPING_OK);
+	assert_int_equal(map_with(&e, 0x30000, 0x1000, 1, &mock_ops_v1_trap),
+			 MAPPING_OK);
+	mock_clear_log(&e.m);
+	mock_fail_in(&e.m, 2, MAPPING_ERR_BAD_STATE);
+	mock_fail_in(&e.m, 3, MAPPING_ERR_BAD_STATE);
+	assert_int_equal(t_remap_fixed(&e, 0x10000, 0x2000, 0x2000, 0x31000),
+			 MAPPING_ERR_BAD_STATE);
+	assert_int_equal(e.m.nlog, 3);
+	assert_call(&e.m.log[0], HOOK_MAP, 0x31000, 0x2000);
+	assert_call(&e.m.log[1], HOOK_UNMAP, 0x10000, 0x2000);
+	assert_call(&e.m.log[2], HOOK_UNMAP, 0x31000, 0x2000);
+	{
+		const struct want w[] = { { 0x10000, 0x2000, 1 },
+					  { 0x30000, 0x3000, 1 } };
+		assert_areas(&e.set, w, ARRAY_LEN(w));
+	}
+	assert_null(memory_set_check(&e.set));
+	env_fini(&e);
+}
+
 static void test_remap_fixed_merge(void **state)
 {
 	struct env e;
@@ -1844,6 +1877,7 @@ int main(void)
 		cmocka_unit_test(test_remap_fixed_sizes),
 		cmocka_unit_test(test_remap_fixed_file),
 		cmocka_unit_test(test_remap_fixed_default),
+		cmocka_unit_test(test_remap_fixed_default_both),
 		cmocka_unit_test(test_remap_fixed_merge),
 		cmocka_unit_test(test_remap_fixed_bad_args),
 		cmocka_unit_test(test_remap_fixed_failures),
