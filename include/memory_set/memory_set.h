@@ -459,6 +459,9 @@ enum mapping_error memory_set_protect_flags_strict(struct memory_set *set,
  *   memory, or a split() error: nothing changed;
  *   a page-table hook's error: as memory_set_unmap() when shrinking; when
  *   growing the area stays as it was.
+ *
+ * Ownership: a grown area keeps its data; shrinking releases as
+ * memory_set_unmap() does.
  */
 enum mapping_error memory_set_remap(struct memory_set *set, uint64_t start,
 				    uint64_t size, uint64_t new_size,
@@ -495,6 +498,11 @@ enum mapping_error memory_set_remap(struct memory_set *set, uint64_t start,
  *   leaves as memory_set_unmap(); the tail unmap, the move or the map
  *   of the rest failing leaves the target free and the area at the old
  *   place (move, tail) or moved but not grown (map of the rest).
+ *
+ * Ownership: the moved area's data stays the set's (the old area's, or
+ * the split() result for its offset); data of areas unmapped at the target
+ * is released after their unmap hook; split() results that a failure left
+ * unused are released before the call returns.
  */
 enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 					  uint64_t start, uint64_t size,
