@@ -258,42 +258,44 @@ unsigned memory_set_tree_nodes_needed(const struct ms_leaf *l, unsigned k)
  * The leaf that holds the last area starting at or before addr (the
  * leftmost leaf if none does), and in *pos the number of its areas starting
  * at or before addr. The tree must not be empty.
+ *
+ * Each node is bisected over its whole capacity in a fixed number of steps,
+ * each a load and a compare whose outcome moves the probe without a branch:
+ * a random lookup mispredicts nothing, and the steps unroll. Only the tests
+ * against the count branch, and they go the same way for every full node.
  */
+_Static_assert(MS_INNER_MAX == 16, "inner search bisects 16 slots");
+_Static_assert(MS_LEAF_MAX == 14, "leaf search bisects 14 slots");
+
 struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
-				       uint64_t addr,
-				       unsigned *pos)
+				       uint64_t addr, unsigned *pos)
 {
-	struct ms_node *n = set->root;
-	unsigned lo, hi;
+	const struct ms_node *n = set->root;
+	const struct memory_area *a;
+	unsigned i, c;
 
 	while (!n->leaf) {
-		const struct ms_inner *p = as_inner(n);
+		const struct ms_inner *p = (const struct ms_inner *)n;
 
-		/* The last child whose lowest start is at or below addr. */
-		lo = 1;
-		hi = n->count;
-		while (lo < hi) {
-			unsigned mid = (lo + hi) / 2;
-
-			if (p->min[mid] <= addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		n = p->child[lo - 1];
+		/* The last child whose lowest start is at or below addr (the
+		 * first child if none). */
+		c = n->count;
+		i = 0;
+		i += (8 < c && p->min[i + 8] <= addr) * 8;
+		i += (i + 4 < c && p->min[i + 4] <= addr) * 4;
+		i += (i + 2 < c && p->min[i + 2] <= addr) * 2;
+		i += (i + 1 < c && p->min[i + 1] <= addr);
+		n = p->child[i];
 	}
-	lo = 0;
-	hi = n->count;
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-
-		if (as_leaf(n)->a[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*pos = lo;
-	return as_leaf(n);
+	a = ((const struct ms_leaf *)n)->a;
+	c = n->count;
+	i = 0;
+	i += (7 < c && a[i + 7].start <= addr) * 7;
+	i += (i + 3 < c && a[i + 3].start <= addr) * 3;
+	i += (i + 2 < c && a[i + 2].start <= addr) * 2;
+	i += (i + 1 < c && a[i + 1].start <= addr);
+	*pos = i + (a[i].start <= addr);
+	return (struct ms_leaf *)n;
 }
 
 struct ms_leaf *memory_set_tree_leftmost(struct ms_node *n)
@@ -430,6 +432,54 @@ static void insert_child(struct memory_set *set, struct ms_node *left,
 	insert_child(set, &p->h, &q->h);
 }
 
+/*
+ * Insert *a at position pos of the full leaf l by passing its first area to
+ * a left sibling with room, or its last to a right one: a split only when
+ * both neighbours are full keeps leaves fuller (sequential maps fill them
+ * whole). Both siblings share a parent, so a split later in the same
+ * operation finds the nodes this one did not take. False if neither has
+ * room.
+ */
+static bool shift_insert(struct ms_leaf *l, unsigned pos,
+			 const struct memory_area *a)
+{
+	struct ms_inner *p = l->h.parent;
+	struct ms_leaf *s;
+	unsigned i;
+
+	if (!p)
+		return false;
+	i = child_index(p, &l->h);
+	if (i > 0 && (s = as_leaf(p->child[i - 1]))->h.count < MS_LEAF_MAX) {
+		if (pos == 0) {
+			s->a[s->h.count++] = *a;
+		} else {
+			s->a[s->h.count++] = l->a[0];
+			memmove(&l->a[0], &l->a[1], (pos - 1) * sizeof(*a));
+			l->a[pos - 1] = *a;
+		}
+		set_slot(p, i - 1);
+	} else if (i + 1 < p->h.count &&
+		   (s = as_leaf(p->child[i + 1]))->h.count < MS_LEAF_MAX) {
+		memmove(&s->a[1], &s->a[0], s->h.count * sizeof(*a));
+		s->h.count++;
+		if (pos == MS_LEAF_MAX) {
+			s->a[0] = *a;
+		} else {
+			s->a[0] = l->a[MS_LEAF_MAX - 1];
+			memmove(&l->a[pos + 1], &l->a[pos],
+				(MS_LEAF_MAX - 1 - pos) * sizeof(*a));
+			l->a[pos] = *a;
+		}
+		set_slot(p, i + 1);
+	} else {
+		return false;
+	}
+	set_slot(p, i);
+	memory_set_tree_propagate(&p->h);
+	return true;
+}
+
 /* Insert *a at position pos of leaf l (l NULL: the tree is empty). */
 void memory_set_tree_leaf_insert(struct memory_set *set, struct ms_leaf *l,
 				 unsigned pos,
@@ -457,18 +507,11 @@ void memory_set_tree_leaf_insert(struct memory_set *set, struct ms_leaf *l,
 		memory_set_tree_propagate(&l->h);
 		return;
 	}
-	/*
-	 * Split. Appending at the end (or the start) of a leaf is how address
-	 * spaces grow, so then the old leaf keeps most areas and sequential
-	 * maps leave leaves well filled.
-	 */
+	if (shift_insert(l, pos, a))
+		return;
+	/* Split in halves; later shifts into the neighbours fill them up. */
 	r = as_leaf(take_node(set, true));
-	if (pos == MS_LEAF_MAX)
-		keep = MS_LEAF_MAX + 1 - MS_LEAF_MIN;
-	else if (pos == 0)
-		keep = MS_LEAF_MIN;
-	else
-		keep = (MS_LEAF_MAX + 1) / 2;
+	keep = (MS_LEAF_MAX + 1) / 2;
 	if (pos < keep) {
 		memcpy(r->a, &l->a[keep - 1],
 		       (MS_LEAF_MAX - keep + 1) * sizeof(*a));

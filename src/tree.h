@@ -16,10 +16,10 @@
 #include <memory_set/memory_set.h>
 
 #define MS_LEAF_MAX 14
-#define MS_LEAF_MIN 5 /* low so that sequential maps leave leaves 10/14 full */
+#define MS_LEAF_MIN 7
 #define MS_INNER_MAX 16
 #define MS_INNER_MIN 8
-/* Far above any reachable height: 2 * 8^14 * 5 areas need a height of 16. */
+/* Far above any reachable height: 2 * 8^14 * 7 areas need a height of 16. */
 #define MS_MAX_HEIGHT 24
 /*
  * Spare nodes kept between operations, so splits rarely call the allocator.
