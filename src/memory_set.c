@@ -631,6 +631,8 @@ struct ms_protect {
 	const struct memory_area *first, *last; /* areas cut, or NULL */
 	struct memory_area first_copy, last_copy;
 	uint64_t after; /* areas after the commit, without merges */
+	struct ms_pos at; /* the first area meeting [s, t], found by the plan */
+	bool any;         /* an area meets [s, t] */
 };
 
 /* Give the piece of the area at *at inside [s, t] the flags nf in the tree. */
@@ -783,17 +785,25 @@ static enum mapping_error protect_plan(struct memory_set *set,
 
 	pr->first = pr->last = NULL;
 	pr->mid = pr->right = NULL;
-	if (!memory_set_tree_first_from(set, pr->s, &at) ||
-	    at_area(&at)->start > pr->t)
+	pr->any = memory_set_tree_first_from(set, pr->s, &pr->at) &&
+		  at_area(&pr->at)->start <= pr->t;
+	if (!pr->any)
 		return MAPPING_OK;
+	at = pr->at;
 	a = at_area(&at);
 	if (a->start < pr->s && new_flags(pr->update, pr->ctx, a, &nf)) {
 		kf = area_last(a) > pr->t ? 2 : 1;
 		fl = at.l;
 		need += memory_set_tree_nodes_needed(fl, kf);
 	}
-	l = memory_set_tree_locate(set, pr->t, &pos);
-	b = &l->a[pos - 1];
+	/* The area at t: the first one, when it reaches t (the usual case). */
+	if (area_last(a) >= pr->t) {
+		l = at.l;
+		b = a;
+	} else {
+		l = memory_set_tree_locate(set, pr->t, &pos);
+		b = &l->a[pos - 1];
+	}
 	if (kf != 2 && area_last(b) > pr->t &&
 	    (b != a || a->start >= pr->s) &&
 	    new_flags(pr->update, pr->ctx, b, &nf)) {
@@ -894,6 +904,7 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 	struct ms_protect pr;
 	struct ms_pos at;
 	enum mapping_error err;
+	uint64_t changed;
 
 	if (!update || !range_ok(set, start, size))
 		return MAPPING_ERR_INVALID_PARAM;
@@ -908,8 +919,11 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 	if (err != MAPPING_OK)
 		goto out;
 
-	/* Page table first, tree untouched, so a failure can be undone. */
-	if (memory_set_tree_first_from(set, pr.s, &at)) {
+	/* Page table first, tree untouched, so a failure can be undone. The
+	 * tree has not changed since the plan found the first area. */
+	changed = 0;
+	at = pr.at;
+	if (pr.any) {
 		do {
 			const struct memory_area *a = at_area(&at);
 			uint64_t nf, ps, psize;
@@ -918,6 +932,7 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 				break;
 			if (!new_flags(update, ctx, a, &nf))
 				continue;
+			changed++;
 			piece_of(&pr, a, &ps, &psize);
 			err = a->backend.ops->protect(a->backend.data, ps, psize,
 						      a->flags, nf, page_table);
@@ -933,29 +948,34 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 		} while (step(&at));
 	}
 
-	/* Commit: every change lands; cuts insert, so find our place anew. */
-	if (memory_set_tree_first_from(set, pr.s, &at)) {
-		for (;;) {
-			struct memory_area *a = at_area(&at);
-			uint64_t nf, last = area_last(a);
+	/* Nothing changes: no merges either (as Linux's mprotect_fixup()). */
+	if (changed == 0) {
+		protect_drop(&pr);
+		goto out;
+	}
+	/* Commit: every change lands; a cut inserts, so then find our place
+	 * anew. */
+	at = pr.at;
+	for (;;) {
+		struct memory_area *a = at_area(&at);
+		uint64_t nf, last = area_last(a);
 
-			if (a->start > pr.t)
-				break;
-			if (new_flags(update, ctx, a, &nf)) {
-				write_begin(set);
-				if (a->start >= pr.s && last <= pr.t) {
-					a->flags = nf;
-				} else {
-					protect_commit(set, &pr, &at, nf);
-					if (last == U64_MAX ||
-					    !memory_set_tree_first_from(set, last + 1, &at))
-						break;
-					continue;
-				}
+		if (a->start > pr.t)
+			break;
+		if (new_flags(update, ctx, a, &nf)) {
+			write_begin(set);
+			if (a->start >= pr.s && last <= pr.t) {
+				a->flags = nf;
+			} else {
+				protect_commit(set, &pr, &at, nf);
+				if (last == U64_MAX ||
+				    !memory_set_tree_first_from(set, last + 1, &at))
+					break;
+				continue;
 			}
-			if (!step(&at))
-				break;
 		}
+		if (!step(&at))
+			break;
 	}
 	protect_drop(&pr);
 	merge_window(set, pr.s, pr.t);
