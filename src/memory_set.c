@@ -335,24 +335,41 @@ bool memory_set_overlaps(const struct memory_set *set, uint64_t start,
 /* ---- Unmap ------------------------------------------------------------ */
 
 /*
- * Remove [s, t] from the tree (the page table no longer maps it). rdata is
- * the data for the part of an area reaching past t, made by split_data().
- * With fill, the first area lying wholly inside the range is overwritten
- * with *fill (which starts at s) instead of being removed. Needs one
- * reserved node when an area lies around the range; removals need none.
+ * Area a of leaf l starts in [s, t] and may reach past t: then cut away its
+ * part up to t (its data becomes rdata) and return true.
  */
-static void cut_range(struct memory_set *set, uint64_t s, uint64_t t,
-		      void *rdata, const struct memory_area *fill)
+static bool trim_front(struct ms_leaf *l, struct memory_area *a, uint64_t s,
+		       uint64_t t, void *rdata)
 {
-	struct ms_pos at;
-	struct memory_area *a;
-	struct ms_leaf *l;
-	unsigned pos;
+	uint64_t cut;
 
-	if (!memory_set_tree_first_from(set, s, &at) || at_area(&at)->start > t)
+	if (a->start < s || area_last(a) <= t)
+		return false;
+	cut = t + 1 - a->start;
+	drop_data(a, a->backend.data, a->start, cut);
+	a->backend.data = rdata;
+	a->start = t + 1;
+	a->size -= cut;
+	memory_set_tree_propagate(&l->h);
+	return true;
+}
+
+/*
+ * Remove [s, t] from the tree (the page table no longer maps it), from at,
+ * the first area ending at or after s. rdata is the data for the part of an
+ * area reaching past t, made by split_data(). With fill, the first area
+ * lying wholly inside the range is overwritten with *fill (which starts at
+ * s) instead of being removed. Needs one reserved node when an area lies
+ * around the range; removals need none.
+ */
+static void cut_range_at(struct memory_set *set, struct ms_pos at, uint64_t s,
+			 uint64_t t, void *rdata, const struct memory_area *fill)
+{
+	struct memory_area *a = at_area(&at);
+
+	if (a->start > t)
 		return;
 	write_begin(set);
-	a = at_area(&at);
 	if (a->start < s) {
 		if (area_last(a) > t) {
 			/* Around: keep [a->start, s) and (t, last]. */
@@ -368,120 +385,31 @@ static void cut_range(struct memory_set *set, uint64_t s, uint64_t t,
 		}
 		a->size = s - a->start;
 		memory_set_tree_propagate(&at.l->h);
+		if (!step(&at) || (a = at_area(&at))->start > t)
+			return;
 	}
 	/* The last area starting in range may reach past t: keep its end. */
-	l = memory_set_tree_locate(set, t, &pos);
-	a = &l->a[pos - 1];
-	if (a->start >= s && area_last(a) > t) {
-		uint64_t cut = t + 1 - a->start;
-
-		drop_data(a, a->backend.data, a->start, cut);
-		a->backend.data = rdata;
-		a->start = t + 1;
-		a->size -= cut;
-		memory_set_tree_propagate(&l->h);
-	}
-	if (fill && memory_set_tree_first_from(set, s, &at) &&
-	    at_area(&at)->start <= t) {
-		release_area(at_area(&at));
-		*at_area(&at) = *fill;
-		memory_set_tree_propagate(&at.l->h);
-		if (s < t)
-			memory_set_tree_remove_range(set, s + 1, t);
-		return;
-	}
-	memory_set_tree_remove_range(set, s, t);
-}
-
-/* The area that meets [s, t] and reaches past t (cut at t + 1), or NULL. */
-static const struct memory_area *cut_past(const struct memory_set *set,
-					  uint64_t s, uint64_t t)
-{
-	struct ms_leaf *l;
-	unsigned pos;
-
-	if (!set->root)
-		return NULL;
-	l = memory_set_tree_locate(set, t, &pos);
-	if (pos == 0 || area_last(&l->a[pos - 1]) <= t ||
-	    area_last(&l->a[pos - 1]) < s)
-		return NULL;
-	return &l->a[pos - 1];
-}
-
-/*
- * Call the unmap hook for each piece of [s, t], in address order. On a
- * failure, take the pieces already unmapped out of the tree, drop rdata
- * (made for rarea) and return the error.
- */
-static enum mapping_error unmap_pieces(struct memory_set *set, uint64_t s,
-				       uint64_t t, void *page_table,
-				       void *rdata,
-				       const struct memory_area *rarea)
-{
-	struct ms_pos at;
-
-	if (!memory_set_tree_first_from(set, s, &at))
-		return MAPPING_OK;
-	do {
-		const struct memory_area *a = at_area(&at);
-		uint64_t ps = a->start > s ? a->start : s;
-		uint64_t pl = area_last(a) < t ? area_last(a) : t;
-		enum mapping_error err;
-
-		if (a->start > t)
-			break;
-		err = a->backend.ops->unmap(a->backend.data, ps, pl - ps + 1,
-					    page_table);
-		if (err != MAPPING_OK) {
-			if (rarea)
-				drop_data(rarea, rdata, t + 1,
-					  area_last(rarea) - t);
-			/* The failing piece starts an area, or is the first. */
-			if (ps > s)
-				cut_range(set, s, ps - 1, NULL, NULL);
-			return err;
-		}
-	} while (step(&at));
-	return MAPPING_OK;
-}
-
-enum mapping_error memory_set_unmap(struct memory_set *set, uint64_t start,
-				    uint64_t size, void *page_table)
-{
-	const struct memory_area *rarea;
-	enum mapping_error err = MAPPING_OK;
-	void *rdata = NULL;
-	uint64_t t;
-
-	if (!range_ok(set, start, size))
-		return MAPPING_ERR_INVALID_PARAM;
-	if (size == 0)
-		return MAPPING_OK;
-	t = start + (size - 1);
-	rarea = cut_past(set, start, t);
-	if (rarea) {
+	if (area_last(a) < t) {
 		struct ms_leaf *l;
 		unsigned pos;
 
-		/* Only an area around the range makes one more area. */
 		l = memory_set_tree_locate(set, t, &pos);
-		if (rarea->start < start &&
-		    (over_limit(set, set->count + 1) ||
-		     !memory_set_tree_reserve(set, memory_set_tree_nodes_needed(l, 1))))
-			err = MAPPING_ERR_NO_MEMORY;
-		else
-			err = split_data(rarea, t + 1 - rarea->start, &rdata);
+		trim_front(l, &l->a[pos - 1], s, t, rdata);
+	} else if (trim_front(at.l, a, s, t, rdata)) {
+		return; /* the only area in range, and it reached past t */
 	}
-	if (err == MAPPING_OK)
-		err = unmap_pieces(set, start, t, page_table, rdata, rarea);
-	if (err == MAPPING_OK)
-		cut_range(set, start, t, rdata, NULL);
-	after_mutation(set);
-	return err;
+	/* The tree's shape has not changed: at still holds the first area
+	 * starting in range. */
+	if (fill) {
+		release_area(a);
+		*a = *fill;
+		memory_set_tree_propagate(&at.l->h);
+		if (s < t && step(&at))
+			memory_set_tree_remove_from(set, &at, t);
+		return;
+	}
+	memory_set_tree_remove_from(set, &at, t);
 }
-
-/* ---- Map -------------------------------------------------------------- */
 
 /*
  * Where an area starting at s goes: just after the last area starting
@@ -498,6 +426,131 @@ static struct ms_leaf *insert_pos(const struct memory_set *set, uint64_t s,
 	return memory_set_tree_locate(set, s - 1, pos);
 }
 
+/*
+ * Where [s, t] meets the set, found with one descent: what unmap and map
+ * carry through their phases while the tree does not change.
+ */
+struct ms_span {
+	struct ms_leaf *slot;	   /* a new area at s goes at slot pos of it */
+	unsigned pos;
+	bool any;		   /* an area meets [s, t]; then: */
+	struct ms_pos at;	   /* the first one */
+	struct ms_leaf *tl;	   /* the leaf of the last one */
+	struct memory_area *past;  /* the one reaching past t, or NULL */
+};
+
+static void find_span(const struct memory_set *set, uint64_t s, uint64_t t,
+		      struct ms_span *sp)
+{
+	struct memory_area *a;
+	unsigned pos;
+
+	sp->any = false;
+	sp->past = NULL;
+	sp->slot = insert_pos(set, s, &sp->pos);
+	if (!sp->slot)
+		return;
+	sp->at.l = sp->slot;
+	sp->at.i = sp->pos;
+	if (sp->pos > 0 && area_last(&sp->slot->a[sp->pos - 1]) >= s) {
+		sp->at.i--;
+	} else if (sp->pos == sp->slot->h.count) {
+		sp->at.l = memory_set_tree_next_leaf(sp->slot);
+		sp->at.i = 0;
+		if (!sp->at.l)
+			return;
+	}
+	a = at_area(&sp->at);
+	if (a->start > t)
+		return;
+	sp->any = true;
+	/* The last area starting at or before t: the first, if it reaches t. */
+	if (area_last(a) >= t) {
+		sp->tl = sp->at.l;
+	} else {
+		sp->tl = memory_set_tree_locate(set, t, &pos);
+		a = &sp->tl->a[pos - 1];
+	}
+	if (area_last(a) > t)
+		sp->past = a;
+}
+
+/*
+ * Call the unmap hook for each piece of [s, t], in address order, from
+ * *first, the first area ending at or after s. On a failure, take the
+ * pieces already unmapped out of the tree, drop rdata (made for rarea) and
+ * return the error.
+ */
+static enum mapping_error unmap_pieces(struct memory_set *set,
+				       const struct ms_pos *first, uint64_t s,
+				       uint64_t t, void *page_table,
+				       void *rdata,
+				       const struct memory_area *rarea)
+{
+	struct ms_pos at = *first;
+
+	do {
+		const struct memory_area *a = at_area(&at);
+		uint64_t ps = a->start > s ? a->start : s;
+		uint64_t pl = area_last(a) < t ? area_last(a) : t;
+		enum mapping_error err;
+
+		if (a->start > t)
+			break;
+		err = a->backend.ops->unmap(a->backend.data, ps, pl - ps + 1,
+					    page_table);
+		if (err != MAPPING_OK) {
+			if (rarea)
+				drop_data(rarea, rdata, t + 1,
+					  area_last(rarea) - t);
+			/* The failing piece starts an area, or is the first. */
+			if (ps > s)
+				cut_range_at(set, *first, s, ps - 1, NULL, NULL);
+			return err;
+		}
+	} while (step(&at));
+	return MAPPING_OK;
+}
+
+enum mapping_error memory_set_unmap(struct memory_set *set, uint64_t start,
+				    uint64_t size, void *page_table)
+{
+	const struct memory_area *rarea;
+	enum mapping_error err = MAPPING_OK;
+	struct ms_span sp;
+	void *rdata = NULL;
+	uint64_t t;
+
+	if (!range_ok(set, start, size))
+		return MAPPING_ERR_INVALID_PARAM;
+	if (size == 0)
+		return MAPPING_OK;
+	t = start + (size - 1);
+	find_span(set, start, t, &sp);
+	if (!sp.any)
+		goto out;
+	rarea = sp.past;
+	if (rarea) {
+		/* Only an area around the range makes one more area. */
+		if (rarea->start < start &&
+		    (over_limit(set, set->count + 1) ||
+		     !memory_set_tree_reserve(set, memory_set_tree_nodes_needed(sp.tl, 1))))
+			err = MAPPING_ERR_NO_MEMORY;
+		else
+			err = split_data(rarea, t + 1 - rarea->start, &rdata);
+	}
+	if (err == MAPPING_OK)
+		err = unmap_pieces(set, &sp.at, start, t, page_table, rdata,
+				   rarea);
+	if (err == MAPPING_OK)
+		cut_range_at(set, sp.at, start, t, rdata, NULL);
+out:
+	after_mutation(set);
+	return err;
+}
+
+/* ---- Map -------------------------------------------------------------- */
+
 enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 				  uint64_t size, uint64_t flags,
 				  const struct mapping_backend *backend,
@@ -505,49 +558,38 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 {
 	struct memory_area na;
 	const struct memory_area *rarea = NULL;
-	struct ms_leaf *l = NULL;
+	struct ms_span sp;
+	struct ms_leaf *l;
 	struct ms_pos at;
 	uint64_t t, after = 0;
-	unsigned pos = 0, k = 1;
+	unsigned pos, k = 1;
 	void *rdata = NULL;
 	enum mapping_error err = MAPPING_OK;
-	bool overlap, covered = false, exact = false;
+	bool covered = false, exact = false;
 
 	if (size == 0 || !range_ok(set, start, size) || !backend_ok(backend))
 		return MAPPING_ERR_INVALID_PARAM;
 	t = start + (size - 1);
-	/* One descent finds the slot and both neighbours. */
-	l = insert_pos(set, start, &pos);
-	overlap = false;
-	if (l) {
-		const struct ms_leaf *nl = l;
-		unsigned ni = pos;
-
-		if (pos > 0 && area_last(&l->a[pos - 1]) >= start)
-			overlap = true;
-		if (ni == l->h.count) {
-			nl = memory_set_tree_next_leaf(l);
-			ni = 0;
-		}
-		if (nl && nl->a[ni].start <= t)
-			overlap = true;
-	}
-	if (overlap && !unmap_overlap)
+	/* One descent finds the slot and what the range meets. */
+	find_span(set, start, t, &sp);
+	if (sp.any && !unmap_overlap)
 		return MAPPING_ERR_ALREADY_EXISTS;
+	l = sp.slot;
+	pos = sp.pos;
 
 	/*
 	 * The new area takes the slot of the first area lying wholly inside
 	 * the range when there is one, so the tree never removes and inserts
 	 * in one operation and the nodes reserved here always suffice.
 	 */
-	if (overlap) {
-		memory_set_tree_first_from(set, start, &at);
+	if (sp.any) {
+		at = sp.at;
 		if (at_area(&at)->start < start && area_last(at_area(&at)) > t)
 			k = 2; /* around */
 		else if (at_area(&at)->start >= start || step(&at))
 			covered = at_area(&at)->start <= t &&
 				  area_last(at_area(&at)) <= t;
-		rarea = cut_past(set, start, t);
+		rarea = sp.past;
 	}
 	na.start = start;
 	na.size = size;
@@ -555,7 +597,7 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 	na.backend = *backend;
 	if (over_limit(set, set->count + k)) {
 		after = set->count + k;
-		if (overlap)
+		if (sp.any)
 			after -= count_inside(set, start, t);
 		exact = over_limit(set, after);
 		if (exact && !set->merge) {
@@ -587,22 +629,27 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 			goto out;
 		}
 	}
-	if (overlap) {
-		err = unmap_pieces(set, start, t, page_table, rdata, rarea);
+	if (sp.any) {
+		err = unmap_pieces(set, &sp.at, start, t, page_table, rdata,
+				   rarea);
 		if (err != MAPPING_OK)
 			goto out;
 	}
 	err = backend->ops->map(backend->data, start, size, flags, page_table);
 	if (err != MAPPING_OK) {
-		cut_range(set, start, t, rdata, NULL);
+		if (sp.any)
+			cut_range_at(set, sp.at, start, t, rdata, NULL);
 		goto out;
 	}
 	if (covered) {
-		cut_range(set, start, t, rdata, &na);
+		cut_range_at(set, sp.at, start, t, rdata, &na);
 	} else {
-		if (overlap) {
-			cut_range(set, start, t, rdata, NULL);
-			l = insert_pos(set, start, &pos);
+		if (sp.any) {
+			/* Removals may have moved the slot: find it again. */
+			cut_range_at(set, sp.at, start, t, rdata, NULL);
+			find_span(set, start, t, &sp);
+			l = sp.slot;
+			pos = sp.pos;
 		}
 		memory_set_tree_leaf_insert(set, l, pos, &na);
 	}
@@ -1349,13 +1396,15 @@ static enum mapping_error move_plan(struct memory_set *set,
 				    struct ms_move *mv,
 				    const struct memory_area *a)
 {
+	struct ms_span sp;
 	uint64_t after;
 	bool exact;
 	enum mapping_error err;
 
 	mv->ap = *a;
-	mv->target = memory_set_overlaps(set, mv->ns, mv->new_size);
-	mv->rarea = mv->target ? cut_past(set, mv->ns, mv->nt) : NULL;
+	find_span(set, mv->ns, mv->nt, &sp);
+	mv->target = sp.any;
+	mv->rarea = sp.past;
 	mv->rdata = mv->mid = mv->right = NULL;
 	mv->made_mid = mv->made_right = false;
 	if (a->start <= mv->nt && mv->ns <= area_last(a)) {
@@ -1465,13 +1514,16 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 
 	/* 1. The target, as map with unmap_overlap. */
 	if (mv.target) {
-		err = unmap_pieces(set, mv.ns, mv.nt, page_table, mv.rdata,
-				   mv.rarea);
+		struct ms_span sp;
+
+		find_span(set, mv.ns, mv.nt, &sp);
+		err = unmap_pieces(set, &sp.at, mv.ns, mv.nt, page_table,
+				   mv.rdata, mv.rarea);
 		if (err != MAPPING_OK) {
 			move_drop(&mv);
 			goto out;
 		}
-		cut_range(set, mv.ns, mv.nt, mv.rdata, NULL);
+		cut_range_at(set, sp.at, mv.ns, mv.nt, mv.rdata, NULL);
 		write_end(set); /* readers need not wait through the hooks */
 	}
 	/* 2. The tail of the old range that does not move. */

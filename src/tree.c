@@ -644,6 +644,28 @@ void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n)
 	}
 }
 
+/*
+ * Remove, and release, the areas of leaf l from position pos on whose start
+ * is at most hi; true if the run reached the leaf's end, so that it may go
+ * on in the next leaf.
+ */
+static bool remove_in_leaf(struct memory_set *set, struct ms_leaf *l,
+			   unsigned pos, uint64_t hi)
+{
+	unsigned end, k;
+	bool more;
+
+	for (end = pos; end < l->h.count && l->a[end].start <= hi; end++)
+		release_area(&l->a[end]);
+	more = end == l->h.count;
+	k = end - pos;
+	memmove(&l->a[pos], &l->a[end], (l->h.count - end) * sizeof(l->a[0]));
+	l->h.count = (uint16_t)(l->h.count - k);
+	set->count -= k;
+	memory_set_tree_rebalance(set, &l->h);
+	return more;
+}
+
 /* Remove, and release, every area whose start lies in [lo, hi]. */
 void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
 				  uint64_t hi)
@@ -651,8 +673,7 @@ void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
 	write_begin(set);
 	while (set->root) {
 		struct ms_leaf *l;
-		unsigned pos, end, k;
-		bool more;
+		unsigned pos;
 
 		l = memory_set_tree_locate(set, lo, &pos);
 		if (pos > 0 && l->a[pos - 1].start == lo)
@@ -663,21 +684,20 @@ void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
 				return;
 			pos = 0;
 		}
-		if (l->a[pos].start > hi)
-			return;
-		for (end = pos; end < l->h.count && l->a[end].start <= hi; end++)
-			release_area(&l->a[end]);
-		/* Only a run that reached the leaf's end may go on past it. */
-		more = end == l->h.count;
-		k = end - pos;
-		memmove(&l->a[pos], &l->a[end],
-			(l->h.count - end) * sizeof(l->a[0]));
-		l->h.count = (uint16_t)(l->h.count - k);
-		set->count -= k;
-		memory_set_tree_rebalance(set, &l->h);
-		if (!more)
+		if (l->a[pos].start > hi || !remove_in_leaf(set, l, pos, hi))
 			return;
 	}
+}
+
+void memory_set_tree_remove_from(struct memory_set *set,
+				 const struct ms_pos *at, uint64_t hi)
+{
+	uint64_t lo = at_area(at)->start;
+
+	write_begin(set);
+	/* The rebalance may move what follows: find it again, by address. */
+	if (remove_in_leaf(set, at->l, at->i, hi) && lo < hi)
+		memory_set_tree_remove_range(set, lo + 1, hi);
 }
 
 /* Free every node of the subtree, releasing its areas if asked. */

@@ -156,6 +156,10 @@ void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n);
 /* Remove, and release, every area whose start lies in [lo, hi]. */
 void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
 				  uint64_t hi);
+/* The same from the area at *at (at->i below the count) up to the last
+ * starting at or before hi: where the caller knows the place. */
+void memory_set_tree_remove_from(struct memory_set *set,
+				 const struct ms_pos *at, uint64_t hi);
 /* Free every node of the subtree, releasing its areas if asked. */
 void memory_set_tree_free_subtree(struct memory_set *set, struct ms_node *n,
 				  bool release);
