@@ -267,34 +267,41 @@ unsigned memory_set_tree_nodes_needed(const struct ms_leaf *l, unsigned k)
 _Static_assert(MS_INNER_MAX == 16, "inner search bisects 16 slots");
 _Static_assert(MS_LEAF_MAX == 14, "leaf search bisects 14 slots");
 
-struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
-				       uint64_t addr, unsigned *pos)
+/* The last child of p whose lowest start is at or below addr (the first
+ * child if none). */
+static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
 {
-	const struct ms_node *n = set->root;
-	const struct memory_area *a;
-	unsigned i, c;
+	unsigned c = p->h.count, i = 0;
 
-	while (!n->leaf) {
-		const struct ms_inner *p = (const struct ms_inner *)n;
+	i += (8 < c && p->min[i + 8] <= addr) * 8;
+	i += (i + 4 < c && p->min[i + 4] <= addr) * 4;
+	i += (i + 2 < c && p->min[i + 2] <= addr) * 2;
+	i += (i + 1 < c && p->min[i + 1] <= addr);
+	return i;
+}
 
-		/* The last child whose lowest start is at or below addr (the
-		 * first child if none). */
-		c = n->count;
-		i = 0;
-		i += (8 < c && p->min[i + 8] <= addr) * 8;
-		i += (i + 4 < c && p->min[i + 4] <= addr) * 4;
-		i += (i + 2 < c && p->min[i + 2] <= addr) * 2;
-		i += (i + 1 < c && p->min[i + 1] <= addr);
-		n = p->child[i];
-	}
-	a = ((const struct ms_leaf *)n)->a;
-	c = n->count;
-	i = 0;
+/* The number of areas of l starting at or before addr. */
+static inline unsigned leaf_rank(const struct ms_leaf *l, uint64_t addr)
+{
+	const struct memory_area *a = l->a;
+	unsigned c = l->h.count, i = 0;
+
 	i += (7 < c && a[i + 7].start <= addr) * 7;
 	i += (i + 3 < c && a[i + 3].start <= addr) * 3;
 	i += (i + 2 < c && a[i + 2].start <= addr) * 2;
 	i += (i + 1 < c && a[i + 1].start <= addr);
-	*pos = i + (a[i].start <= addr);
+	return i + (a[i].start <= addr);
+}
+
+struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
+				       uint64_t addr, unsigned *pos)
+{
+	const struct ms_node *n = set->root;
+
+	while (!n->leaf)
+		n = ((const struct ms_inner *)n)->child[inner_slot(
+			(const struct ms_inner *)n, addr)];
+	*pos = leaf_rank((const struct ms_leaf *)n, addr);
 	return (struct ms_leaf *)n;
 }
 
@@ -768,10 +775,12 @@ static bool search_low(const struct ms_node *n, const struct ms_query *q)
 {
 	unsigned i;
 
+	/* Every gap before the area or child where lo lies ends below lo. */
 	if (n->leaf) {
 		const struct ms_leaf *l = (const struct ms_leaf *)n;
 
-		for (i = 1; i < n->count; i++) {
+		for (i = leaf_rank(l, q->lo) + !leaf_rank(l, q->lo);
+		     i < n->count; i++) {
 			uint64_t gs = area_last(&l->a[i - 1]) + 1;
 			uint64_t ge = l->a[i].start;
 
@@ -784,7 +793,8 @@ static bool search_low(const struct ms_node *n, const struct ms_query *q)
 		}
 		return false;
 	}
-	for (i = 0; i < n->count; i++) {
+	for (i = inner_slot((const struct ms_inner *)n, q->lo); i < n->count;
+	     i++) {
 		const struct ms_inner *p = (const struct ms_inner *)n;
 
 		if (i > 0) {
@@ -813,7 +823,9 @@ static bool search_high(const struct ms_node *n, const struct ms_query *q)
 	if (n->leaf) {
 		const struct ms_leaf *l = (const struct ms_leaf *)n;
 
-		for (i = n->count - 1; i > 0; i--) {
+		/* Every gap after the area where hi lies starts above hi. */
+		i = leaf_rank(l, q->hi);
+		for (i = i < n->count ? i : n->count - 1u; i > 0; i--) {
 			uint64_t gs = area_last(&l->a[i - 1]) + 1;
 			uint64_t ge = l->a[i].start;
 
@@ -824,7 +836,9 @@ static bool search_high(const struct ms_node *n, const struct ms_query *q)
 		}
 		return false;
 	}
-	for (i = n->count; i-- > 0;) {
+	/* The gap after the child where hi lies may still hold hi. */
+	i = inner_slot((const struct ms_inner *)n, q->hi) + 1;
+	for (i = i < n->count ? i + 1 : (unsigned)n->count; i-- > 0;) {
 		const struct ms_inner *p = (const struct ms_inner *)n;
 
 		if (p->last[i] <= q->lo)
