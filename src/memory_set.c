@@ -100,10 +100,22 @@ static void drop_data(const struct memory_area *a, void *data, uint64_t start,
 		a->backend.ops->release(data, start, size);
 }
 
+/*
+ * Spare nodes to keep: one per 32 in use, up to MS_SPARE_KEEP. A small
+ * address space (most processes) wastes little on them; a large one, whose
+ * splits come often, rarely calls the allocator.
+ */
+static unsigned spare_keep(const struct memory_set *set)
+{
+	uint64_t k = 1 + set->nodes / 32;
+
+	return (unsigned)(k > MS_SPARE_KEEP ? MS_SPARE_KEEP : k);
+}
+
 static void after_mutation(struct memory_set *set)
 {
 	write_end(set);
-	memory_set_tree_trim_to(set, MS_SPARE_KEEP);
+	memory_set_tree_trim_to(set, spare_keep(set));
 #ifdef MEMORY_SET_DEBUG_CHECK
 	/* O(n): only where asked, even when MEMORY_SET_ASSERT is the caller's. */
 	MEMORY_SET_ASSERT(memory_set_check(set) == NULL);

@@ -22,7 +22,8 @@
 /* Far above any reachable height: 2 * 8^14 * 7 areas need a height of 16. */
 #define MS_MAX_HEIGHT 24
 /*
- * Spare nodes kept between operations, so splits rarely call the allocator.
+ * At most this many spare nodes are kept between operations, so splits
+ * rarely call the allocator (one per 32 nodes in use: see spare_keep()).
  * Tests build with 0 to prove that every operation reserves what it uses.
  */
 #ifndef MS_SPARE_KEEP
