@@ -380,7 +380,8 @@ typedef bool (*memory_set_update_fn)(void *ctx, uint64_t old_flags,
  * range, @p update decides; the part of a changed area inside the range gets
  * the new flags (the area splits at the range's ends). Holes are skipped.
  * Calls the protect hook of each changed piece in address order. A size of 0
- * does nothing.
+ * does nothing; so does a range where no area's flags change (no hook is
+ * called and nothing merges, as in Linux's mprotect()).
  *
  * @return MAPPING_OK;
  *   MAPPING_ERR_INVALID_PARAM: start or size not a multiple of the granule,
