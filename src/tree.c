@@ -16,35 +16,33 @@
 
 void memory_set_tree_node_sum(const struct ms_node *n, struct ms_sum *s)
 {
+	uint64_t gap = 0, g;
 	unsigned i;
 
+	/* The maxima are kept without branches: which gap is largest is
+	 * anybody's guess. */
 	if (n->leaf) {
 		const struct ms_leaf *l = (const struct ms_leaf *)n;
 
 		s->min = l->a[0].start;
 		s->last = area_last(&l->a[n->count - 1]);
-		s->gap = 0;
 		for (i = 1; i < n->count; i++) {
-			uint64_t g = l->a[i].start - area_last(&l->a[i - 1]) - 1;
-
-			if (g > s->gap)
-				s->gap = g;
+			g = l->a[i].start - area_last(&l->a[i - 1]) - 1;
+			gap = g > gap ? g : gap;
 		}
 	} else {
 		const struct ms_inner *p = (const struct ms_inner *)n;
 
 		s->min = p->min[0];
 		s->last = p->last[n->count - 1];
-		s->gap = p->gap[0];
+		gap = p->gap[0];
 		for (i = 1; i < n->count; i++) {
-			uint64_t g = p->min[i] - p->last[i - 1] - 1;
-
-			if (g > s->gap)
-				s->gap = g;
-			if (p->gap[i] > s->gap)
-				s->gap = p->gap[i];
+			g = p->min[i] - p->last[i - 1] - 1;
+			gap = g > gap ? g : gap;
+			gap = p->gap[i] > gap ? p->gap[i] : gap;
 		}
 	}
+	s->gap = gap;
 }
 
 static unsigned child_index(const struct ms_inner *p, const struct ms_node *c)
