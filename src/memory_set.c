@@ -391,7 +391,7 @@ static void cut_range_at(struct memory_set *set, struct ms_pos at, uint64_t s,
 			right.size = area_last(a) - t;
 			right.backend.data = rdata;
 			a->size = s - a->start;
-			memory_set_tree_propagate(&at.l->h);
+			/* The insertion brings the summaries up to date. */
 			memory_set_tree_leaf_insert(set, at.l, at.i + 1, &right);
 			return;
 		}
@@ -717,25 +717,23 @@ static void protect_commit(struct memory_set *set, struct ms_protect *pr,
 		piece.size = (cut_right ? pr->t : last) - pr->s + 1;
 		piece.flags = nf;
 		piece.backend.data = pr->mid;
+		/* The insertions bring the summaries up to date. */
 		a->size = pr->s - a->start;
-		memory_set_tree_propagate(&at->l->h);
-		memory_set_tree_leaf_insert(set, at->l, at->i + 1, &piece);
-		pr->mid = NULL;
-		pr->first = NULL;
 		if (cut_right) {
-			struct ms_leaf *l;
-			unsigned pos;
-
-			l = memory_set_tree_locate(set, pr->s, &pos);
-			memory_set_tree_leaf_insert(set, l, pos, &rest);
+			memory_set_tree_leaf_insert2(set, at->l, at->i + 1,
+						     &piece, &rest);
 			pr->right = NULL;
 			pr->last = NULL;
+		} else {
+			memory_set_tree_leaf_insert(set, at->l, at->i + 1,
+						    &piece);
 		}
+		pr->mid = NULL;
+		pr->first = NULL;
 		return;
 	}
 	a->size = pr->t - a->start + 1;
 	a->flags = nf;
-	memory_set_tree_propagate(&at->l->h);
 	memory_set_tree_leaf_insert(set, at->l, at->i + 1, &rest);
 	pr->right = NULL;
 	pr->last = NULL;

@@ -537,6 +537,27 @@ void memory_set_tree_leaf_insert(struct memory_set *set, struct ms_leaf *l,
 	insert_child(set, &l->h, &r->h);
 }
 
+void memory_set_tree_leaf_insert2(struct memory_set *set, struct ms_leaf *l,
+				  unsigned pos, const struct memory_area *a,
+				  const struct memory_area *b)
+{
+	unsigned i;
+
+	if (l->h.count + 2 > MS_LEAF_MAX) {
+		memory_set_tree_leaf_insert(set, l, pos, a);
+		l = memory_set_tree_locate(set, a->start, &i);
+		memory_set_tree_leaf_insert(set, l, i, b);
+		return;
+	}
+	write_begin(set);
+	set->count += 2;
+	memmove(&l->a[pos + 2], &l->a[pos], (l->h.count - pos) * sizeof(*a));
+	l->a[pos] = *a;
+	l->a[pos + 1] = *b;
+	l->h.count += 2;
+	memory_set_tree_propagate(&l->h);
+}
+
 /* ---- Removal ---------------------------------------------------------- */
 
 /* Remove slot i of inner node p (the child itself is the caller's). */

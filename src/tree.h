@@ -152,6 +152,11 @@ static inline bool step(struct ms_pos *at)
 /* Insert *a at position pos of leaf l (l NULL: the tree is empty). */
 void memory_set_tree_leaf_insert(struct memory_set *set, struct ms_leaf *l,
 				 unsigned pos, const struct memory_area *a);
+/* Insert *a and then *b at position pos of leaf l: one move and one
+ * update of the summaries where the leaf has room for both. */
+void memory_set_tree_leaf_insert2(struct memory_set *set, struct ms_leaf *l,
+				  unsigned pos, const struct memory_area *a,
+				  const struct memory_area *b);
 /* Node n lost entries: restore fill bounds up the tree, and summaries. */
 void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n);
 /* Remove, and release, every area whose start lies in [lo, hi]. */
