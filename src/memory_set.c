@@ -1025,7 +1025,8 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 				a->flags = nf;
 			} else {
 				protect_commit(set, &pr, &at, nf);
-				if (last == U64_MAX ||
+				/* An area cut at t is the range's last. */
+				if (last >= pr.t ||
 				    !memory_set_tree_first_from(set, last + 1, &at))
 					break;
 				continue;
