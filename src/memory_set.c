@@ -1527,14 +1527,17 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 	if (mv.target) {
 		struct ms_span sp;
 
+		/* The plan found the target met; the tree has not changed. */
 		find_span(set, mv.ns, mv.nt, &sp);
-		err = unmap_pieces(set, &sp.at, mv.ns, mv.nt, page_table,
-				   mv.rdata, mv.rarea);
+		err = sp.any ? unmap_pieces(set, &sp.at, mv.ns, mv.nt,
+					    page_table, mv.rdata, mv.rarea) :
+			       MAPPING_OK;
 		if (err != MAPPING_OK) {
 			move_drop(&mv);
 			goto out;
 		}
-		cut_range_at(set, sp.at, mv.ns, mv.nt, mv.rdata, NULL);
+		if (sp.any)
+			cut_range_at(set, sp.at, mv.ns, mv.nt, mv.rdata, NULL);
 		write_end(set); /* readers need not wait through the hooks */
 	}
 	/* 2. The tail of the old range that does not move. */
