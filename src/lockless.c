@@ -110,7 +110,7 @@ NO_TSAN static int peek(const struct memory_set *set, uint64_t addr,
 {
 	const struct ms_node *n = ldptr((const void *const *)&set->root);
 	const struct ms_inner *p;
-	unsigned depth, lo, hi;
+	unsigned depth, i;
 
 	if (!n)
 		return 0;
@@ -123,17 +123,18 @@ NO_TSAN static int peek(const struct memory_set *set, uint64_t addr,
 
 			if (count > MS_LEAF_MAX)
 				return -1;
-			for (lo = 0, hi = count; lo < hi;) {
-				unsigned mid = (lo + hi) / 2;
-
-				if (ld64(&l->a[mid].start) <= addr)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo == 0)
+			if (count == 0)
 				return 0;
-			a = &l->a[lo - 1];
+			/* The bisection of memory_set_tree_locate(). */
+			i = 0;
+			i += (7 < count && ld64(&l->a[i + 7].start) <= addr) * 7;
+			i += (i + 3 < count && ld64(&l->a[i + 3].start) <= addr) * 3;
+			i += (i + 2 < count && ld64(&l->a[i + 2].start) <= addr) * 2;
+			i += (i + 1 < count && ld64(&l->a[i + 1].start) <= addr);
+			i += ld64(&l->a[i].start) <= addr;
+			if (i == 0)
+				return 0;
+			a = &l->a[i - 1];
 			out->start = ld64(&a->start);
 			out->size = ld64(&a->size);
 			out->flags = ld64(&a->flags);
@@ -145,15 +146,12 @@ NO_TSAN static int peek(const struct memory_set *set, uint64_t addr,
 		p = (const struct ms_inner *)n;
 		if (count == 0 || count > MS_INNER_MAX)
 			return -1;
-		for (lo = 1, hi = count; lo < hi;) {
-			unsigned mid = (lo + hi) / 2;
-
-			if (ld64(&p->min[mid]) <= addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		n = ldptr((const void *const *)&p->child[lo - 1]);
+		i = 0;
+		i += (8 < count && ld64(&p->min[i + 8]) <= addr) * 8;
+		i += (i + 4 < count && ld64(&p->min[i + 4]) <= addr) * 4;
+		i += (i + 2 < count && ld64(&p->min[i + 2]) <= addr) * 2;
+		i += (i + 1 < count && ld64(&p->min[i + 1]) <= addr);
+		n = ldptr((const void *const *)&p->child[i]);
 		if (!n)
 			return -1;
 	}
