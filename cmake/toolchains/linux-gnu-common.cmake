@@ -37,8 +37,9 @@ set(ENV{PKG_CONFIG_PATH} "")
 set(ENV{PKG_CONFIG_SYSROOT_DIR} "")
 
 # Test programs are linked statically: qemu-user then needs no target
-# loader, and qemu-i386 7.2 hangs on two threads sharing a lock in a
-# dynamically linked i686 program (a static one runs).
+# loader or libraries. A dynamically linked i686 program under qemu-i386 can
+# load the host's /lib32/libc.so.6 (libc6-i386) instead of the cross one,
+# and hangs in its threaded tests; a static one runs.
 # find_library() must then give static archives too (libm.a, not libm.so):
 # set after project() by static-libraries.cmake, since CMake's platform
 # files, read after this one, set the suffixes again.
