@@ -258,9 +258,9 @@ unsigned memory_set_tree_nodes_needed(const struct ms_leaf *l, unsigned k)
  * at or before addr. The tree must not be empty.
  *
  * Each node is bisected over its whole capacity in a fixed number of steps,
- * each a load and a compare whose outcome moves the probe without a branch:
- * a random lookup mispredicts nothing, and the steps unroll. Only the tests
- * against the count branch, and they go the same way for every full node.
+ * each a load and a compare whose outcome moves the probe without a branch,
+ * so a random lookup mispredicts little and the steps unroll. Only the
+ * tests against the count branch, and they go one way for every full node.
  */
 _Static_assert(MS_INNER_MAX == 16, "inner search bisects 16 slots");
 _Static_assert(MS_LEAF_MAX == 14, "leaf search bisects 14 slots");
