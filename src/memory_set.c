@@ -367,63 +367,6 @@ static bool trim_front(struct ms_leaf *l, struct memory_area *a, uint64_t s,
 }
 
 /*
- * Remove [s, t] from the tree (the page table no longer maps it), from at,
- * the first area ending at or after s. rdata is the data for the part of an
- * area reaching past t, made by split_data(). With fill, the first area
- * lying wholly inside the range is overwritten with *fill (which starts at
- * s) instead of being removed. Needs one reserved node when an area lies
- * around the range; removals need none.
- */
-static void cut_range_at(struct memory_set *set, struct ms_pos at, uint64_t s,
-			 uint64_t t, void *rdata, const struct memory_area *fill)
-{
-	struct memory_area *a = at_area(&at);
-
-	if (a->start > t)
-		return;
-	write_begin(set);
-	if (a->start < s) {
-		if (area_last(a) > t) {
-			/* Around: keep [a->start, s) and (t, last]. */
-			struct memory_area right = *a;
-
-			right.start = t + 1;
-			right.size = area_last(a) - t;
-			right.backend.data = rdata;
-			a->size = s - a->start;
-			/* The insertion brings the summaries up to date. */
-			memory_set_tree_leaf_insert(set, at.l, at.i + 1, &right);
-			return;
-		}
-		a->size = s - a->start;
-		memory_set_tree_propagate(&at.l->h);
-		if (!step(&at) || (a = at_area(&at))->start > t)
-			return;
-	}
-	/* The last area starting in range may reach past t: keep its end. */
-	if (area_last(a) < t) {
-		struct ms_leaf *l;
-		unsigned pos;
-
-		l = memory_set_tree_locate(set, t, &pos);
-		trim_front(l, &l->a[pos - 1], s, t, rdata);
-	} else if (trim_front(at.l, a, s, t, rdata)) {
-		return; /* the only area in range, and it reached past t */
-	}
-	/* The tree's shape has not changed: at still holds the first area
-	 * starting in range. */
-	if (fill) {
-		release_area(a);
-		*a = *fill;
-		memory_set_tree_propagate(&at.l->h);
-		if (s < t && step(&at))
-			memory_set_tree_remove_from(set, &at, t);
-		return;
-	}
-	memory_set_tree_remove_from(set, &at, t);
-}
-
-/*
  * Where an area starting at s goes: just after the last area starting
  * before s. Cutting areas in place never moves that slot to another leaf.
  */
@@ -447,8 +390,9 @@ struct ms_span {
 	unsigned pos;
 	bool any;		   /* an area meets [s, t]; then: */
 	struct ms_pos at;	   /* the first one */
-	struct ms_leaf *tl;	   /* the leaf of the last one */
-	struct memory_area *past;  /* the one reaching past t, or NULL */
+	struct ms_leaf *tl;	   /* the last one starting at or before t, */
+	struct memory_area *last;  /* in leaf tl */
+	struct memory_area *past;  /* last, if it reaches past t; else NULL */
 };
 
 static void find_span(const struct memory_set *set, uint64_t s, uint64_t t,
@@ -483,23 +427,76 @@ static void find_span(const struct memory_set *set, uint64_t s, uint64_t t,
 		sp->tl = memory_set_tree_locate(set, t, &pos);
 		a = &sp->tl->a[pos - 1];
 	}
+	sp->last = a;
 	if (area_last(a) > t)
 		sp->past = a;
 }
 
 /*
- * Call the unmap hook for each piece of [s, t], in address order, from
- * *first, the first area ending at or after s. On a failure, take the
- * pieces already unmapped out of the tree, drop rdata (made for rarea) and
- * return the error.
+ * Remove [s, t] from the tree (the page table no longer maps it); *sp is
+ * its span, found while the tree was as it is, and meets an area. rdata is
+ * the data for the part of an area reaching past t, made by split_data().
+ * With fill, the first area lying wholly inside the range is overwritten
+ * with *fill (which starts at s) instead of being removed. Needs one
+ * reserved node when an area lies around the range; removals need none.
+ */
+static void cut_range(struct memory_set *set, const struct ms_span *sp,
+		      uint64_t s, uint64_t t, void *rdata,
+		      const struct memory_area *fill)
+{
+	struct ms_pos at = sp->at;
+	struct memory_area *a = at_area(&at);
+
+	MEMORY_SET_ASSERT(sp->any);
+	write_begin(set);
+	if (a->start < s) {
+		if (area_last(a) > t) {
+			/* Around: keep [a->start, s) and (t, last]. */
+			struct memory_area right = *a;
+
+			right.start = t + 1;
+			right.size = area_last(a) - t;
+			right.backend.data = rdata;
+			a->size = s - a->start;
+			/* The insertion brings the summaries up to date. */
+			memory_set_tree_leaf_insert(set, at.l, at.i + 1, &right);
+			return;
+		}
+		a->size = s - a->start;
+		memory_set_tree_propagate(&at.l->h);
+		if (!step(&at) || (a = at_area(&at))->start > t)
+			return;
+	}
+	/* The last area starting in range may reach past t: keep its end. If
+	 * it is the first, nothing else lies in range. */
+	if (trim_front(sp->tl, sp->last, s, t, rdata) && sp->last == a)
+		return;
+	/* The tree's shape has not changed: at still holds the first area
+	 * starting in range. */
+	if (fill) {
+		release_area(a);
+		*a = *fill;
+		memory_set_tree_propagate(&at.l->h);
+		if (s < t && step(&at))
+			memory_set_tree_remove_from(set, &at, t);
+		return;
+	}
+	memory_set_tree_remove_from(set, &at, t);
+}
+
+/*
+ * Call the unmap hook for each piece of [s, t], in address order, from the
+ * first area of its span *sp. On a failure, take the pieces already
+ * unmapped out of the tree, drop rdata (made for rarea) and return the
+ * error.
  */
 static enum mapping_error unmap_pieces(struct memory_set *set,
-				       const struct ms_pos *first, uint64_t s,
+				       const struct ms_span *sp, uint64_t s,
 				       uint64_t t, void *page_table,
 				       void *rdata,
 				       const struct memory_area *rarea)
 {
-	struct ms_pos at = *first;
+	struct ms_pos at = sp->at;
 
 	do {
 		const struct memory_area *a = at_area(&at);
@@ -516,8 +513,14 @@ static enum mapping_error unmap_pieces(struct memory_set *set,
 				drop_data(rarea, rdata, t + 1,
 					  area_last(rarea) - t);
 			/* The failing piece starts an area, or is the first. */
-			if (ps > s)
-				cut_range_at(set, *first, s, ps - 1, NULL, NULL);
+			if (ps > s) {
+				struct ms_span done;
+
+				find_span(set, s, ps - 1, &done);
+				if (done.any)
+					cut_range(set, &done, s, ps - 1, NULL,
+						  NULL);
+			}
 			return err;
 		}
 	} while (step(&at));
@@ -552,10 +555,10 @@ enum mapping_error memory_set_unmap(struct memory_set *set, uint64_t start,
 			err = split_data(rarea, t + 1 - rarea->start, &rdata);
 	}
 	if (err == MAPPING_OK)
-		err = unmap_pieces(set, &sp.at, start, t, page_table, rdata,
+		err = unmap_pieces(set, &sp, start, t, page_table, rdata,
 				   rarea);
 	if (err == MAPPING_OK)
-		cut_range_at(set, sp.at, start, t, rdata, NULL);
+		cut_range(set, &sp, start, t, rdata, NULL);
 out:
 	after_mutation(set);
 	return err;
@@ -642,7 +645,7 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 		}
 	}
 	if (sp.any) {
-		err = unmap_pieces(set, &sp.at, start, t, page_table, rdata,
+		err = unmap_pieces(set, &sp, start, t, page_table, rdata,
 				   rarea);
 		if (err != MAPPING_OK)
 			goto out;
@@ -650,15 +653,15 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 	err = backend->ops->map(backend->data, start, size, flags, page_table);
 	if (err != MAPPING_OK) {
 		if (sp.any)
-			cut_range_at(set, sp.at, start, t, rdata, NULL);
+			cut_range(set, &sp, start, t, rdata, NULL);
 		goto out;
 	}
 	if (covered) {
-		cut_range_at(set, sp.at, start, t, rdata, &na);
+		cut_range(set, &sp, start, t, rdata, &na);
 	} else {
 		if (sp.any) {
 			/* Removals may have moved the slot: find it again. */
-			cut_range_at(set, sp.at, start, t, rdata, NULL);
+			cut_range(set, &sp, start, t, rdata, NULL);
 			find_span(set, start, t, &sp);
 			l = sp.slot;
 			pos = sp.pos;
@@ -961,7 +964,7 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 	struct ms_protect pr;
 	struct ms_pos at;
 	enum mapping_error err;
-	uint64_t changed;
+	bool changed = false;
 
 	if (!update || !range_ok(set, start, size))
 		return MAPPING_ERR_INVALID_PARAM;
@@ -978,7 +981,6 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 
 	/* Page table first, tree untouched, so a failure can be undone. The
 	 * tree has not changed since the plan found the first area. */
-	changed = 0;
 	at = pr.at;
 	if (pr.any) {
 		do {
@@ -989,7 +991,7 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 				break;
 			if (!new_flags(update, ctx, a, &nf))
 				continue;
-			changed++;
+			changed = true;
 			piece_of(&pr, a, &ps, &psize);
 			err = a->backend.ops->protect(a->backend.data, ps, psize,
 						      a->flags, nf, page_table);
@@ -1006,7 +1008,7 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 	}
 
 	/* Nothing changes: no merges either (as Linux's mprotect_fixup()). */
-	if (changed == 0) {
+	if (!changed) {
 		protect_drop(&pr);
 		goto out;
 	}
@@ -1529,7 +1531,7 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 
 		/* The plan found the target met; the tree has not changed. */
 		find_span(set, mv.ns, mv.nt, &sp);
-		err = sp.any ? unmap_pieces(set, &sp.at, mv.ns, mv.nt,
+		err = sp.any ? unmap_pieces(set, &sp, mv.ns, mv.nt,
 					    page_table, mv.rdata, mv.rarea) :
 			       MAPPING_OK;
 		if (err != MAPPING_OK) {
@@ -1537,7 +1539,7 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 			goto out;
 		}
 		if (sp.any)
-			cut_range_at(set, sp.at, mv.ns, mv.nt, mv.rdata, NULL);
+			cut_range(set, &sp, mv.ns, mv.nt, mv.rdata, NULL);
 		write_end(set); /* readers need not wait through the hooks */
 	}
 	/* 2. The tail of the old range that does not move. */

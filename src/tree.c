@@ -798,8 +798,8 @@ static bool search_low(const struct ms_node *n, const struct ms_query *q)
 	if (n->leaf) {
 		const struct ms_leaf *l = (const struct ms_leaf *)n;
 
-		for (i = leaf_rank(l, q->lo) + !leaf_rank(l, q->lo);
-		     i < n->count; i++) {
+		i = leaf_rank(l, q->lo);
+		for (i = i ? i : 1; i < n->count; i++) {
 			uint64_t gs = area_last(&l->a[i - 1]) + 1;
 			uint64_t ge = l->a[i].start;
 
