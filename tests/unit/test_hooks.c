@@ -255,6 +255,36 @@ static void test_can_merge(void **state)
 	env_fini(&e);
 }
 
+/*
+ * A protect that changes no area's flags calls no hook, splits nothing and
+ * makes no split data; one that changes some calls the hook for those only.
+ */
+static void test_protect_unchanged(void **state)
+{
+	struct env e;
+
+	(void)state;
+	env_init(&e, 0, false);
+	assert_int_equal(map_file(&e, 0x10000, 0x4000, 1, 0x100000, false),
+			 MAPPING_OK);
+	assert_int_equal(map_file(&e, 0x14000, 0x2000, 2, 0x200000, false),
+			 MAPPING_OK);
+	mock_clear_log(&e.m);
+	assert_int_equal(t_protect(&e, 0x11000, 0x2000, 1, ~0ull), MAPPING_OK);
+	assert_int_equal(e.m.nlog, 0);
+	assert_int_equal(memory_set_len(&e.set), 2);
+	assert_int_equal(file_data_live(), 2);
+	/* Over both: only the second area's piece changes. */
+	assert_int_equal(t_protect(&e, 0x12000, 0x3000, 1, ~0ull), MAPPING_OK);
+	assert_int_equal(e.m.nlog, 1);
+	assert_int_equal(e.m.log[0].kind, HOOK_PROTECT);
+	assert_int_equal(e.m.log[0].start, 0x14000);
+	assert_int_equal(e.m.log[0].size, 0x1000);
+	assert_int_equal(memory_set_len(&e.set), 3);
+	assert_int_equal(off_at(&e, 0x15000), 0x201000);
+	env_fini(&e);
+}
+
 /* Merging off (the default): equal touching areas stay apart. */
 static void test_merge_off(void **state)
 {
@@ -277,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_release_on_destroy),
 		cmocka_unit_test(test_release_plain),
 		cmocka_unit_test(test_merge_default),
+		cmocka_unit_test(test_protect_unchanged),
 		cmocka_unit_test(test_merge_turn_on),
 		cmocka_unit_test(test_can_merge),
 		cmocka_unit_test(test_merge_off),
