@@ -1,0 +1,1432 @@
+/*
+ * Linux as the oracle of the address-space layer, memory contents
+ * included.
+ *
+ * Random sequences of memory calls (mmap with and without hints, fixed,
+ * populate, noreserve; munmap, mprotect, mremap in every mode, brk, user
+ * loads and stores, the kernel's copies to and from user memory, fork and
+ * exit) run on two sides at once and are compared after every call:
+ *
+ * - Linux: executor processes (oracle_host.c) that make each call in a
+ *   window of their own address space;
+ * - the other side: the layer over its simulated page table, or, with
+ *   --self, a second set of Linux executors (to check the harness itself:
+ *   two runs of Linux must agree with each other).
+ *
+ * After every call: the return value or errno; for every live process,
+ * the /proc/self/maps lines of its windows (start, end, perms, offset,
+ * device and inode up to a renaming, name), the sum of every mapped
+ * page's contents and the program break. Addresses are compared relative
+ * to the windows (W: the mmap window's top, H: the start of the break),
+ * so an episode replays anywhere.
+ *
+ * Each episode starts fresh processes on both sides and runs a few
+ * hundred calls. Seeds are drawn at run time and printed; the first
+ * difference writes a replay file (the episode's calls up to it, as text)
+ * into the working directory and prints it, after shrinking it to fewer
+ * calls that still show a difference.
+ *
+ *   aspace_oracle [--ops N] [--seed S] [--self] [--episode N]
+ *   aspace_oracle --replay FILE [--self]
+ */
+#define _GNU_SOURCE /* MAP_*, MREMAP_*, getrandom */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "oracle_host.h"
+#include "rel_support.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+#define SKIP 77
+#define MAXP 4          /* live processes at most */
+#define WIN_PAGES 480   /* the mmap window: not a multiple of 2 MiB, which Linux
+			 * would align for huge pages */
+#define HOT_PAGES 64    /* its top, where hints and fixed addresses go */
+#define HEAP_PAGES 32   /* the heap window */
+
+/* ==== addresses relative to the windows ============================== */
+
+enum base { B_ABS, B_WIN, B_HEAP };
+
+struct raddr {
+	int base;
+	int64_t off;
+};
+
+struct anchors {
+	uint64_t page, lo, hi, start_brk, heap_end;
+	bool heap_ok;
+};
+
+static uint64_t resolve(const struct anchors *an, struct raddr a)
+{
+	switch (a.base) {
+	case B_WIN:
+		return an->hi + (uint64_t)a.off;
+	case B_HEAP:
+		return an->start_brk + (uint64_t)a.off;
+	default:
+		return (uint64_t)a.off;
+	}
+}
+
+static struct raddr relate(const struct anchors *an, uint64_t v)
+{
+	uint64_t span = (an->hi - an->lo) + 1024 * an->page;
+
+	if (v + span >= an->hi && v <= an->hi + span)
+		return (struct raddr){B_WIN, (int64_t)(v - an->hi)};
+	if (an->heap_ok && v + 1024 * an->page >= an->start_brk &&
+	    v <= an->heap_end + 1024 * an->page)
+		return (struct raddr){B_HEAP, (int64_t)(v - an->start_brk)};
+	return (struct raddr){B_ABS, (int64_t)v};
+}
+
+static bool raddr_eq(struct raddr a, struct raddr b)
+{
+	return a.base == b.base && a.off == b.off;
+}
+
+static void raddr_str(char *buf, size_t n, struct raddr a)
+{
+	static const char tag[] = "AWH";
+	int64_t o = a.off;
+
+	if (a.base == B_ABS)
+		snprintf(buf, n, "%#" PRIx64, (uint64_t)o);
+	else
+		snprintf(buf, n, "%c%c%#" PRIx64, tag[a.base],
+			 o < 0 ? '-' : '+', o < 0 ? -(uint64_t)o : (uint64_t)o);
+}
+
+static bool raddr_parse(const char *s, struct raddr *a)
+{
+	char *end;
+
+	if (s[0] == 'W' || s[0] == 'H') {
+		uint64_t v;
+
+		a->base = s[0] == 'W' ? B_WIN : B_HEAP;
+		if (s[1] != '+' && s[1] != '-')
+			return false;
+		v = strtoull(s + 2, &end, 0);
+		a->off = s[1] == '-' ? -(int64_t)v : (int64_t)v;
+	} else {
+		a->base = B_ABS;
+		a->off = (int64_t)strtoull(s, &end, 0);
+	}
+	return *end == 0 || *end == ' ' || *end == '\n';
+}
+
+/* ==== calls ========================================================== */
+
+enum opk {
+	K_MMAP,
+	K_MUNMAP,
+	K_MPROTECT,
+	K_MREMAP,
+	K_BRK,
+	K_MADVISE,
+	K_MSEAL,
+	K_READ,
+	K_WRITE,
+	K_COPY_TO,
+	K_COPY_FROM,
+	K_FORK,
+	K_EXIT,
+	K_MEMFD,
+	K_FTRUNCATE,
+	K_FALLOCATE,
+	K_PWRITE,
+	K_KINDS
+};
+
+static const char *const kname[K_KINDS] = {
+	"mmap",  "munmap",  "mprotect", "mremap",    "brk",       "madvise",
+	"mseal", "read",    "write",    "copy_to",   "copy_from", "fork",
+	"exit",  "memfd",   "ftruncate", "fallocate", "pwrite",
+};
+
+/*
+ * One call. proc: the process that makes it; child: fork's new slot;
+ * obj: the memory file (memfd) of a file call or mapping, -1 for none.
+ * addr, len, prot, flags, off: as the call takes them; mremap's new
+ * length and address in len2, addr2; madvise's advice, mseal's flags,
+ * fallocate's mode in flags. n bytes of data (read, write, copies,
+ * pwrite) made from seed.
+ */
+struct op {
+	int k, proc, child, obj;
+	struct raddr addr, addr2;
+	uint64_t len, len2, off;
+	int64_t prot, flags;
+	uint32_t n, seed;
+};
+
+static void op_data(const struct op *o, uint8_t *d)
+{
+	uint64_t x = o->seed * 0x9e3779b97f4a7c15ull + 1;
+
+	for (uint32_t i = 0; i < o->n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		d[i] = (uint8_t)x;
+	}
+}
+
+static void op_str(char *buf, size_t n, const struct op *o)
+{
+	char a[40], a2[40];
+
+	raddr_str(a, sizeof(a), o->addr);
+	raddr_str(a2, sizeof(a2), o->addr2);
+	snprintf(buf, n,
+		 "%s p=%d c=%d o=%d a=%s l=%#" PRIx64 " a2=%s l2=%#" PRIx64
+		 " off=%#" PRIx64 " prot=%#" PRIx64 " fl=%#" PRIx64
+		 " n=%u s=%u",
+		 kname[o->k], o->proc, o->child, o->obj, a, o->len, a2, o->len2,
+		 o->off, (uint64_t)o->prot, (uint64_t)o->flags, o->n, o->seed);
+}
+
+static const char *field(const char *line, const char *key)
+{
+	size_t k = strlen(key);
+
+	for (const char *p = line; (p = strstr(p, key)) != NULL; p++)
+		if ((p == line || p[-1] == ' ') && p[k] == '=')
+			return p + k + 1;
+	return NULL;
+}
+
+static bool op_parse(const char *line, struct op *o)
+{
+	const char *v;
+	int k;
+
+	memset(o, 0, sizeof(*o));
+	for (k = 0; k < K_KINDS; k++) {
+		size_t n = strlen(kname[k]);
+
+		if (strncmp(line, kname[k], n) == 0 && line[n] == ' ')
+			break;
+	}
+	if (k == K_KINDS)
+		return false;
+	o->k = k;
+#define NUM(key, dst)                                                        \
+	do {                                                                 \
+		if (!(v = field(line, key)))                                 \
+			return false;                                        \
+		dst = (__typeof__(dst))strtoll(v, NULL, 0);                  \
+	} while (0)
+#define UNUM(key, dst)                                                       \
+	do {                                                                 \
+		if (!(v = field(line, key)))                                 \
+			return false;                                        \
+		dst = (__typeof__(dst))strtoull(v, NULL, 0);                 \
+	} while (0)
+	NUM("p", o->proc);
+	NUM("c", o->child);
+	NUM("o", o->obj);
+	UNUM("l", o->len);
+	UNUM("l2", o->len2);
+	UNUM("off", o->off);
+	UNUM("prot", o->prot);
+	UNUM("fl", o->flags);
+	UNUM("n", o->n);
+	UNUM("s", o->seed);
+#undef NUM
+#undef UNUM
+	if (!(v = field(line, "a")) || !raddr_parse(v, &o->addr) ||
+	    !(v = field(line, "a2")) || !raddr_parse(v, &o->addr2))
+		return false;
+	return o->proc >= 0 && o->proc < MAXP && o->child >= 0 &&
+	       o->child < MAXP && o->n <= OX_DATA;
+}
+
+/* ==== what a side answers ============================================ */
+
+struct res {
+	bool died;           /* the process is gone (Linux: the executor) */
+	int64_t ret;
+	int err;
+	bool is_addr;        /* ret is an address: compare ra */
+	struct raddr ra;
+	uint64_t done;       /* user access: bytes done before a signal */
+	int sig, code;
+	struct raddr fault;
+	uint8_t data[OX_DATA];
+	uint32_t ndata;      /* bytes of data that count */
+};
+
+struct mline {
+	struct raddr lo, hi;
+	char perms[5];
+	uint64_t off, ino;
+	unsigned maj, min;
+	char name[96];
+};
+
+struct pstate {
+	uint32_t nl, np;
+	struct mline l[OX_LINES];
+	struct {
+		struct raddr a;
+		uint64_t sum;
+	} pg[OX_PAGES];
+	struct raddr brk;
+};
+
+/* Parse maps lines (Linux's format) into st->l, addresses made relative. */
+static bool parse_maps(const struct anchors *an, const char *text,
+		       struct pstate *st)
+{
+	const char *p = text;
+
+	st->nl = 0;
+	while (*p) {
+		struct mline *m = &st->l[st->nl];
+		unsigned long long lo, hi, off, ino;
+		int used = 0;
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		char line[256];
+
+		if (len >= sizeof(line) || st->nl == OX_LINES)
+			return false;
+		memcpy(line, p, len);
+		line[len] = 0;
+		p += len + (e ? 1 : 0);
+		memset(m, 0, sizeof(*m));
+		if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &lo, &hi,
+			   m->perms, &off, &m->maj, &m->min, &ino, &used) < 7)
+			return false;
+		m->lo = relate(an, lo);
+		m->hi = relate(an, hi);
+		m->off = off;
+		m->ino = ino;
+		if (used > 0)
+			snprintf(m->name, sizeof(m->name), "%s", line + used);
+		st->nl++;
+	}
+	return true;
+}
+
+/* ==== sides ========================================================== */
+
+struct side {
+	const char *name;
+	struct anchors an;
+	bool pkeys; /* execute-only pages are unreadable (x86 keys) */
+	/* Fresh processes: slot 0 alive, the anchors set. 0, or -1 with
+	 * why set (the run is skipped). */
+	int (*start)(struct side *s, char *why, size_t n);
+	void (*stop)(struct side *s);
+	void (*run)(struct side *s, const struct op *o, struct res *r);
+	/* The state of a live process; false if it is gone. */
+	bool (*state)(struct side *s, int proc, struct pstate *st);
+	void *impl;
+};
+
+/* ---- Linux ----------------------------------------------------------- */
+
+struct lx {
+	struct ox_proc p[MAXP];
+	pid_t all[256];          /* every executor started, to kill */
+	int nall;
+	int fd[8];               /* memory files by index */
+	struct ox_state st;
+};
+
+static int lx_start(struct side *s, char *why, size_t n)
+{
+	struct lx *x = s->impl;
+	struct ox_layout l;
+
+	memset(x->p, 0, sizeof(x->p));
+	for (int i = 0; i < MAXP; i++)
+		x->p[i].sock = -1;
+	for (int i = 0; i < 8; i++)
+		x->fd[i] = -1;
+	x->nall = 0;
+	if (ox_spawn(&x->p[0], WIN_PAGES * (uint64_t)getpagesize(),
+		     HEAP_PAGES * (uint64_t)getpagesize(), &l) != 0) {
+		snprintf(why, n, "Linux side: %s", l.why);
+		if (x->p[0].sock >= 0)
+			close(x->p[0].sock);
+		ox_kill_all(&x->p[0].pid, 1);
+		return -1;
+	}
+	x->all[x->nall++] = x->p[0].pid;
+	s->an = (struct anchors){l.page, l.lo, l.hi, l.start_brk, l.heap_end,
+				 l.heap_ok};
+	return 0;
+}
+
+static void lx_stop(struct side *s)
+{
+	struct lx *x = s->impl;
+
+	for (int i = 0; i < MAXP; i++) {
+		if (x->p[i].sock >= 0)
+			close(x->p[i].sock);
+		x->p[i].sock = -1;
+	}
+	ox_kill_all(x->all, x->nall);
+	x->nall = 0;
+}
+
+static void lx_run(struct side *s, const struct op *o, struct res *r)
+{
+	struct lx *x = s->impl;
+	struct ox_proc *p = &x->p[o->proc];
+	struct ox_req q;
+	struct ox_rep rep;
+	uint64_t a = resolve(&s->an, o->addr);
+
+	memset(r, 0, sizeof(*r));
+	memset(&q, 0, sizeof(q));
+	q.fd = o->obj >= 0 && o->obj < 8 ? x->fd[o->obj] : -1;
+	q.n = o->n;
+	op_data(o, q.data);
+	switch (o->k) {
+	case K_FORK:
+		if (ox_fork(p, &x->p[o->child], &rep) < 0) {
+			r->died = true;
+			return;
+		}
+		if (x->nall < (int)(sizeof(x->all) / sizeof(x->all[0])))
+			x->all[x->nall++] = x->p[o->child].pid;
+		r->ret = 0; /* pids differ between sides */
+		return;
+	case K_EXIT:
+		ox_exit(p);
+		return;
+	case K_MMAP:
+		q.op = OX_MMAP;
+		q.a[0] = a;
+		q.a[1] = o->len;
+		q.a[2] = (uint64_t)o->prot;
+		q.a[3] = (uint64_t)o->flags;
+		q.a[4] = o->off;
+		break;
+	case K_MUNMAP:
+	case K_MPROTECT:
+	case K_MADVISE:
+	case K_MSEAL:
+		q.op = o->k == K_MUNMAP     ? OX_MUNMAP
+		       : o->k == K_MPROTECT ? OX_MPROTECT
+		       : o->k == K_MADVISE  ? OX_MADVISE
+					    : OX_MSEAL;
+		q.a[0] = a;
+		q.a[1] = o->len;
+		q.a[2] = o->k == K_MPROTECT ? (uint64_t)o->prot
+					    : (uint64_t)o->flags;
+		break;
+	case K_MREMAP:
+		q.op = OX_MREMAP;
+		q.a[0] = a;
+		q.a[1] = o->len;
+		q.a[2] = o->len2;
+		q.a[3] = (uint64_t)o->flags;
+		q.a[4] = resolve(&s->an, o->addr2);
+		break;
+	case K_BRK:
+		q.op = OX_BRK;
+		q.a[0] = a;
+		break;
+	case K_READ:
+	case K_WRITE:
+	case K_COPY_TO:
+	case K_COPY_FROM:
+		q.op = o->k == K_READ	   ? OX_READ
+		       : o->k == K_WRITE   ? OX_WRITE
+		       : o->k == K_COPY_TO ? OX_COPY_TO
+					   : OX_COPY_FROM;
+		q.a[0] = a;
+		break;
+	case K_MEMFD:
+		q.op = OX_MEMFD;
+		snprintf((char *)q.data, sizeof(q.data), "oracle%d", o->obj);
+		q.a[0] = (uint64_t)o->flags;
+		break;
+	case K_FTRUNCATE:
+		q.op = OX_FTRUNCATE;
+		q.a[0] = o->len;
+		break;
+	case K_FALLOCATE:
+		q.op = OX_FALLOCATE;
+		q.a[0] = (uint64_t)o->flags;
+		q.a[1] = o->off;
+		q.a[2] = o->len;
+		break;
+	case K_PWRITE:
+		q.op = OX_PWRITE;
+		q.a[0] = o->off;
+		break;
+	}
+	if (ox_call(p, &q, &rep) != 0) {
+		r->died = true;
+		return;
+	}
+	r->ret = rep.ret;
+	r->err = rep.err;
+	switch (o->k) {
+	case K_MMAP:
+	case K_MREMAP:
+	case K_BRK:
+		if (rep.ret != -1 || o->k == K_BRK) {
+			r->is_addr = true;
+			r->ra = relate(&s->an, (uint64_t)rep.ret);
+			r->ret = 0;
+		}
+		break;
+	case K_MEMFD:
+		if (rep.ret >= 0 && o->obj >= 0 && o->obj < 8)
+			x->fd[o->obj] = (int)rep.ret;
+		r->ret = rep.ret >= 0 ? 0 : -1;
+		break;
+	case K_READ:
+	case K_WRITE:
+		r->done = rep.done;
+		r->sig = rep.sig;
+		r->code = rep.code;
+		if (rep.sig)
+			r->fault = relate(&s->an, rep.fault_addr);
+		if (o->k == K_READ) {
+			memcpy(r->data, rep.data, rep.done);
+			r->ndata = (uint32_t)rep.done;
+		}
+		break;
+	case K_COPY_FROM:
+		if (rep.ret > 0) {
+			memcpy(r->data, rep.data, (size_t)rep.ret);
+			r->ndata = (uint32_t)rep.ret;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static bool lx_state(struct side *s, int proc, struct pstate *st)
+{
+	struct lx *x = s->impl;
+
+	if (ox_get_state(&x->p[proc], &x->st) != 0)
+		return false;
+	if (!parse_maps(&s->an, x->st.text, st))
+		return false;
+	st->np = x->st.npages;
+	for (uint32_t i = 0; i < st->np; i++) {
+		st->pg[i].a = relate(&s->an, x->st.pages[i].addr);
+		st->pg[i].sum = x->st.pages[i].sum;
+	}
+	st->brk = relate(&s->an, x->st.brk);
+	return true;
+}
+
+static struct lx lx_main, lx_other;
+
+static void side_linux(struct side *s, const char *name, struct lx *impl)
+{
+	memset(s, 0, sizeof(*s));
+	s->name = name;
+	s->start = lx_start;
+	s->stop = lx_stop;
+	s->run = lx_run;
+	s->state = lx_state;
+	s->impl = impl;
+}
+
+/* ==== the generator ================================================== */
+
+struct gen {
+	struct rng g;
+	struct anchors an; /* of the reference side, for page size */
+	bool live[MAXP];
+	int nlive;
+	bool heap;         /* both sides have a heap window */
+	int nobj;          /* memory files made */
+	bool shared;       /* shared and file memory in the mix */
+};
+
+static uint64_t gpage(const struct gen *G)
+{
+	return G->an.page;
+}
+
+/* A page-aligned place in the window's hot top, or deeper. */
+static struct raddr hot_addr(struct gen *G, unsigned pages_max)
+{
+	uint64_t pg = rng_below(&G->g, pages_max);
+
+	return (struct raddr){B_WIN, -(int64_t)((pages_max - pg) * gpage(G))};
+}
+
+static struct raddr heap_addr(struct gen *G)
+{
+	int64_t pg = (int64_t)rng_below(&G->g, HEAP_PAGES);
+
+	return (struct raddr){B_HEAP, pg * (int64_t)gpage(G)};
+}
+
+/*
+ * Keep [*a, *a + *len) inside its window: Linux's side of the windows
+ * holds guards and the executor's own memory, which a call must not
+ * change. A range that would leave its window is cut at the window's end
+ * (never to 0 bytes: moved down if need be).
+ */
+static void clip(const struct gen *G, struct raddr *a, uint64_t *len)
+{
+	int64_t lo, hi;
+
+	if (a->base == B_WIN) {
+		lo = -(int64_t)(WIN_PAGES * gpage(G));
+		hi = 0;
+	} else if (a->base == B_HEAP) {
+		lo = 0;
+		hi = (int64_t)(HEAP_PAGES * gpage(G));
+	} else {
+		return;
+	}
+	if (*len > (uint64_t)(hi - lo))
+		*len = (uint64_t)(hi - lo);
+	if (a->off < lo)
+		a->off = lo;
+	if (a->off > hi - 1)
+		a->off = hi - (int64_t)gpage(G);
+	if (a->off + (int64_t)*len > hi)
+		*len = (uint64_t)(hi - a->off);
+}
+
+/* A random range inside a random line of st (or false if none): whole
+ * line half the time. */
+static bool pick_line(struct gen *G, const struct pstate *st,
+		      struct raddr *a, uint64_t *len)
+{
+	const struct mline *m;
+	uint64_t pages, off, n;
+
+	if (st->nl == 0)
+		return false;
+	m = &st->l[rng_below(&G->g, st->nl)];
+	if (m->lo.base != m->hi.base || m->lo.base == B_ABS)
+		return false;
+	pages = (uint64_t)(m->hi.off - m->lo.off) / gpage(G);
+	if (pages == 0)
+		return false;
+	off = rng_chance(&G->g, 50) ? 0 : rng_below(&G->g, pages);
+	n = rng_chance(&G->g, 50) ? pages - off
+				  : 1 + rng_below(&G->g, pages - off);
+	*a = m->lo;
+	a->off += (int64_t)(off * gpage(G));
+	*len = n * gpage(G);
+	return true;
+}
+
+/* A range for munmap, mprotect and friends: in a line, or anywhere hot. */
+static void pick_range(struct gen *G, const struct pstate *st,
+		       struct raddr *a, uint64_t *len)
+{
+	if (rng_chance(&G->g, 60) && pick_line(G, st, a, len)) {
+		if (rng_chance(&G->g, 15))
+			*len += (1 + rng_below(&G->g, 3)) * gpage(G);
+		return;
+	}
+	if (G->heap && rng_chance(&G->g, 10))
+		*a = heap_addr(G);
+	else
+		*a = hot_addr(G, HOT_PAGES);
+	*len = (1 + rng_below(&G->g, rng_chance(&G->g, 75) ? 6 : 24)) *
+	       gpage(G);
+}
+
+static int rand_prot(struct gen *G)
+{
+	return (int)rng_below(&G->g, 8);
+}
+
+/* Byte-granular place for an access: in a line mostly, near its ends. */
+static void pick_access(struct gen *G, const struct pstate *st, struct op *o)
+{
+	uint64_t len;
+
+	if (rng_chance(&G->g, 85) && pick_line(G, st, &o->addr, &len)) {
+		uint64_t at = rng_below(&G->g, len);
+
+		if (rng_chance(&G->g, 20))
+			at = len - rng_below(&G->g, 16) - 1; /* cross the end */
+		o->addr.off += (int64_t)at;
+	} else {
+		o->addr = hot_addr(G, HOT_PAGES);
+		o->addr.off += (int64_t)rng_below(&G->g, gpage(G));
+	}
+	o->n = 1 + (uint32_t)rng_below(&G->g, rng_chance(&G->g, 70) ? 16
+								     : OX_DATA);
+	o->seed = (uint32_t)rng_next(&G->g);
+}
+
+static void gen_mmap(struct gen *G, struct op *o)
+{
+	uint64_t r = rng_below(&G->g, 100), pages;
+
+	pages = 1 + rng_below(&G->g, rng_chance(&G->g, 75) ? 6 : 16);
+	o->len = pages * gpage(G);
+	if (rng_chance(&G->g, 3))
+		o->len -= rng_below(&G->g, gpage(G)); /* rounded up */
+	if (rng_chance(&G->g, 1))
+		o->len = 0;
+	o->prot = rand_prot(G);
+	o->flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	if (rng_chance(&G->g, 50))
+		o->flags |= MAP_NORESERVE;
+	if (rng_chance(&G->g, 8))
+		o->flags |= MAP_POPULATE;
+	if (r < 35)
+		o->addr = (struct raddr){B_ABS, 0}; /* no hint */
+	else if (r < 78)
+		o->addr = hot_addr(G, HOT_PAGES);
+	else if (r < 82) {
+		o->addr = hot_addr(G, HOT_PAGES);
+		o->addr.off += 1 + (int64_t)rng_below(&G->g, gpage(G) - 1);
+	} else if (r < 92 && G->heap)
+		o->addr = heap_addr(G);
+	else
+		o->addr = hot_addr(G, WIN_PAGES);
+	if (o->addr.base != B_ABS) {
+		if (rng_chance(&G->g, 35))
+			o->flags |= MAP_FIXED;
+		else if (rng_chance(&G->g, 20))
+			o->flags |= MAP_FIXED_NOREPLACE;
+	}
+	if (rng_chance(&G->g, 2))
+		o->flags &= ~(int64_t)MAP_PRIVATE; /* no type: EINVAL */
+}
+
+static void gen_mremap(struct gen *G, const struct pstate *st, struct op *o)
+{
+	uint64_t r = rng_below(&G->g, 100);
+
+	pick_range(G, st, &o->addr, &o->len);
+	o->len2 = (1 + rng_below(&G->g, 10)) * gpage(G);
+	o->addr2 = (struct raddr){B_ABS, 0};
+	if (r < 30) {
+		o->flags = 0;
+	} else if (r < 55) {
+		o->flags = MREMAP_MAYMOVE;
+	} else if (r < 75) {
+		o->flags = MREMAP_MAYMOVE | MREMAP_FIXED;
+		o->addr2 = hot_addr(G, HOT_PAGES);
+	} else if (r < 90) {
+		o->flags = MREMAP_MAYMOVE | MREMAP_DONTUNMAP;
+		if (rng_chance(&G->g, 80))
+			o->len2 = o->len;
+		if (rng_chance(&G->g, 50))
+			o->addr2 = hot_addr(G, HOT_PAGES);
+	} else if (r < 95) {
+		o->flags = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
+		o->len2 = o->len;
+		o->addr2 = hot_addr(G, HOT_PAGES);
+	} else {
+		/* Refused: fixed without maymove, an unknown flag, a zero
+		 * old length of private memory, a misaligned address. */
+		switch (rng_below(&G->g, 4)) {
+		case 0:
+			o->flags = MREMAP_FIXED;
+			o->addr2 = hot_addr(G, HOT_PAGES);
+			break;
+		case 1:
+			o->flags = 0x40;
+			break;
+		case 2:
+			o->flags = MREMAP_MAYMOVE;
+			o->len = 0;
+			break;
+		default:
+			o->flags = MREMAP_MAYMOVE;
+			o->addr.off += 1;
+			break;
+		}
+	}
+	if (rng_chance(&G->g, 3))
+		o->len2 -= rng_below(&G->g, gpage(G)); /* rounded up */
+}
+
+static int pick_live(struct gen *G)
+{
+	int k = (int)rng_below(&G->g, (uint64_t)G->nlive);
+
+	for (int i = 0; i < MAXP; i++)
+		if (G->live[i] && k-- == 0)
+			return i;
+	return 0;
+}
+
+/* The next call, for the process state st of o->proc. */
+static void gen_op(struct gen *G, const struct pstate *sts, struct op *o)
+{
+	uint64_t r;
+	const struct pstate *st;
+
+	memset(o, 0, sizeof(*o));
+	o->obj = -1;
+	o->proc = pick_live(G);
+	st = &sts[o->proc];
+	for (;;) {
+		r = rng_below(&G->g, 1000);
+		if (r < 40 && G->nlive >= MAXP)
+			continue;
+		if (r >= 40 && r < 55 && G->nlive <= 1)
+			continue;
+		if (r >= 55 && r < 105 && !G->heap)
+			continue;
+		break;
+	}
+	if (r < 40) {
+		o->k = K_FORK;
+		for (int i = 0; i < MAXP; i++)
+			if (!G->live[i]) {
+				o->child = i;
+				break;
+			}
+	} else if (r < 55) {
+		o->k = K_EXIT;
+	} else if (r < 105) {
+		int64_t at = (int64_t)rng_below(&G->g, HEAP_PAGES + 2) - 1;
+
+		o->k = K_BRK;
+		o->addr = (struct raddr){B_HEAP, at * (int64_t)gpage(G)};
+		if (rng_chance(&G->g, 40))
+			o->addr.off += (int64_t)rng_below(&G->g, gpage(G));
+		if (rng_chance(&G->g, 5))
+			o->addr = (struct raddr){B_ABS, 0};
+	} else if (r < 330) {
+		o->k = K_MMAP;
+		gen_mmap(G, o);
+	} else if (r < 450) {
+		o->k = K_MUNMAP;
+		pick_range(G, st, &o->addr, &o->len);
+	} else if (r < 600) {
+		o->k = K_MPROTECT;
+		pick_range(G, st, &o->addr, &o->len);
+		o->prot = rand_prot(G);
+	} else if (r < 720) {
+		o->k = K_MREMAP;
+		gen_mremap(G, st, o);
+	} else if (r < 800) {
+		o->k = K_READ;
+		pick_access(G, st, o);
+	} else if (r < 930) {
+		o->k = K_WRITE;
+		pick_access(G, st, o);
+	} else {
+		o->k = r < 965 ? K_COPY_TO : K_COPY_FROM;
+		pick_access(G, st, o);
+	}
+	if (o->k >= K_MUNMAP && o->k <= K_MPROTECT && rng_chance(&G->g, 2))
+		o->addr.off += 1 + (int64_t)rng_below(&G->g, gpage(G) - 1);
+	if (o->k >= K_MUNMAP && o->k <= K_MPROTECT && rng_chance(&G->g, 1))
+		o->len = 0;
+	switch (o->k) {
+	case K_MMAP:
+		if (o->flags & MAP_FIXED)
+			clip(G, &o->addr, &o->len);
+		break;
+	case K_MREMAP:
+		clip(G, &o->addr, &o->len);
+		if (o->flags & MREMAP_FIXED)
+			clip(G, &o->addr2, &o->len2);
+		break;
+	case K_MUNMAP:
+	case K_MPROTECT:
+	case K_MADVISE:
+	case K_MSEAL:
+		clip(G, &o->addr, &o->len);
+		break;
+	case K_READ:
+	case K_WRITE:
+	case K_COPY_TO:
+	case K_COPY_FROM: {
+		uint64_t n = o->n;
+
+		clip(G, &o->addr, &n);
+		o->n = (uint32_t)n;
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* ==== comparison ===================================================== */
+
+struct report {
+	char *buf;
+	size_t len, cap;
+};
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void rp(struct report *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!r)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(r->buf + r->len, r->cap - r->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (r->len + (size_t)n < r->cap)
+			break;
+		r->cap = (r->cap + (size_t)n) * 2;
+		r->buf = realloc(r->buf, r->cap);
+		REL_CHECK(r->buf != NULL, "out of memory");
+	}
+	r->len += (size_t)n;
+}
+
+static void res_str(char *buf, size_t n, const struct op *o,
+		    const struct res *r)
+{
+	char a[40], f[40];
+
+	if (r->died) {
+		snprintf(buf, n, "the process died");
+		return;
+	}
+	raddr_str(a, sizeof(a), r->ra);
+	raddr_str(f, sizeof(f), r->fault);
+	if (o->k == K_READ || o->k == K_WRITE)
+		snprintf(buf, n, "%" PRIu64 " bytes done%s%s sig %d code %d at %s",
+			 r->done, r->sig ? "," : "", r->sig ? " then" : "",
+			 r->sig, r->code, r->sig ? f : "-");
+	else if (r->is_addr)
+		snprintf(buf, n, "%s", a);
+	else
+		snprintf(buf, n, "%" PRId64 " errno %d (%s)", r->ret, r->err,
+			 r->err ? strerror(r->err) : "-");
+}
+
+/* Host differences that are not the layer's: x86 protection keys make a
+ * load from an execute-only page fault (SEGV_PKUERR, code 4). */
+#define SEGV_PKUERR_CODE 4
+
+static bool same_res(const struct side *A, const struct side *B,
+		     const struct op *o, const struct res *a,
+		     const struct res *b)
+{
+	if (a->died || b->died)
+		return a->died == b->died;
+	if (a->err != b->err || a->is_addr != b->is_addr)
+		return false;
+	if (a->is_addr ? !raddr_eq(a->ra, b->ra) : a->ret != b->ret)
+		return false;
+	if (o->k == K_READ || o->k == K_WRITE) {
+		int ca = a->code, cb = b->code;
+
+		if (A->pkeys != B->pkeys) {
+			/* Modulo the keys: a key fault is an access fault. */
+			if (ca == SEGV_PKUERR_CODE)
+				ca = SEGV_ACCERR;
+			if (cb == SEGV_PKUERR_CODE)
+				cb = SEGV_ACCERR;
+		}
+		if (a->done != b->done || a->sig != b->sig || ca != cb)
+			return false;
+		if (a->sig && !raddr_eq(a->fault, b->fault))
+			return false;
+	}
+	return a->ndata == b->ndata && memcmp(a->data, b->data, a->ndata) == 0;
+}
+
+static void line_str(char *buf, size_t n, const struct mline *m)
+{
+	char lo[40], hi[40];
+
+	raddr_str(lo, sizeof(lo), m->lo);
+	raddr_str(hi, sizeof(hi), m->hi);
+	snprintf(buf, n, "%s-%s %s %08" PRIx64 " %02x:%02x %" PRIu64 " %s", lo,
+		 hi, m->perms, m->off, m->maj, m->min, m->ino, m->name);
+}
+
+/* Device and inode numbers are each side's own: they must correspond one
+ * to one through the episode. */
+struct idmap {
+	int n;
+	struct {
+		uint64_t a, b;
+	} e[64];
+};
+
+static uint64_t dev_ino(const struct mline *m)
+{
+	return ((uint64_t)m->maj << 56) ^ ((uint64_t)m->min << 48) ^ m->ino;
+}
+
+static bool same_id(struct idmap *im, const struct mline *a,
+		    const struct mline *b)
+{
+	uint64_t x = dev_ino(a), y = dev_ino(b);
+
+	if ((x == 0) != (y == 0))
+		return false;
+	if (x == 0)
+		return true;
+	for (int i = 0; i < im->n; i++)
+		if (im->e[i].a == x || im->e[i].b == y)
+			return im->e[i].a == x && im->e[i].b == y;
+	if (im->n < 64) {
+		im->e[im->n].a = x;
+		im->e[im->n].b = y;
+		im->n++;
+	}
+	return true;
+}
+
+static bool same_line(struct idmap *im, const struct mline *a,
+		      const struct mline *b)
+{
+	return raddr_eq(a->lo, b->lo) && raddr_eq(a->hi, b->hi) &&
+	       strcmp(a->perms, b->perms) == 0 && a->off == b->off &&
+	       strcmp(a->name, b->name) == 0 && same_id(im, a, b);
+}
+
+static void print_lines(struct report *r, const char *who,
+			const struct pstate *st)
+{
+	char buf[256];
+
+	rp(r, "  %s:\n", who);
+	for (uint32_t i = 0; i < st->nl; i++) {
+		line_str(buf, sizeof(buf), &st->l[i]);
+		rp(r, "    %s\n", buf);
+	}
+}
+
+static bool same_state(struct idmap *im, int proc, const struct side *A,
+		       const struct pstate *a, const struct side *B,
+		       const struct pstate *b, struct report *r)
+{
+	bool same = a->nl == b->nl && raddr_eq(a->brk, b->brk);
+	char x[40], y[40];
+
+	for (uint32_t i = 0; same && i < a->nl; i++)
+		same = same_line(im, &a->l[i], &b->l[i]);
+	if (!same) {
+		raddr_str(x, sizeof(x), a->brk);
+		raddr_str(y, sizeof(y), b->brk);
+		rp(r, "process %d: the maps lines differ (break %s on %s, %s on %s)\n",
+		   proc, x, A->name, y, B->name);
+		print_lines(r, A->name, a);
+		print_lines(r, B->name, b);
+		return false;
+	}
+	same = a->np == b->np;
+	for (uint32_t i = 0; same && i < a->np; i++)
+		same = raddr_eq(a->pg[i].a, b->pg[i].a) &&
+		       a->pg[i].sum == b->pg[i].sum;
+	if (!same) {
+		rp(r, "process %d: page contents differ\n", proc);
+		for (uint32_t i = 0; i < a->np || i < b->np; i++) {
+			bool d = i >= a->np || i >= b->np ||
+				 !raddr_eq(a->pg[i].a, b->pg[i].a) ||
+				 a->pg[i].sum != b->pg[i].sum;
+
+			if (!d)
+				continue;
+			raddr_str(x, sizeof(x), i < a->np ? a->pg[i].a : b->pg[i].a);
+			rp(r, "  page %s: %s %016" PRIx64 ", %s %016" PRIx64 "\n",
+			   x, A->name, i < a->np ? a->pg[i].sum : 0, B->name,
+			   i < b->np ? b->pg[i].sum : 0);
+		}
+	}
+	return same;
+}
+
+/* ==== episodes ======================================================= */
+
+struct episode {
+	struct op *ops;
+	size_t n, cap;
+};
+
+static void ep_add(struct episode *e, const struct op *o)
+{
+	if (e->n == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 256;
+		e->ops = realloc(e->ops, e->cap * sizeof(*e->ops));
+		REL_CHECK(e->ops != NULL, "out of memory");
+	}
+	e->ops[e->n++] = *o;
+}
+
+static struct pstate st_a[MAXP], st_b[MAXP];
+
+/* Counts of what was compared, to show the run meant something. */
+static struct {
+	unsigned long calls, ok, failed, faults, pages, forks, episodes;
+	unsigned long kind[K_KINDS];
+} stats;
+
+static bool setup_ok(const struct side *A, const struct side *B)
+{
+	return A->an.page == B->an.page;
+}
+
+/*
+ * Run one episode on sides A and B: the calls of *given if given (a
+ * replay), else nops calls drawn from g and appended to *given. Compares
+ * after each call; on the first difference describes it in *r and returns
+ * its index; returns -1 if all agree, -2 if the sides could not start.
+ */
+static long run_episode(struct side *A, struct side *B, struct rng *g,
+			struct episode *given, size_t nops, bool replay,
+			struct report *r)
+{
+	struct gen G;
+	struct idmap im = {0};
+	char why[256];
+	long bad = -1;
+	size_t n = replay ? given->n : nops;
+
+	if (A->start(A, why, sizeof(why)) != 0) {
+		rp(r, "%s\n", why);
+		return -2;
+	}
+	if (B->start(B, why, sizeof(why)) != 0) {
+		A->stop(A);
+		rp(r, "%s\n", why);
+		return -2;
+	}
+	REL_CHECK(setup_ok(A, B), "the sides' pages differ");
+	memset(&G, 0, sizeof(G));
+	if (g)
+		G.g = *g;
+	G.an = A->an;
+	G.live[0] = true;
+	G.nlive = 1;
+	G.heap = A->an.heap_ok && B->an.heap_ok;
+	memset(st_a, 0, sizeof(st_a));
+	memset(st_b, 0, sizeof(st_b));
+	for (size_t i = 0; i < n; i++) {
+		struct op o;
+		struct res ra, rb;
+		char os[256];
+
+		if (replay) {
+			o = given->ops[i];
+			if (!G.live[o.proc] ||
+			    (o.k == K_FORK && G.live[o.child]))
+				continue; /* dropped by shrinking */
+			if (!G.heap && (o.k == K_BRK ||
+					o.addr.base == B_HEAP))
+				continue;
+		} else {
+			gen_op(&G, st_a, &o);
+			ep_add(given, &o);
+		}
+		A->run(A, &o, &ra);
+		B->run(B, &o, &rb);
+		stats.calls++;
+		stats.kind[o.k]++;
+		if (!ra.died && ra.err == 0)
+			stats.ok++;
+		else
+			stats.failed++;
+		if (ra.sig)
+			stats.faults++;
+		if (!same_res(A, B, &o, &ra, &rb)) {
+			char x[160], y[160];
+
+			op_str(os, sizeof(os), &o);
+			res_str(x, sizeof(x), &o, &ra);
+			res_str(y, sizeof(y), &o, &rb);
+			rp(r, "call %zu: %s\n  %s: %s\n  %s: %s\n", i, os,
+			   A->name, x, B->name, y);
+			bad = (long)i;
+			break;
+		}
+		if (o.k == K_FORK) {
+			G.live[o.child] = true;
+			G.nlive++;
+			stats.forks++;
+		} else if (o.k == K_EXIT) {
+			G.live[o.proc] = false;
+			G.nlive--;
+		}
+		for (int p = 0; p < MAXP && bad < 0; p++) {
+			if (!G.live[p])
+				continue;
+			if (!A->state(A, p, &st_a[p]) ||
+			    !B->state(B, p, &st_b[p])) {
+				op_str(os, sizeof(os), &o);
+				rp(r, "call %zu: %s\n  process %d is gone\n", i,
+				   os, p);
+				bad = (long)i;
+				break;
+			}
+			if (!same_state(&im, p, A, &st_a[p], B, &st_b[p],
+					NULL)) {
+				op_str(os, sizeof(os), &o);
+				rp(r, "call %zu: %s\n", i, os);
+				same_state(&im, p, A, &st_a[p], B, &st_b[p], r);
+				bad = (long)i;
+				break;
+			}
+			stats.pages += st_a[p].np;
+		}
+		if (bad >= 0)
+			break;
+	}
+	if (g)
+		*g = G.g;
+	A->stop(A);
+	B->stop(B);
+	stats.episodes++;
+	return bad;
+}
+
+/* ==== replay files =================================================== */
+
+static void write_replay(FILE *f, const struct episode *e, size_t upto,
+			 uint64_t seed)
+{
+	char os[256];
+
+	fprintf(f, "# aspace_oracle replay (seed %#" PRIx64 "): one call a line;"
+		   " run with aspace_oracle --replay FILE\n", seed);
+	for (size_t i = 0; i <= upto && i < e->n; i++) {
+		op_str(os, sizeof(os), &e->ops[i]);
+		fprintf(f, "%s\n", os);
+	}
+}
+
+static bool read_replay(const char *path, struct episode *e)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	int ln = 0;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		struct op o;
+
+		ln++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (!op_parse(line, &o)) {
+			fprintf(stderr, "%s:%d: cannot parse: %s", path, ln, line);
+			fclose(f);
+			return false;
+		}
+		ep_add(e, &o);
+	}
+	fclose(f);
+	return true;
+}
+
+/*
+ * Fewer calls that still show a difference: drop chunks of calls
+ * (halves, then quarters, ... single calls) while the replay still fails,
+ * within a time budget. Forks and exits stay consistent: a replay skips a
+ * call whose process is not alive.
+ */
+static void shrink(struct side *A, struct side *B, struct episode *e,
+		   long *bad, double budget)
+{
+	struct timespec t0, t;
+	size_t chunk;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	e->n = (size_t)*bad + 1;
+	for (chunk = e->n / 2; chunk >= 1; chunk /= 2) {
+		for (size_t at = 0; at + 1 < e->n;) {
+			struct episode c = {0};
+			long b;
+			size_t end = at + chunk < e->n - 1 ? at + chunk : e->n - 1;
+
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((double)(t.tv_sec - t0.tv_sec) > budget)
+				return;
+			for (size_t i = 0; i < e->n; i++)
+				if (i < at || i >= end)
+					ep_add(&c, &e->ops[i]);
+			b = run_episode(A, B, NULL, &c, 0, true, NULL);
+			if (b >= 0) {
+				free(e->ops);
+				*e = c;
+				e->n = (size_t)b + 1;
+				*bad = b;
+			} else {
+				free(c.ops);
+				at = end;
+			}
+		}
+		if (chunk == 1)
+			break;
+	}
+}
+
+/* ==== main =========================================================== */
+
+static bool overcommit_never(void)
+{
+	FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
+	int v = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v == 2;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: aspace_oracle [--ops N] [--seed S] [--episode N] [--self]\n"
+		"       aspace_oracle --replay FILE [--self]\n");
+	exit(2);
+}
+
+/* Report a difference: the description, the replay file, shrunk. */
+static int report_difference(struct side *A, struct side *B,
+			     struct episode *e, long bad, uint64_t seed,
+			     struct report *r)
+{
+	char path[64];
+	FILE *f;
+	struct report r2 = {0};
+
+	fprintf(stderr, "aspace_oracle: DIFFERENCE (seed %#" PRIx64 ")\n%s",
+		seed, r->buf);
+	shrink(A, B, e, &bad, 60.0);
+	snprintf(path, sizeof(path), "aspace_oracle-%016" PRIx64 ".replay",
+		 seed);
+	f = fopen(path, "w");
+	if (f) {
+		write_replay(f, e, (size_t)bad, seed);
+		fclose(f);
+	}
+	/* The shrunk replay's own difference. */
+	if (run_episode(A, B, NULL, e, 0, true, &r2) >= 0)
+		fprintf(stderr, "shrunk to %zu calls:\n%s", e->n, r2.buf);
+	write_replay(stderr, e, (size_t)bad, seed);
+	fprintf(stderr, "replay file: %s (aspace_oracle --replay %s%s)\n",
+		path, path, A->impl == &lx_other || B->impl == &lx_other ? " --self" : "");
+	free(r2.buf);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long nops = rel_scaled(12000, 10000), per = 300;
+	uint64_t seed = 0;
+	bool have_seed = false, self = false;
+	const char *replay = NULL;
+	struct side A, B;
+	struct report r = {0};
+	struct rng g;
+
+	if (argc == 2 && strcmp(argv[1], "--executor") == 0)
+		ox_executor_main();
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc)
+			nops = strtoul(argv[++i], NULL, 0);
+		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+			seed = strtoull(argv[++i], NULL, 0);
+			have_seed = true;
+		} else if (strcmp(argv[i], "--episode") == 0 && i + 1 < argc)
+			per = strtoul(argv[++i], NULL, 0);
+		else if (strcmp(argv[i], "--replay") == 0 && i + 1 < argc)
+			replay = argv[++i];
+		else if (strcmp(argv[i], "--self") == 0)
+			self = true;
+		else
+			usage();
+	}
+	if (overcommit_never()) {
+		printf("aspace_oracle: skipped, vm.overcommit_memory is 2\n");
+		return SKIP;
+	}
+	side_linux(&A, "linux", &lx_main);
+	side_linux(&B, "linux-again", &lx_other);
+	if (!self) {
+		fprintf(stderr, "aspace_oracle: the layer side is not built yet; "
+				"use --self\n");
+		return SKIP;
+	}
+
+	if (replay) {
+		struct episode e = {0};
+		long bad;
+
+		if (!read_replay(replay, &e))
+			return 2;
+		bad = run_episode(&A, &B, NULL, &e, 0, true, &r);
+		if (bad == -2) {
+			fprintf(stderr, "aspace_oracle: %s", r.buf);
+			return SKIP;
+		}
+		if (bad >= 0) {
+			fprintf(stderr, "aspace_oracle: DIFFERENCE\n%s", r.buf);
+			return 1;
+		}
+		printf("aspace_oracle: %zu calls of %s agree\n", e.n, replay);
+		return 0;
+	}
+	if (!have_seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	printf("aspace_oracle: seed %#" PRIx64 " (again: aspace_oracle --seed %#"
+	       PRIx64 "%s)\n", seed, seed, self ? " --self" : "");
+	fflush(stdout);
+	g.s = seed;
+	while (stats.calls < nops) {
+		struct episode e = {0};
+		uint64_t ep_seed = rng_next(&g);
+		struct rng eg = {ep_seed};
+		long bad = run_episode(&A, &B, &eg, &e, per, false, &r);
+
+		if (bad == -2) {
+			printf("aspace_oracle: skipped: %s", r.buf);
+			return SKIP;
+		}
+		if (bad >= 0)
+			return report_difference(&A, &B, &e, bad, seed, &r);
+		free(e.ops);
+	}
+	printf("aspace_oracle: %lu calls in %lu episodes agree (%lu succeeded, "
+	       "%lu refused, %lu faults, %lu forks, %lu pages compared)\n",
+	       stats.calls, stats.episodes, stats.ok, stats.failed,
+	       stats.faults, stats.forks, stats.pages);
+	for (int k = 0; k < K_KINDS; k++)
+		if (stats.kind[k])
+			printf("  %-10s %lu\n", kname[k], stats.kind[k]);
+	free(r.buf);
+	return 0;
+}
