@@ -33,11 +33,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
@@ -334,14 +336,21 @@ static bool parse_maps(const struct anchors *an, const char *text,
 struct side {
 	const char *name;
 	struct anchors an;
-	bool pkeys; /* execute-only pages are unreadable (x86 keys) */
-	/* Fresh processes: slot 0 alive, the anchors set. 0, or -1 with
-	 * why set (the run is skipped). */
-	int (*start)(struct side *s, char *why, size_t n);
-	void (*stop)(struct side *s);
+	/* Fresh processes: slot 0 alive, the anchors set (a side that
+	 * follows another takes ref's). 0, or -1 with why set (the run is
+	 * skipped). */
+	int (*start)(struct side *s, const struct anchors *ref, char *why,
+		     size_t n);
+	/* End the episode: NULL, or what was left behind (a leak). */
+	const char *(*stop)(struct side *s);
 	void (*run)(struct side *s, const struct op *o, struct res *r);
 	/* The state of a live process; false if it is gone. */
 	bool (*state)(struct side *s, int proc, struct pstate *st);
+	/* Optional: NULL, or the invariant that no longer holds. */
+	const char *(*check)(struct side *s);
+	/* A failed call changes nothing (the layer; Linux may change part
+	 * of the range first). */
+	bool atomic;
 	void *impl;
 };
 
@@ -355,11 +364,13 @@ struct lx {
 	struct ox_state st;
 };
 
-static int lx_start(struct side *s, char *why, size_t n)
+static int lx_start(struct side *s, const struct anchors *ref, char *why,
+		    size_t n)
 {
 	struct lx *x = s->impl;
 	struct ox_layout l;
 
+	(void)ref; /* Linux picks its own windows */
 	memset(x->p, 0, sizeof(x->p));
 	for (int i = 0; i < MAXP; i++)
 		x->p[i].sock = -1;
@@ -380,7 +391,7 @@ static int lx_start(struct side *s, char *why, size_t n)
 	return 0;
 }
 
-static void lx_stop(struct side *s)
+static const char *lx_stop(struct side *s)
 {
 	struct lx *x = s->impl;
 
@@ -391,6 +402,7 @@ static void lx_stop(struct side *s)
 	}
 	ox_kill_all(x->all, x->nall);
 	x->nall = 0;
+	return NULL;
 }
 
 static void lx_run(struct side *s, const struct op *o, struct res *r)
@@ -539,7 +551,8 @@ static bool lx_state(struct side *s, int proc, struct pstate *st)
 		st->pg[i].a = relate(&s->an, x->st.pages[i].addr);
 		st->pg[i].sum = x->st.pages[i].sum;
 	}
-	st->brk = relate(&s->an, x->st.brk);
+	st->brk = s->an.heap_ok ? relate(&s->an, x->st.brk)
+				: (struct raddr){B_ABS, 0};
 	return true;
 }
 
@@ -556,6 +569,513 @@ static void side_linux(struct side *s, const char *name, struct lx *impl)
 	s->impl = impl;
 }
 
+/* ---- the layer, over the simulated machine --------------------------- */
+
+#ifdef ORACLE_LAYER
+#include <memory_set/aspace.h>
+#include <memory_set/aspace_sim.h>
+
+struct ly {
+	struct aspace_sim *sim;
+	struct aspace as[MAXP];
+	void *pt[MAXP];
+	bool live[MAXP];
+	struct aspace_object *obj[8];
+	uint32_t opt_flags;
+	uint64_t min_addr;
+	char *maps;
+	size_t maps_cap;
+	unsigned char *buf; /* a page */
+	char msg[256];
+	char model_msg[256]; /* the placement model disagreed */
+	unsigned long modelled; /* placements checked against the model */
+};
+
+static struct ly ly_main;
+
+static uint64_t host_mmap_min_addr(void)
+{
+	FILE *f = fopen("/proc/sys/vm/mmap_min_addr", "r");
+	unsigned long long v = 0;
+
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/* The layer's guards where Linux has its own: PROT_NONE pages that no
+ * mapping the calls make can merge with (MAP_STACK sets a flag no call
+ * here sets). */
+static bool ly_guard(struct aspace *as, uint64_t at, uint64_t page)
+{
+	int64_t r = aspace_mmap(as, at, page, ASPACE_PROT_NONE,
+				ASPACE_MAP_PRIVATE | ASPACE_MAP_ANONYMOUS |
+					ASPACE_MAP_NORESERVE |
+					ASPACE_MAP_STACK | ASPACE_MAP_FIXED,
+				NULL, 0);
+
+	return r == (int64_t)at;
+}
+
+static int ly_start(struct side *s, const struct anchors *ref, char *why,
+		    size_t n)
+{
+	struct ly *y = s->impl;
+	struct aspace_options o;
+	const struct anchors *an = ref;
+	int e;
+
+	s->an = *ref;
+	y->model_msg[0] = 0;
+	memset(y->live, 0, sizeof(y->live));
+	memset(y->obj, 0, sizeof(y->obj));
+	y->sim = aspace_sim_new(an->page, 0);
+	if (!y->sim || !(y->pt[0] = aspace_sim_pt_new(y->sim))) {
+		snprintf(why, n, "layer: no simulated machine");
+		return -1;
+	}
+	if (!y->buf)
+		y->buf = malloc(an->page);
+	REL_CHECK(y->buf != NULL, "out of memory");
+	aspace_sim_options(y->sim, y->pt[0], &o);
+	o.flags = y->opt_flags;
+	o.mmap_base = an->hi;
+	o.mmap_min_addr = y->min_addr;
+	o.start_brk = an->heap_ok ? an->start_brk : 0;
+	e = aspace_init(&y->as[0], &o);
+	if (e != 0) {
+		snprintf(why, n, "layer: aspace_init: %d", e);
+		return -1;
+	}
+	y->live[0] = true;
+	if (!ly_guard(&y->as[0], an->lo - an->page, an->page) ||
+	    !ly_guard(&y->as[0], an->hi, an->page) ||
+	    (an->heap_ok &&
+	     (!ly_guard(&y->as[0], an->start_brk - an->page, an->page) ||
+	      !ly_guard(&y->as[0], an->heap_end, an->page)))) {
+		snprintf(why, n, "layer: cannot map the guards");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *ly_stop(struct side *s)
+{
+	struct ly *y = s->impl;
+	struct aspace_sim_stats st;
+	const char *msg = NULL;
+
+	for (int i = 0; i < MAXP; i++) {
+		if (!y->live[i])
+			continue;
+		aspace_destroy(&y->as[i]);
+		aspace_sim_pt_free(y->sim, y->pt[i]);
+		y->live[i] = false;
+	}
+	for (int i = 0; i < 8; i++)
+		if (y->obj[i])
+			aspace_object_put(y->obj[i]);
+	aspace_sim_stats(y->sim, &st);
+	if (st.frames || st.frame_refs || st.entries || st.tables ||
+	    st.blocks || st.nodes) {
+		snprintf(y->msg, sizeof(y->msg),
+			 "left behind after destroy: %" PRIu64 " frames, %" PRIu64
+			 " references, %" PRIu64 " entries, %" PRIu64
+			 " tables, %" PRIu64 " blocks, %" PRIu64 " nodes",
+			 st.frames, st.frame_refs, st.entries, st.tables,
+			 st.blocks, st.nodes);
+		msg = y->msg;
+	}
+	aspace_sim_free(y->sim);
+	y->sim = NULL;
+	return msg;
+}
+
+/* A -errno or an address into r as Linux's side gives it. */
+static void ly_ret(struct side *s, struct res *r, int64_t v, bool addr)
+{
+	if (v < 0 && v >= -4095) {
+		r->ret = -1;
+		r->err = (int)-v;
+	} else if (addr) {
+		r->is_addr = true;
+		r->ra = relate(&s->an, (uint64_t)v);
+	} else {
+		r->ret = v;
+	}
+}
+
+static void ly_fault(struct side *s, struct res *r, enum aspace_fault f,
+		     uint64_t at)
+{
+	switch (f) {
+	case ASPACE_FAULT_OK:
+		return;
+	case ASPACE_FAULT_SEGV_MAPERR:
+		r->sig = SIGSEGV, r->code = SEGV_MAPERR;
+		break;
+	case ASPACE_FAULT_SEGV_ACCERR:
+		r->sig = SIGSEGV, r->code = SEGV_ACCERR;
+		break;
+	case ASPACE_FAULT_SIGBUS:
+		r->sig = SIGBUS, r->code = BUS_ADRERR;
+		break;
+	default:
+		r->died = true; /* out of memory: Linux would not be */
+		return;
+	}
+	r->fault = relate(&s->an, at);
+}
+
+/* The whole /proc/PID/maps text of a process into y->maps. */
+static size_t ly_maps(struct ly *y, int proc)
+{
+	size_t len;
+
+	for (;;) {
+		len = aspace_maps(&y->as[proc], y->maps, y->maps_cap);
+		if (len < y->maps_cap)
+			return len;
+		y->maps_cap = len * 2 + 4096;
+		y->maps = realloc(y->maps, y->maps_cap);
+		REL_CHECK(y->maps != NULL, "out of memory");
+	}
+}
+
+/*
+ * The placement rule, as a model over the process's maps lines: a hint
+ * (rounded to a page as the host does, raised to mmap_min_addr) where
+ * [hint, hint + len) is free and below the top of user space; else the
+ * highest free range that ends at or below the mmap base (the window's
+ * top). 0 if the model has nothing to say (no room below the base).
+ */
+static uint64_t model_place(struct ly *y, int proc, uint64_t hint,
+			    uint64_t len, const struct anchors *an)
+{
+	uint64_t page = an->page, task = 0x7ffffffff000ull, best = 0;
+	uint64_t prev_end = 0, lo, hi;
+	const char *p;
+
+	len = (len + page - 1) & ~(page - 1);
+	if (hint)
+		hint = (y->opt_flags & ASPACE_OPT_HINT_ROUND_DOWN)
+			       ? hint & ~(page - 1)
+			       : (hint + page - 1) & ~(page - 1);
+	if (hint && hint < y->min_addr)
+		hint = (y->min_addr + page - 1) & ~(page - 1);
+	ly_maps(y, proc);
+	if (hint && hint + len <= task && hint + len > hint) {
+		bool free_here = true;
+
+		for (p = y->maps; *p; p = strchr(p, '\n') + 1) {
+			if (sscanf(p, "%" SCNx64 "-%" SCNx64, &lo, &hi) == 2 &&
+			    lo < hint + len && hint < hi)
+				free_here = false;
+			if (!strchr(p, '\n'))
+				break;
+		}
+		if (free_here)
+			return hint;
+	}
+	/* Gaps in address order; the last that fits below the base wins. */
+	for (p = y->maps;; p = strchr(p, '\n') + 1) {
+		bool more = *p && sscanf(p, "%" SCNx64 "-%" SCNx64, &lo,
+					 &hi) == 2;
+		uint64_t gs = prev_end, ge = more ? lo : task;
+		uint64_t floor = y->min_addr > page ? y->min_addr : page;
+
+		if (ge > an->hi)
+			ge = an->hi;
+		if (gs < floor)
+			gs = floor;
+		if (ge > gs && ge - gs >= len)
+			best = ge - len;
+		if (!more || lo >= an->hi)
+			break;
+		prev_end = hi;
+		if (!strchr(p, '\n'))
+			break;
+	}
+	return best;
+}
+
+static void ly_run(struct side *s, const struct op *o, struct res *r)
+{
+	struct ly *y = s->impl;
+	struct aspace *as = &y->as[o->proc];
+	uint64_t a = resolve(&s->an, o->addr);
+	uint8_t data[OX_DATA];
+	struct aspace_object *obj =
+		o->obj >= 0 && o->obj < 8 ? y->obj[o->obj] : NULL;
+	size_t done = 0;
+	int e;
+
+	memset(r, 0, sizeof(*r));
+	op_data(o, data);
+	switch (o->k) {
+	case K_FORK:
+		y->pt[o->child] = aspace_sim_pt_new(y->sim);
+		e = y->pt[o->child]
+			    ? aspace_fork(&y->as[o->child], as, y->pt[o->child])
+			    : -ASPACE_ENOMEM;
+		if (e != 0) {
+			r->died = true;
+			return;
+		}
+		y->live[o->child] = true;
+		return;
+	case K_EXIT:
+		aspace_destroy(as);
+		aspace_sim_pt_free(y->sim, y->pt[o->proc]);
+		y->live[o->proc] = false;
+		return;
+	case K_MMAP: {
+		bool placed = !(o->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) &&
+			      o->len > 0;
+		uint64_t want = placed ? model_place(y, o->proc, a, o->len,
+						     &s->an)
+				       : 0;
+		int64_t got = aspace_mmap(as, a, o->len, (unsigned long)o->prot,
+					  (unsigned long)o->flags, obj, o->off);
+
+		if (placed && want && !ASPACE_IS_ERR(got)) {
+			y->modelled++;
+			if ((uint64_t)got != want && !y->model_msg[0])
+				snprintf(y->model_msg, sizeof(y->model_msg),
+					 "placed at %#" PRIx64 ", the placement "
+					 "model says %#" PRIx64,
+					 (uint64_t)got, want);
+		}
+		ly_ret(s, r, got, true);
+		return;
+	}
+	case K_MUNMAP:
+		ly_ret(s, r, aspace_munmap(as, a, o->len), false);
+		return;
+	case K_MPROTECT:
+		ly_ret(s, r, aspace_mprotect(as, a, o->len,
+					     (unsigned long)o->prot),
+		       false);
+		return;
+	case K_MREMAP:
+		ly_ret(s, r,
+		       aspace_mremap(as, a, o->len, o->len2,
+				     (unsigned long)o->flags,
+				     resolve(&s->an, o->addr2)),
+		       true);
+		return;
+	case K_BRK:
+		ly_ret(s, r, (int64_t)aspace_brk(as, a), true);
+		return;
+	case K_MADVISE:
+		ly_ret(s, r, aspace_madvise(as, a, o->len, (int)o->flags),
+		       false);
+		return;
+	case K_MSEAL:
+		ly_ret(s, r, aspace_mseal(as, a, o->len,
+					  (unsigned long)o->flags),
+		       false);
+		return;
+	case K_READ:
+	case K_WRITE: {
+		enum aspace_fault f = aspace_sim_access(
+			as, a, o->k == K_READ ? r->data : data, o->n,
+			o->k == K_READ ? ASPACE_ACCESS_READ
+				       : ASPACE_ACCESS_WRITE,
+			&done);
+
+		r->done = done;
+		ly_fault(s, r, f, a + done);
+		if (o->k == K_READ)
+			r->ndata = (uint32_t)done;
+		return;
+	}
+	case K_COPY_TO:
+		/* read(2) from a pipe: all bytes or EFAULT (those before the
+		 * bad one written all the same). */
+		e = aspace_copy_to_user(as, a, data, o->n, &done);
+		ly_ret(s, r, e == 0 ? (int64_t)o->n : e, false);
+		return;
+	case K_COPY_FROM:
+		/* write(2) to a pipe: all bytes, or EFAULT and none. */
+		e = aspace_copy_from_user(as, r->data, a, o->n, &done);
+		ly_ret(s, r, e == 0 ? (int64_t)o->n : e, false);
+		r->ndata = e == 0 ? o->n : 0;
+		return;
+	case K_MEMFD: {
+		char name[32];
+
+		snprintf(name, sizeof(name), "oracle%d", o->obj);
+		e = o->obj >= 0 && o->obj < 8
+			    ? aspace_memfd_create(&aspace_sim_ops, y->sim, name,
+						  (unsigned)o->flags,
+						  &y->obj[o->obj])
+			    : -ASPACE_EINVAL;
+		ly_ret(s, r, e, false);
+		return;
+	}
+	case K_FTRUNCATE:
+		ly_ret(s, r, obj ? aspace_object_truncate(obj, o->len)
+				 : -ASPACE_EBADF,
+		       false);
+		return;
+	case K_FALLOCATE:
+		ly_ret(s, r, obj ? aspace_object_fallocate(obj, (int)o->flags,
+							   o->off, o->len)
+				 : -ASPACE_EBADF,
+		       false);
+		return;
+	case K_PWRITE:
+		ly_ret(s, r, obj ? aspace_object_write(obj, o->off, data, o->n)
+				 : -ASPACE_EBADF,
+		       false);
+		return;
+	}
+}
+
+/*
+ * A page's sum as /proc/PID/mem would read it (FOLL_FORCE: any rights):
+ * the frame the page table maps; else what a fault would bring, without
+ * taking one: the object's page for an area that maps one (unreadable
+ * past its end), zeroes for private anonymous memory.
+ */
+static uint64_t ly_page_sum(struct ly *y, int proc, uint64_t va,
+			    uint64_t page)
+{
+	uint64_t v = va, frame, off;
+	unsigned rights;
+	struct aspace_area_info ai;
+	int64_t got;
+
+	if (aspace_sim_ops.pt_lookup(y->sim, y->pt[proc], &v, va + page,
+				     &frame, &rights) &&
+	    v == va)
+		return ox_page_sum(aspace_sim_ops.frame_map(y->sim, frame),
+				   page);
+	memset(y->buf, 0, page);
+	if (!aspace_area(&y->as[proc], va, &ai))
+		return OX_UNREADABLE;
+	if (ai.object) {
+		off = ai.pgoff * page + (va - ai.start);
+		if (off >= aspace_object_size(ai.object))
+			return OX_UNREADABLE;
+		got = aspace_object_read(ai.object, off, y->buf, page);
+		if (got < 0)
+			return OX_UNREADABLE;
+	}
+	return ox_page_sum(y->buf, page);
+}
+
+static bool ly_state(struct side *s, int proc, struct pstate *st)
+{
+	struct ly *y = s->impl;
+	const struct anchors *an = &s->an;
+	size_t len;
+	char *p, *q, *text;
+	uint64_t w[2][2] = {{an->lo, an->hi}, {an->start_brk, an->heap_end}};
+
+	if (!y->live[proc])
+		return false;
+	len = ly_maps(y, proc);
+	/* The lines that meet a window, as the executor picks them. */
+	text = malloc(len + 1);
+	REL_CHECK(text != NULL, "out of memory");
+	q = text;
+	st->np = 0;
+	for (p = y->maps; *p;) {
+		char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) + 1 : strlen(p);
+		unsigned long long lo, hi;
+
+		if (sscanf(p, "%llx-%llx", &lo, &hi) == 2) {
+			bool meets = false;
+
+			for (int k = 0; k < (an->heap_ok ? 2 : 1); k++) {
+				uint64_t a = lo > w[k][0] ? lo : w[k][0];
+				uint64_t b = hi < w[k][1] ? hi : w[k][1];
+
+				for (; a < b; a += an->page) {
+					REL_CHECK(st->np < OX_PAGES,
+						  "too many pages");
+					st->pg[st->np].a = relate(an, a);
+					st->pg[st->np].sum = ly_page_sum(
+						y, proc, a, an->page);
+					st->np++;
+					meets = true;
+				}
+			}
+			if (meets) {
+				memcpy(q, p, l);
+				q += l;
+			}
+		}
+		p += l;
+	}
+	*q = 0;
+	if (!parse_maps(an, text, st)) {
+		free(text);
+		return false;
+	}
+	free(text);
+	st->brk = an->heap_ok
+			  ? relate(an, aspace_brk(&y->as[proc], 0))
+			  : (struct raddr){B_ABS, 0};
+	return true;
+}
+
+static const char *ly_check(struct side *s)
+{
+	struct ly *y = s->impl;
+	struct aspace *spaces[MAXP];
+	struct aspace_object *objs[8];
+	size_t n = 0, nobj = 0;
+	const char *m;
+
+	if (y->model_msg[0]) {
+		snprintf(y->msg, sizeof(y->msg), "%s", y->model_msg);
+		return y->msg;
+	}
+	for (int i = 0; i < MAXP; i++) {
+		if (!y->live[i])
+			continue;
+		if ((m = aspace_check(&y->as[i])) != NULL) {
+			snprintf(y->msg, sizeof(y->msg),
+				 "process %d: aspace_check: %s", i, m);
+			return y->msg;
+		}
+		spaces[n++] = &y->as[i];
+	}
+	for (int i = 0; i < 8; i++)
+		if (y->obj[i])
+			objs[nobj++] = y->obj[i];
+	if ((m = aspace_sim_check(y->sim, spaces, n, objs, nobj)) != NULL) {
+		snprintf(y->msg, sizeof(y->msg), "aspace_sim_check: %s", m);
+		return y->msg;
+	}
+	return NULL;
+}
+
+static void side_layer(struct side *s, struct ly *impl)
+{
+	memset(s, 0, sizeof(*s));
+	s->name = "layer";
+	s->start = ly_start;
+	s->stop = ly_stop;
+	s->run = ly_run;
+	s->state = ly_state;
+	s->check = ly_check;
+	s->atomic = true;
+	s->impl = impl;
+	impl->min_addr = host_mmap_min_addr();
+#if defined(__x86_64__) || defined(__i386__)
+	impl->opt_flags |= ASPACE_OPT_HINT_ROUND_DOWN;
+#endif
+}
+#endif /* ORACLE_LAYER */
+
 /* ==== the generator ================================================== */
 
 struct gen {
@@ -564,9 +1084,15 @@ struct gen {
 	bool live[MAXP];
 	int nlive;
 	bool heap;         /* both sides have a heap window */
-	int nobj;          /* memory files made */
-	bool shared;       /* shared and file memory in the mix */
+	int level;         /* the layer's milestone: 1 private anonymous
+			      memory, 2 shared and file memory, 3 madvise
+			      and mseal */
+	int boot;          /* calls made that set the episode up */
 };
+
+/* Memory files (memfd) of an episode, made first in process 0, so that
+ * every process forked later has them. */
+#define NOBJ 3
 
 static uint64_t gpage(const struct gen *G)
 {
@@ -717,8 +1243,25 @@ static void gen_mmap(struct gen *G, struct op *o)
 		else if (rng_chance(&G->g, 20))
 			o->flags |= MAP_FIXED_NOREPLACE;
 	}
+	if (G->level >= 2 && rng_chance(&G->g, 30)) {
+		/* Shared anonymous memory, or a memory file's, shared or
+		 * private. */
+		o->flags &= ~(int64_t)(MAP_PRIVATE | MAP_ANONYMOUS);
+		if (rng_chance(&G->g, 30)) {
+			o->flags |= MAP_SHARED | MAP_ANONYMOUS;
+		} else {
+			o->obj = (int)rng_below(&G->g, NOBJ);
+			o->flags |= rng_chance(&G->g, 60) ? MAP_SHARED
+							   : MAP_PRIVATE;
+			o->off = rng_below(&G->g, 6) * gpage(G);
+			if (rng_chance(&G->g, 2))
+				o->off += 1 + rng_below(&G->g, gpage(G) - 1);
+		}
+		if (rng_chance(&G->g, 2))
+			o->flags |= MAP_SHARED_VALIDATE | 0x40000000; /* unknown */
+	}
 	if (rng_chance(&G->g, 2))
-		o->flags &= ~(int64_t)MAP_PRIVATE; /* no type: EINVAL */
+		o->flags &= ~(int64_t)(MAP_PRIVATE | MAP_SHARED); /* EINVAL */
 }
 
 static void gen_mremap(struct gen *G, const struct pstate *st, struct op *o)
@@ -781,70 +1324,175 @@ static int pick_live(struct gen *G)
 }
 
 /* The next call, for the process state st of o->proc. */
+/* How often each call comes, per thousand, where it can. */
+static unsigned weight(const struct gen *G, int k)
+{
+	switch (k) {
+	case K_FORK:
+		return G->nlive < MAXP ? 40 : 0;
+	case K_EXIT:
+		return G->nlive > 1 ? 15 : 0;
+	case K_BRK:
+		return G->heap ? 50 : 0;
+	case K_MMAP:
+		return 225;
+	case K_MUNMAP:
+		return 110;
+	case K_MPROTECT:
+		return 140;
+	case K_MREMAP:
+		return 120;
+	case K_READ:
+		return 80;
+	case K_WRITE:
+		return 130;
+	case K_COPY_TO:
+	case K_COPY_FROM:
+		return 35;
+	case K_FTRUNCATE:
+		return G->level >= 2 ? 25 : 0;
+	case K_FALLOCATE:
+		return G->level >= 2 ? 15 : 0;
+	case K_PWRITE:
+		return G->level >= 2 ? 15 : 0;
+	case K_MADVISE:
+		return G->level >= 3 ? 90 : 0;
+	case K_MSEAL:
+		return G->level >= 3 ? 12 : 0;
+	default:
+		return 0;
+	}
+}
+
+static const int64_t advice[] = {
+	MADV_DONTNEED,	MADV_DONTNEED, MADV_FREE,   MADV_DONTFORK,
+	MADV_DOFORK,	MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_WILLNEED,
+	MADV_RANDOM,	MADV_SEQUENTIAL, MADV_NORMAL, MADV_DONTNEED,
+};
+
+static void gen_file(struct gen *G, struct op *o)
+{
+	o->obj = (int)rng_below(&G->g, NOBJ);
+	switch (o->k) {
+	case K_FTRUNCATE:
+		o->len = rng_below(&G->g, 11) * gpage(G);
+		if (rng_chance(&G->g, 30))
+			o->len += rng_below(&G->g, gpage(G));
+		break;
+	case K_FALLOCATE: {
+		static const int64_t modes[] = {0, 0, FALLOC_FL_KEEP_SIZE,
+						FALLOC_FL_PUNCH_HOLE |
+							FALLOC_FL_KEEP_SIZE,
+						FALLOC_FL_PUNCH_HOLE |
+							FALLOC_FL_KEEP_SIZE,
+						FALLOC_FL_PUNCH_HOLE};
+
+		o->flags = modes[rng_below(&G->g, 6)];
+		o->off = rng_below(&G->g, 10 * gpage(G));
+		o->len = rng_below(&G->g, 4 * gpage(G));
+		if (rng_chance(&G->g, 50)) {
+			o->off &= ~(gpage(G) - 1);
+			o->len = (1 + rng_below(&G->g, 4)) * gpage(G);
+		}
+		break;
+	}
+	default: /* K_PWRITE */
+		o->off = rng_below(&G->g, 10 * gpage(G));
+		o->n = 1 + (uint32_t)rng_below(&G->g, OX_DATA);
+		o->seed = (uint32_t)rng_next(&G->g);
+		break;
+	}
+}
+
+/* The next call, for the process states sts. */
 static void gen_op(struct gen *G, const struct pstate *sts, struct op *o)
 {
-	uint64_t r;
+	unsigned total = 0, r;
 	const struct pstate *st;
 
 	memset(o, 0, sizeof(*o));
 	o->obj = -1;
+	if (G->level >= 2 && G->boot < 2 * NOBJ) {
+		/* The memory files first, then their first sizes. */
+		o->k = G->boot < NOBJ ? K_MEMFD : K_FTRUNCATE;
+		o->obj = G->boot % NOBJ;
+		if (o->k == K_FTRUNCATE) {
+			gen_file(G, o);
+			o->obj = G->boot % NOBJ;
+		}
+		G->boot++;
+		return;
+	}
 	o->proc = pick_live(G);
 	st = &sts[o->proc];
-	for (;;) {
-		r = rng_below(&G->g, 1000);
-		if (r < 40 && G->nlive >= MAXP)
-			continue;
-		if (r >= 40 && r < 55 && G->nlive <= 1)
-			continue;
-		if (r >= 55 && r < 105 && !G->heap)
-			continue;
-		break;
-	}
-	if (r < 40) {
-		o->k = K_FORK;
+	for (int k = 0; k < K_KINDS; k++)
+		total += weight(G, k);
+	r = (unsigned)rng_below(&G->g, total);
+	for (o->k = 0; r >= weight(G, o->k); o->k++)
+		r -= weight(G, o->k);
+	switch (o->k) {
+	case K_FORK:
 		for (int i = 0; i < MAXP; i++)
 			if (!G->live[i]) {
 				o->child = i;
 				break;
 			}
-	} else if (r < 55) {
-		o->k = K_EXIT;
-	} else if (r < 105) {
+		break;
+	case K_EXIT:
+		break;
+	case K_BRK: {
 		int64_t at = (int64_t)rng_below(&G->g, HEAP_PAGES + 2) - 1;
 
-		o->k = K_BRK;
 		o->addr = (struct raddr){B_HEAP, at * (int64_t)gpage(G)};
 		if (rng_chance(&G->g, 40))
 			o->addr.off += (int64_t)rng_below(&G->g, gpage(G));
 		if (rng_chance(&G->g, 5))
 			o->addr = (struct raddr){B_ABS, 0};
-	} else if (r < 330) {
-		o->k = K_MMAP;
+		break;
+	}
+	case K_MMAP:
 		gen_mmap(G, o);
-	} else if (r < 450) {
-		o->k = K_MUNMAP;
+		break;
+	case K_MUNMAP:
 		pick_range(G, st, &o->addr, &o->len);
-	} else if (r < 600) {
-		o->k = K_MPROTECT;
+		break;
+	case K_MPROTECT:
 		pick_range(G, st, &o->addr, &o->len);
 		o->prot = rand_prot(G);
-	} else if (r < 720) {
-		o->k = K_MREMAP;
+		break;
+	case K_MREMAP:
 		gen_mremap(G, st, o);
-	} else if (r < 800) {
-		o->k = K_READ;
+		break;
+	case K_MADVISE:
+		pick_range(G, st, &o->addr, &o->len);
+		o->flags = rng_chance(&G->g, 2)
+				   ? 12345
+				   : advice[rng_below(&G->g, sizeof(advice) /
+								  sizeof(advice[0]))];
+		break;
+	case K_MSEAL:
+		pick_range(G, st, &o->addr, &o->len);
+		o->flags = rng_chance(&G->g, 3) ? 1 : 0;
+		break;
+	case K_FTRUNCATE:
+	case K_FALLOCATE:
+	case K_PWRITE:
+		gen_file(G, o);
+		break;
+	default:
 		pick_access(G, st, o);
-	} else if (r < 930) {
-		o->k = K_WRITE;
-		pick_access(G, st, o);
-	} else {
-		o->k = r < 965 ? K_COPY_TO : K_COPY_FROM;
-		pick_access(G, st, o);
+		break;
 	}
-	if (o->k >= K_MUNMAP && o->k <= K_MPROTECT && rng_chance(&G->g, 2))
+	if (o->k == K_MMAP || o->k == K_MREMAP || o->k == K_BRK ||
+	    o->k == K_FTRUNCATE || o->k == K_FALLOCATE || o->k == K_PWRITE ||
+	    o->k >= K_READ)
+		goto placed;
+	/* munmap, mprotect, madvise, mseal: misaligned, or empty. */
+	if (rng_chance(&G->g, 2))
 		o->addr.off += 1 + (int64_t)rng_below(&G->g, gpage(G) - 1);
-	if (o->k >= K_MUNMAP && o->k <= K_MPROTECT && rng_chance(&G->g, 1))
+	if (rng_chance(&G->g, 1))
 		o->len = 0;
+placed:
 	switch (o->k) {
 	case K_MMAP:
 		if (o->flags & MAP_FIXED)
@@ -934,8 +1582,7 @@ static void res_str(char *buf, size_t n, const struct op *o,
  * load from an execute-only page fault (SEGV_PKUERR, code 4). */
 #define SEGV_PKUERR_CODE 4
 
-static bool same_res(const struct side *A, const struct side *B,
-		     const struct op *o, const struct res *a,
+static bool same_res(const struct op *o, const struct res *a,
 		     const struct res *b)
 {
 	if (a->died || b->died)
@@ -947,13 +1594,11 @@ static bool same_res(const struct side *A, const struct side *B,
 	if (o->k == K_READ || o->k == K_WRITE) {
 		int ca = a->code, cb = b->code;
 
-		if (A->pkeys != B->pkeys) {
-			/* Modulo the keys: a key fault is an access fault. */
-			if (ca == SEGV_PKUERR_CODE)
-				ca = SEGV_ACCERR;
-			if (cb == SEGV_PKUERR_CODE)
-				cb = SEGV_ACCERR;
-		}
+		/* Modulo the host: a key fault is an access fault. */
+		if (a->sig == SIGSEGV && ca == SEGV_PKUERR_CODE)
+			ca = SEGV_ACCERR;
+		if (b->sig == SIGSEGV && cb == SEGV_PKUERR_CODE)
+			cb = SEGV_ACCERR;
 		if (a->done != b->done || a->sig != b->sig || ca != cb)
 			return false;
 		if (a->sig && !raddr_eq(a->fault, b->fault))
@@ -1068,6 +1713,13 @@ static bool same_state(struct idmap *im, int proc, const struct side *A,
 
 /* ==== episodes ======================================================= */
 
+/* The calls the layer has so far: its milestone (see struct gen). */
+#ifndef ORACLE_LEVEL
+#define ORACLE_LEVEL 1
+#endif
+static int level = ORACLE_LEVEL;
+static bool trace; /* print every call and its result */
+
 struct episode {
 	struct op *ops;
 	size_t n, cap;
@@ -1096,11 +1748,116 @@ static bool setup_ok(const struct side *A, const struct side *B)
 	return A->an.page == B->an.page;
 }
 
+/* Describe call i and its difference in r; the message is the rest. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static void differ(struct report *r, size_t i, const struct op *o,
+		   const char *fmt, ...)
+{
+	char os[256], msg[512];
+	va_list ap;
+
+	op_str(os, sizeof(os), o);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rp(r, "call %zu: %s\n%s", i, os, msg);
+}
+
+/* Compare every live process of both sides; false (and r told) at the
+ * first difference. */
+static bool compare_all(struct side *A, struct side *B, const bool *live,
+			struct idmap *im, size_t i, const struct op *o,
+			struct report *r)
+{
+	for (int p = 0; p < MAXP; p++) {
+		if (!live[p])
+			continue;
+		if (!A->state(A, p, &st_a[p]) || !B->state(B, p, &st_b[p])) {
+			differ(r, i, o, "  process %d is gone\n", p);
+			return false;
+		}
+		if (!same_state(im, p, A, &st_a[p], B, &st_b[p], NULL)) {
+			differ(r, i, o, "%s", "");
+			same_state(im, p, A, &st_a[p], B, &st_b[p], r);
+			return false;
+		}
+		stats.pages += st_a[p].np;
+	}
+	return true;
+}
+
+static struct pstate st_tmp;
+
+static unsigned long mirrored; /* partial failures of Linux mirrored */
+
 /*
- * Run one episode on sides A and B: the calls of *given if given (a
- * replay), else nops calls drawn from g and appended to *given. Compares
- * after each call; on the first difference describes it in *r and returns
- * its index; returns -1 if all agree, -2 if the sides could not start.
+ * After a call that failed alike on both sides, where B is atomic: B must
+ * be as it was before the call (st_b, the state last compared). Where
+ * Linux changes the range piece by piece before it fails, B is then asked
+ * for the same pieces one by one, as Linux made them, and goes on from
+ * Linux's state:
+ * - mprotect: the areas from the start, up to the first hole or the first
+ *   area that refuses (sealed, the object's mode);
+ * - madvise: every area in the range, holes skipped, up to the first that
+ *   refuses (sealed, not anonymous).
+ * A piece that B refuses ends it, as it ends Linux's walk. Returns false
+ * (r told) if B changed anything by failing.
+ */
+static bool after_failure(struct side *B, size_t i, const struct op *o,
+			  struct report *r)
+{
+	const struct pstate *pre = &st_b[o->proc];
+	struct idmap same = {0}, *im = &same;
+	uint64_t start, end, pos;
+
+	if (o->k == K_READ || o->k == K_WRITE || o->k == K_COPY_TO ||
+	    o->k == K_COPY_FROM || o->k == K_FORK || o->k == K_EXIT)
+		return true; /* a copy's bytes before the fault stay */
+	if (!B->state(B, o->proc, &st_tmp)) {
+		differ(r, i, o, "  process %d is gone\n", o->proc);
+		return false;
+	}
+	if (!same_state(im, o->proc, B, pre, B, &st_tmp, NULL)) {
+		differ(r, i, o, "  %s changed on a failed call (before, after):\n",
+		       B->name);
+		same_state(im, o->proc, B, pre, B, &st_tmp, r);
+		return false;
+	}
+	if (o->k != K_MPROTECT && o->k != K_MADVISE)
+		return true;
+	start = resolve(&B->an, o->addr);
+	end = start + ((o->len + B->an.page - 1) & ~(B->an.page - 1));
+	pos = start;
+	for (uint32_t k = 0; k < pre->nl; k++) {
+		uint64_t lo = resolve(&B->an, pre->l[k].lo);
+		uint64_t hi = resolve(&B->an, pre->l[k].hi);
+		struct op piece = *o;
+		struct res res;
+
+		if (hi <= start || lo >= end)
+			continue;
+		lo = lo > start ? lo : start;
+		hi = hi < end ? hi : end;
+		if (lo > pos && o->k == K_MPROTECT)
+			break; /* mprotect stops at a hole */
+		piece.addr = relate(&B->an, lo);
+		piece.len = hi - lo;
+		B->run(B, &piece, &res);
+		if (res.err)
+			break;
+		mirrored++;
+		pos = hi;
+	}
+	return true;
+}
+
+/*
+ * Run one episode on sides A (Linux) and B: the calls of *given if replay,
+ * else nops calls drawn from g and appended to *given. Compares after each
+ * call; on the first difference describes it in *r and returns its index;
+ * returns -1 if all agree, -2 if the sides could not start.
  */
 static long run_episode(struct side *A, struct side *B, struct rng *g,
 			struct episode *given, size_t nops, bool replay,
@@ -1109,14 +1866,17 @@ static long run_episode(struct side *A, struct side *B, struct rng *g,
 	struct gen G;
 	struct idmap im = {0};
 	char why[256];
+	const char *msg;
 	long bad = -1;
-	size_t n = replay ? given->n : nops;
+	size_t n = replay ? given->n : nops, i;
+	struct op o;
 
-	if (A->start(A, why, sizeof(why)) != 0) {
+	memset(&o, 0, sizeof(o));
+	if (A->start(A, NULL, why, sizeof(why)) != 0) {
 		rp(r, "%s\n", why);
 		return -2;
 	}
-	if (B->start(B, why, sizeof(why)) != 0) {
+	if (B->start(B, &A->an, why, sizeof(why)) != 0) {
 		A->stop(A);
 		rp(r, "%s\n", why);
 		return -2;
@@ -1129,12 +1889,13 @@ static long run_episode(struct side *A, struct side *B, struct rng *g,
 	G.live[0] = true;
 	G.nlive = 1;
 	G.heap = A->an.heap_ok && B->an.heap_ok;
+	G.level = level;
 	memset(st_a, 0, sizeof(st_a));
 	memset(st_b, 0, sizeof(st_b));
-	for (size_t i = 0; i < n; i++) {
-		struct op o;
+	if (!compare_all(A, B, G.live, &im, 0, &o, r))
+		bad = 0;
+	for (i = 0; i < n && bad < 0; i++) {
 		struct res ra, rb;
-		char os[256];
 
 		if (replay) {
 			o = given->ops[i];
@@ -1158,14 +1919,30 @@ static long run_episode(struct side *A, struct side *B, struct rng *g,
 			stats.failed++;
 		if (ra.sig)
 			stats.faults++;
-		if (!same_res(A, B, &o, &ra, &rb)) {
-			char x[160], y[160];
+		if (trace) {
+			char os[256], x[160];
 
 			op_str(os, sizeof(os), &o);
 			res_str(x, sizeof(x), &o, &ra);
+			printf("%zu: %s -> %s\n", i, os, x);
+		}
+		if (!same_res(&o, &ra, &rb)) {
+			char x[160], y[160];
+
+			res_str(x, sizeof(x), &o, &ra);
 			res_str(y, sizeof(y), &o, &rb);
-			rp(r, "call %zu: %s\n  %s: %s\n  %s: %s\n", i, os,
-			   A->name, x, B->name, y);
+			differ(r, i, &o, "  %s: %s\n  %s: %s\n", A->name, x,
+			       B->name, y);
+			bad = (long)i;
+			break;
+		}
+		if (B->check && (msg = B->check(B)) != NULL) {
+			differ(r, i, &o, "  %s: %s\n", B->name, msg);
+			bad = (long)i;
+			break;
+		}
+		if (B->atomic && !rb.died && rb.err &&
+		    !after_failure(B, i, &o, r)) {
 			bad = (long)i;
 			break;
 		}
@@ -1177,34 +1954,16 @@ static long run_episode(struct side *A, struct side *B, struct rng *g,
 			G.live[o.proc] = false;
 			G.nlive--;
 		}
-		for (int p = 0; p < MAXP && bad < 0; p++) {
-			if (!G.live[p])
-				continue;
-			if (!A->state(A, p, &st_a[p]) ||
-			    !B->state(B, p, &st_b[p])) {
-				op_str(os, sizeof(os), &o);
-				rp(r, "call %zu: %s\n  process %d is gone\n", i,
-				   os, p);
-				bad = (long)i;
-				break;
-			}
-			if (!same_state(&im, p, A, &st_a[p], B, &st_b[p],
-					NULL)) {
-				op_str(os, sizeof(os), &o);
-				rp(r, "call %zu: %s\n", i, os);
-				same_state(&im, p, A, &st_a[p], B, &st_b[p], r);
-				bad = (long)i;
-				break;
-			}
-			stats.pages += st_a[p].np;
-		}
-		if (bad >= 0)
-			break;
+		if (!compare_all(A, B, G.live, &im, i, &o, r))
+			bad = (long)i;
 	}
 	if (g)
 		*g = G.g;
 	A->stop(A);
-	B->stop(B);
+	if ((msg = B->stop(B)) != NULL && bad < 0 && i > 0) {
+		differ(r, i - 1, &o, "  at the end, %s: %s\n", B->name, msg);
+		bad = (long)(i - 1);
+	}
 	stats.episodes++;
 	return bad;
 }
@@ -1306,10 +2065,44 @@ static bool overcommit_never(void)
 	return v == 2;
 }
 
+#ifdef ORACLE_LAYER
+static sigjmp_buf probe_jb;
+
+static void probe_handler(int sig)
+{
+	(void)sig;
+	siglongjmp(probe_jb, 1);
+}
+
+/* Can this host's processes read execute-only memory? (Not on x86 with
+ * protection keys, nor arm64 with execute-only support.) */
+static bool host_exec_readable(void)
+{
+	struct sigaction sa, old;
+	volatile bool ok = false;
+	volatile unsigned char *p = mmap(NULL, 4096, PROT_EXEC,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return true;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = probe_handler;
+	sigaction(SIGSEGV, &sa, &old);
+	if (sigsetjmp(probe_jb, 1) == 0) {
+		(void)p[0];
+		ok = true;
+	}
+	sigaction(SIGSEGV, &old, NULL);
+	munmap((void *)p, 4096);
+	return ok;
+}
+#endif
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: aspace_oracle [--ops N] [--seed S] [--episode N] [--self]\n"
+		"                     [--level 1|2|3]\n"
 		"       aspace_oracle --replay FILE [--self]\n");
 	exit(2);
 }
@@ -1367,6 +2160,10 @@ int main(int argc, char **argv)
 			replay = argv[++i];
 		else if (strcmp(argv[i], "--self") == 0)
 			self = true;
+		else if (strcmp(argv[i], "--level") == 0 && i + 1 < argc)
+			level = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--trace") == 0)
+			trace = true;
 		else
 			usage();
 	}
@@ -1375,11 +2172,19 @@ int main(int argc, char **argv)
 		return SKIP;
 	}
 	side_linux(&A, "linux", &lx_main);
-	side_linux(&B, "linux-again", &lx_other);
-	if (!self) {
-		fprintf(stderr, "aspace_oracle: the layer side is not built yet; "
-				"use --self\n");
+	if (self) {
+		level = 3; /* Linux has it all */
+		side_linux(&B, "linux-again", &lx_other);
+	} else {
+#ifdef ORACLE_LAYER
+		side_layer(&B, &ly_main);
+		if (host_exec_readable())
+			ly_main.opt_flags |= ASPACE_OPT_EXEC_READABLE;
+#else
+		fprintf(stderr, "aspace_oracle: built without the layer; "
+				"--self only\n");
 		return SKIP;
+#endif
 	}
 
 	if (replay) {
@@ -1421,9 +2226,10 @@ int main(int argc, char **argv)
 		free(e.ops);
 	}
 	printf("aspace_oracle: %lu calls in %lu episodes agree (%lu succeeded, "
-	       "%lu refused, %lu faults, %lu forks, %lu pages compared)\n",
+	       "%lu refused, %lu faults, %lu forks, %lu pages compared, "
+	       "%lu pieces of Linux's partial failures mirrored)\n",
 	       stats.calls, stats.episodes, stats.ok, stats.failed,
-	       stats.faults, stats.forks, stats.pages);
+	       stats.faults, stats.forks, stats.pages, mirrored);
 	for (int k = 0; k < K_KINDS; k++)
 		if (stats.kind[k])
 			printf("  %-10s %lu\n", kname[k], stats.kind[k]);
