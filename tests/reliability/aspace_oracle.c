@@ -281,6 +281,7 @@ struct res {
 struct mline {
 	struct raddr lo, hi;
 	char perms[5];
+	uint64_t vmf; /* Linux's VM_* bits (smaps VmFlags) */
 	uint64_t off, ino;
 	unsigned maj, min;
 	char name[96];
@@ -351,6 +352,8 @@ struct side {
 	/* A failed call changes nothing (the layer; Linux may change part
 	 * of the range first). */
 	bool atomic;
+	/* The VM_* bits the side reports (compared where both do). */
+	uint64_t vmf_known;
 	void *impl;
 };
 
@@ -546,6 +549,8 @@ static bool lx_state(struct side *s, int proc, struct pstate *st)
 		return false;
 	if (!parse_maps(&s->an, x->st.text, st))
 		return false;
+	for (uint32_t i = 0; i < st->nl; i++)
+		st->l[i].vmf = x->st.vmflags[i];
 	st->np = x->st.npages;
 	for (uint32_t i = 0; i < st->np; i++) {
 		st->pg[i].a = relate(&s->an, x->st.pages[i].addr);
@@ -566,6 +571,7 @@ static void side_linux(struct side *s, const char *name, struct lx *impl)
 	s->stop = lx_stop;
 	s->run = lx_run;
 	s->state = lx_state;
+	s->vmf_known = ~0ull;
 	s->impl = impl;
 }
 
@@ -1020,6 +1026,14 @@ static bool ly_state(struct side *s, int proc, struct pstate *st)
 		return false;
 	}
 	free(text);
+	for (uint32_t i = 0; i < st->nl; i++) {
+		struct aspace_area_info ai;
+
+		st->l[i].vmf = aspace_area(&y->as[proc],
+					   resolve(an, st->l[i].lo), &ai)
+				       ? ai.flags
+				       : 0;
+	}
 	st->brk = an->heap_ok
 			  ? relate(an, aspace_brk(&y->as[proc], 0))
 			  : (struct raddr){B_ABS, 0};
@@ -1068,6 +1082,14 @@ static void side_layer(struct side *s, struct ly *impl)
 	s->state = ly_state;
 	s->check = ly_check;
 	s->atomic = true;
+	s->vmf_known = ASPACE_VM_READ | ASPACE_VM_WRITE | ASPACE_VM_EXEC |
+		       ASPACE_VM_SHARED | ASPACE_VM_MAYREAD |
+		       ASPACE_VM_MAYWRITE | ASPACE_VM_MAYEXEC |
+		       ASPACE_VM_MAYSHARE | ASPACE_VM_LOCKED |
+		       ASPACE_VM_DONTCOPY | ASPACE_VM_DONTEXPAND |
+		       ASPACE_VM_ACCOUNT | ASPACE_VM_NORESERVE |
+		       ASPACE_VM_WIPEONFORK | ASPACE_VM_NOHUGEPAGE |
+		       ASPACE_VM_SEALED;
 	s->impl = impl;
 	impl->min_addr = host_mmap_min_addr();
 #if defined(__x86_64__) || defined(__i386__)
@@ -1613,8 +1635,11 @@ static void line_str(char *buf, size_t n, const struct mline *m)
 
 	raddr_str(lo, sizeof(lo), m->lo);
 	raddr_str(hi, sizeof(hi), m->hi);
-	snprintf(buf, n, "%s-%s %s %08" PRIx64 " %02x:%02x %" PRIu64 " %s", lo,
-		 hi, m->perms, m->off, m->maj, m->min, m->ino, m->name);
+	snprintf(buf, n,
+		 "%s-%s %s %08" PRIx64 " %02x:%02x %" PRIu64 " %s (VM %#" PRIx64
+		 ")",
+		 lo, hi, m->perms, m->off, m->maj, m->min, m->ino, m->name,
+		 m->vmf);
 }
 
 /* Device and inode numbers are each side's own: they must correspond one
@@ -1652,10 +1677,11 @@ static bool same_id(struct idmap *im, const struct mline *a,
 }
 
 static bool same_line(struct idmap *im, const struct mline *a,
-		      const struct mline *b)
+		      const struct mline *b, uint64_t vmf_mask)
 {
 	return raddr_eq(a->lo, b->lo) && raddr_eq(a->hi, b->hi) &&
 	       strcmp(a->perms, b->perms) == 0 && a->off == b->off &&
+	       ((a->vmf ^ b->vmf) & vmf_mask) == 0 &&
 	       strcmp(a->name, b->name) == 0 && same_id(im, a, b);
 }
 
@@ -1679,7 +1705,8 @@ static bool same_state(struct idmap *im, int proc, const struct side *A,
 	char x[40], y[40];
 
 	for (uint32_t i = 0; same && i < a->nl; i++)
-		same = same_line(im, &a->l[i], &b->l[i]);
+		same = same_line(im, &a->l[i], &b->l[i],
+				 A->vmf_known & B->vmf_known);
 	if (!same) {
 		raddr_str(x, sizeof(x), a->brk);
 		raddr_str(y, sizeof(y), b->brk);
@@ -1956,6 +1983,13 @@ static long run_episode(struct side *A, struct side *B, struct rng *g,
 		}
 		if (!compare_all(A, B, G.live, &im, i, &o, r))
 			bad = (long)i;
+		else if (trace && G.live[o.proc]) {
+			struct report t = {0};
+
+			print_lines(&t, A->name, &st_a[o.proc]);
+			printf("%s", t.buf ? t.buf : "");
+			free(t.buf);
+		}
 	}
 	if (g)
 		*g = G.g;

@@ -58,7 +58,7 @@ uint64_t ox_page_sum(const void *page, size_t size)
 
 static struct ox_layout xl;
 static int x_sock = OX_SOCK, x_mem = -1;
-static char x_maps[256 * 1024];
+static char x_maps[1024 * 1024];
 static unsigned char x_page[65536];
 static struct ox_state x_state;
 
@@ -281,25 +281,82 @@ static int x_setup(uint64_t win, uint64_t heap)
 	return 0;
 }
 
-/* The windows' lines and page sums, into x_state. */
+/* The VmFlags mnemonics of /proc/PID/smaps and Linux's VM_* bits. */
+static const struct {
+	char name[3];
+	uint64_t bit;
+} x_vmf[] = {
+	{"rd", OX_VM_READ},	  {"wr", OX_VM_WRITE},
+	{"ex", OX_VM_EXEC},	  {"sh", OX_VM_SHARED},
+	{"mr", OX_VM_MAYREAD},	  {"mw", OX_VM_MAYWRITE},
+	{"me", OX_VM_MAYEXEC},	  {"ms", OX_VM_MAYSHARE},
+	{"lo", OX_VM_LOCKED},	  {"sr", OX_VM_SEQ_READ},
+	{"rr", OX_VM_RAND_READ},  {"dc", OX_VM_DONTCOPY},
+	{"de", OX_VM_DONTEXPAND}, {"ac", OX_VM_ACCOUNT},
+	{"nr", OX_VM_NORESERVE},  {"wf", OX_VM_WIPEONFORK},
+	{"hg", OX_VM_HUGEPAGE},	  {"nh", OX_VM_NOHUGEPAGE},
+	{"sl", OX_VM_SEALED},
+};
+
+static uint64_t x_vmflags(const char *p, const char *end)
+{
+	uint64_t v = 0;
+
+	while (p + 2 <= end) {
+		if (p[0] != ' ') {
+			for (size_t i = 0; i < sizeof(x_vmf) / sizeof(x_vmf[0]);
+			     i++)
+				if (p[0] == x_vmf[i].name[0] &&
+				    p[1] == x_vmf[i].name[1])
+					v |= x_vmf[i].bit;
+			p += 2;
+		} else {
+			p++;
+		}
+	}
+	return v;
+}
+
+/* The windows' lines, their flags and page sums, into x_state: from
+ * /proc/self/smaps, whose VmFlags line follows each maps line. */
 static void x_collect(void)
 {
-	const char *p = x_maps, *line;
-	size_t len;
-	uint64_t a, b;
+	const char *p = x_maps;
 	struct ox_state *st = &x_state;
+	bool in = false;
 
 	st->brk = (uint64_t)syscall(SYS_brk, 0);
 	st->nlines = st->npages = st->text_len = 0;
-	x_read_file("/proc/self/maps", x_maps, sizeof(x_maps));
-	while (x_next_line(&p, &line, &len, &a, &b)) {
-		uint64_t r[2][2] = {{xl.lo, xl.hi}, {xl.start_brk, xl.heap_end}};
+	x_read_file("/proc/self/smaps", x_maps, sizeof(x_maps));
+	while (*p) {
+		const char *line = p, *e = p;
+		size_t len;
+		uint64_t a, b;
 
+		while (*e && *e != '\n')
+			e++;
+		len = (size_t)(e - line);
+		p = *e ? e + 1 : e;
+		if (!((*line >= '0' && *line <= '9') ||
+		      (*line >= 'a' && *line <= 'f'))) {
+			/* An attribute of the last maps line. */
+			if (in && len > 8 && memcmp(line, "VmFlags:", 8) == 0)
+				st->vmflags[st->nlines - 1] =
+					x_vmflags(line + 8, e);
+			continue;
+		}
+		a = x_hex(&line);
+		line++;
+		b = x_hex(&line);
+		line = e - len;
+		in = false;
 		for (int w = 0; w < (xl.heap_ok ? 2 : 1); w++) {
+			uint64_t r[2][2] = {{xl.lo, xl.hi},
+					    {xl.start_brk, xl.heap_end}};
 			uint64_t s = a > r[w][0] ? a : r[w][0];
-			uint64_t e = b < r[w][1] ? b : r[w][1];
+			uint64_t t = b < r[w][1] ? b : r[w][1];
 
-			if (s >= e)
+			if (s >= t)
 				continue;
 			if (st->nlines == OX_LINES ||
 			    st->text_len + len + 1 > sizeof(st->text))
@@ -307,8 +364,9 @@ static void x_collect(void)
 			memcpy(st->text + st->text_len, line, len);
 			st->text_len += (uint32_t)len;
 			st->text[st->text_len++] = '\n';
-			st->nlines++;
-			for (; s < e; s += xl.page) {
+			st->vmflags[st->nlines++] = 0;
+			in = true;
+			for (; s < t; s += xl.page) {
 				ssize_t n = pread(x_mem, x_page, xl.page,
 						  (off_t)s);
 				struct ox_page *pg = &st->pages[st->npages];

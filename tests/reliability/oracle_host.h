@@ -90,6 +90,27 @@ struct ox_layout {
 	char why[128];             /* setup's complaint, if ret < 0 */
 };
 
+/* Linux's VM_* bits of an area, as /proc/PID/smaps shows them (VmFlags). */
+#define OX_VM_READ 0x1ull
+#define OX_VM_WRITE 0x2ull
+#define OX_VM_EXEC 0x4ull
+#define OX_VM_SHARED 0x8ull
+#define OX_VM_MAYREAD 0x10ull
+#define OX_VM_MAYWRITE 0x20ull
+#define OX_VM_MAYEXEC 0x40ull
+#define OX_VM_MAYSHARE 0x80ull
+#define OX_VM_LOCKED 0x2000ull
+#define OX_VM_SEQ_READ 0x8000ull
+#define OX_VM_RAND_READ 0x10000ull
+#define OX_VM_DONTCOPY 0x20000ull
+#define OX_VM_DONTEXPAND 0x40000ull
+#define OX_VM_ACCOUNT 0x100000ull
+#define OX_VM_NORESERVE 0x200000ull
+#define OX_VM_WIPEONFORK 0x2000000ull
+#define OX_VM_HUGEPAGE 0x20000000ull
+#define OX_VM_NOHUGEPAGE 0x40000000ull
+#define OX_VM_SEALED 0x8000000000000000ull
+
 /* Where a page's sum says it cannot be read even with FOLL_FORCE. */
 #define OX_UNREADABLE 0xdeadbeefdeadbeefull
 
@@ -97,14 +118,15 @@ struct ox_page {
 	uint64_t addr, sum;
 };
 
-/* One process's windows: their /proc/self/maps lines as text (clipped to
- * nothing: whole lines that meet a window), the sum of every page those
- * lines cover within the windows, and the program break. */
+/* One process's windows: their /proc/self/maps lines as text (whole
+ * lines that meet a window), each line's VM_* flags, the sum of every page
+ * those lines cover within the windows, and the program break. */
 struct ox_state {
 	uint64_t brk;
 	uint32_t nlines, npages;
 	uint32_t text_len;
 	char text[OX_LINES * 128];
+	uint64_t vmflags[OX_LINES];
 	struct ox_page pages[OX_PAGES];
 };
 
