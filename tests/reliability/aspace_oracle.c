@@ -2146,7 +2146,7 @@ static int report_difference(struct side *A, struct side *B,
 			     struct episode *e, long bad, uint64_t seed,
 			     struct report *r)
 {
-	char path[64];
+	char path[64], dir[512];
 	FILE *f;
 	struct report r2 = {0};
 
@@ -2164,8 +2164,10 @@ static int report_difference(struct side *A, struct side *B,
 	if (run_episode(A, B, NULL, e, 0, true, &r2) >= 0)
 		fprintf(stderr, "shrunk to %zu calls:\n%s", e->n, r2.buf);
 	write_replay(stderr, e, (size_t)bad, seed);
-	fprintf(stderr, "replay file: %s (aspace_oracle --replay %s%s)\n",
-		path, path, A->impl == &lx_other || B->impl == &lx_other ? " --self" : "");
+	if (!getcwd(dir, sizeof(dir)))
+		snprintf(dir, sizeof(dir), ".");
+	fprintf(stderr, "replay file: %s/%s (aspace_oracle --replay %s%s)\n",
+		dir, path, path, B->impl == &lx_other ? " --self" : "");
 	free(r2.buf);
 	return 1;
 }
