@@ -408,6 +408,18 @@ static const char *lx_stop(struct side *s)
 	return NULL;
 }
 
+/* The executor's command for each call. */
+static const uint32_t ox_of[K_KINDS] = {
+	[K_MMAP] = OX_MMAP,	      [K_MUNMAP] = OX_MUNMAP,
+	[K_MPROTECT] = OX_MPROTECT,   [K_MREMAP] = OX_MREMAP,
+	[K_BRK] = OX_BRK,	      [K_MADVISE] = OX_MADVISE,
+	[K_MSEAL] = OX_MSEAL,	      [K_READ] = OX_READ,
+	[K_WRITE] = OX_WRITE,	      [K_COPY_TO] = OX_COPY_TO,
+	[K_COPY_FROM] = OX_COPY_FROM, [K_MEMFD] = OX_MEMFD,
+	[K_FTRUNCATE] = OX_FTRUNCATE, [K_FALLOCATE] = OX_FALLOCATE,
+	[K_PWRITE] = OX_PWRITE,
+};
+
 static void lx_run(struct side *s, const struct op *o, struct res *r)
 {
 	struct lx *x = s->impl;
@@ -434,67 +446,46 @@ static void lx_run(struct side *s, const struct op *o, struct res *r)
 	case K_EXIT:
 		ox_exit(p);
 		return;
+	default:
+		break;
+	}
+	q.op = ox_of[o->k];
+	q.a[0] = a;
+	q.a[1] = o->len;
+	switch (o->k) {
 	case K_MMAP:
-		q.op = OX_MMAP;
-		q.a[0] = a;
-		q.a[1] = o->len;
 		q.a[2] = (uint64_t)o->prot;
 		q.a[3] = (uint64_t)o->flags;
 		q.a[4] = o->off;
 		break;
-	case K_MUNMAP:
 	case K_MPROTECT:
+		q.a[2] = (uint64_t)o->prot;
+		break;
 	case K_MADVISE:
 	case K_MSEAL:
-		q.op = o->k == K_MUNMAP     ? OX_MUNMAP
-		       : o->k == K_MPROTECT ? OX_MPROTECT
-		       : o->k == K_MADVISE  ? OX_MADVISE
-					    : OX_MSEAL;
-		q.a[0] = a;
-		q.a[1] = o->len;
-		q.a[2] = o->k == K_MPROTECT ? (uint64_t)o->prot
-					    : (uint64_t)o->flags;
+		q.a[2] = (uint64_t)o->flags;
 		break;
 	case K_MREMAP:
-		q.op = OX_MREMAP;
-		q.a[0] = a;
-		q.a[1] = o->len;
 		q.a[2] = o->len2;
 		q.a[3] = (uint64_t)o->flags;
 		q.a[4] = resolve(&s->an, o->addr2);
 		break;
-	case K_BRK:
-		q.op = OX_BRK;
-		q.a[0] = a;
-		break;
-	case K_READ:
-	case K_WRITE:
-	case K_COPY_TO:
-	case K_COPY_FROM:
-		q.op = o->k == K_READ	   ? OX_READ
-		       : o->k == K_WRITE   ? OX_WRITE
-		       : o->k == K_COPY_TO ? OX_COPY_TO
-					   : OX_COPY_FROM;
-		q.a[0] = a;
-		break;
 	case K_MEMFD:
-		q.op = OX_MEMFD;
 		snprintf((char *)q.data, sizeof(q.data), "oracle%d", o->obj);
 		q.a[0] = (uint64_t)o->flags;
 		break;
 	case K_FTRUNCATE:
-		q.op = OX_FTRUNCATE;
 		q.a[0] = o->len;
 		break;
 	case K_FALLOCATE:
-		q.op = OX_FALLOCATE;
 		q.a[0] = (uint64_t)o->flags;
 		q.a[1] = o->off;
 		q.a[2] = o->len;
 		break;
 	case K_PWRITE:
-		q.op = OX_PWRITE;
 		q.a[0] = o->off;
+		break;
+	default:
 		break;
 	}
 	if (ox_call(p, &q, &rep) != 0) {
@@ -2086,19 +2077,6 @@ static void shrink(struct side *A, struct side *B, struct episode *e,
 
 /* ==== main =========================================================== */
 
-static bool overcommit_never(void)
-{
-	FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
-	int v = 0;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v == 2;
-}
-
 #ifdef ORACLE_LAYER
 static sigjmp_buf probe_jb;
 
@@ -2203,7 +2181,7 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (overcommit_never()) {
+	if (rel_overcommit_never()) {
 		printf("aspace_oracle: skipped, vm.overcommit_memory is 2\n");
 		return SKIP;
 	}
