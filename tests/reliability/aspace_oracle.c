@@ -933,36 +933,56 @@ static void ly_run(struct side *s, const struct op *o, struct res *r)
 	}
 }
 
+/* aspace_object_pages() callback: the frame at one offset. */
+struct obj_find {
+	uint64_t off, frame;
+	bool found;
+};
+
+static void obj_find_page(void *arg, uint64_t offset, uint64_t frame)
+{
+	struct obj_find *f = arg;
+
+	if (offset == f->off) {
+		f->frame = frame;
+		f->found = true;
+	}
+}
+
 /*
  * A page's sum as /proc/PID/mem would read it (FOLL_FORCE: any rights):
  * the frame the page table maps; else what a fault would bring, without
- * taking one: the object's page for an area that maps one (unreadable
- * past its end), zeroes for private anonymous memory.
+ * taking one: for an area that maps an object, the object's page (its
+ * page cache: the whole page, bytes past the end of the object included;
+ * zeroes where it holds none; unreadable past the end), zeroes for private
+ * anonymous memory.
  */
 static uint64_t ly_page_sum(struct ly *y, int proc, uint64_t va,
 			    uint64_t page)
 {
-	uint64_t v = va, frame, off;
+	uint64_t v = va, frame;
 	unsigned rights;
 	struct aspace_area_info ai;
-	int64_t got;
 
 	if (aspace_sim_ops.pt_lookup(y->sim, y->pt[proc], &v, va + page,
 				     &frame, &rights) &&
 	    v == va)
 		return ox_page_sum(aspace_sim_ops.frame_map(y->sim, frame),
 				   page);
-	memset(y->buf, 0, page);
 	if (!aspace_area(&y->as[proc], va, &ai))
 		return OX_UNREADABLE;
 	if (ai.object) {
-		off = ai.pgoff * page + (va - ai.start);
-		if (off >= aspace_object_size(ai.object))
+		struct obj_find f = {ai.pgoff * page + (va - ai.start), 0,
+				     false};
+
+		if (f.off >= aspace_object_size(ai.object))
 			return OX_UNREADABLE;
-		got = aspace_object_read(ai.object, off, y->buf, page);
-		if (got < 0)
-			return OX_UNREADABLE;
+		aspace_object_pages(ai.object, obj_find_page, &f);
+		if (f.found)
+			return ox_page_sum(
+				aspace_sim_ops.frame_map(y->sim, f.frame), page);
 	}
+	memset(y->buf, 0, page);
 	return ox_page_sum(y->buf, page);
 }
 
@@ -1270,8 +1290,15 @@ static void gen_mmap(struct gen *G, struct op *o)
 			if (rng_chance(&G->g, 2))
 				o->off += 1 + rng_below(&G->g, gpage(G) - 1);
 		}
-		if (rng_chance(&G->g, 2))
-			o->flags |= MAP_SHARED_VALIDATE | 0x40000000; /* unknown */
+		if (rng_chance(&G->g, 3)) {
+			/* Validated: bits Linux knows, refuses (0x200, 0x400,
+			 * MAP_SYNC), or ignores (MAP_HUGE_* sizes). */
+			static const int64_t extra[] = {0, 0x200, 0x400, 0x80000,
+							0x40000000};
+
+			o->flags |= MAP_SHARED_VALIDATE |
+				    extra[rng_below(&G->g, 5)];
+		}
 	}
 	if (rng_chance(&G->g, 2))
 		o->flags &= ~(int64_t)(MAP_PRIVATE | MAP_SHARED); /* EINVAL */
@@ -1806,48 +1833,137 @@ static bool compare_all(struct side *A, struct side *B, const bool *live,
 	return true;
 }
 
-static struct pstate st_tmp;
+static struct pstate st_tmp; /* a state read between comparisons */
 
 static unsigned long mirrored; /* partial failures of Linux mirrored */
 
-/*
- * After a call that failed alike on both sides, where B is atomic: B must
- * be as it was before the call (st_b, the state last compared). Where
- * Linux changes the range piece by piece before it fails, B is then asked
- * for the same pieces one by one, as Linux made them, and goes on from
- * Linux's state:
- * - mprotect: the areas from the start, up to the first hole or the first
- *   area that refuses (sealed, the object's mode);
- * - madvise: every area in the range, holes skipped, up to the first that
- *   refuses (sealed, not anonymous).
- * A piece that B refuses ends it, as it ends Linux's walk. Returns false
- * (r told) if B changed anything by failing.
- */
-static bool after_failure(struct side *B, size_t i, const struct op *o,
-			  struct report *r)
-{
-	const struct pstate *pre = &st_b[o->proc];
-	struct idmap same = {0}, *im = &same;
-	uint64_t start, end, pos;
+static unsigned long healed; /* Linux's splits of a failed call undone */
 
-	if (o->k == K_READ || o->k == K_WRITE || o->k == K_COPY_TO ||
-	    o->k == K_COPY_FROM || o->k == K_FORK || o->k == K_EXIT)
-		return true; /* a copy's bytes before the fault stay */
-	if (!B->state(B, o->proc, &st_tmp)) {
-		differ(r, i, o, "  process %d is gone\n", o->proc);
-		return false;
+/* Linux's state of the call's process after a failed call (healed). */
+static struct pstate st_lx_after;
+
+static int perms_prot(const char *perms)
+{
+	return (perms[0] == 'r' ? PROT_READ : 0) |
+	       (perms[1] == 'w' ? PROT_WRITE : 0) |
+	       (perms[2] == 'x' ? PROT_EXEC : 0);
+}
+
+/* Two lines one piece of an area would make: same attributes, and for a
+ * file, offsets that follow on. */
+static bool same_area(const struct mline *a, const struct mline *b)
+{
+	return raddr_eq(a->hi, b->lo) && strcmp(a->perms, b->perms) == 0 &&
+	       a->vmf == b->vmf && a->ino == b->ino && a->maj == b->maj &&
+	       a->min == b->min && strcmp(a->name, b->name) == 0 &&
+	       (a->ino == 0 ||
+		b->off == a->off + (uint64_t)(a->hi.off - a->lo.off));
+}
+
+/*
+ * A failed munmap, or a MAP_FIXED mapping refused over a sealed area, may
+ * leave Linux with an area split where the range starts (the split comes
+ * before the check that fails, and is not undone): two lines where there
+ * was one, alike in all but their range. The layer changes nothing. Heal
+ * Linux: mprotect the second piece to another protection and back, and
+ * Linux merges it into the first again. The other protection is one no
+ * neighbour has (so nothing else merges) and not writable (so the
+ * accounting flags come back as they were). Returns false (r told) if
+ * Linux cannot be healed.
+ */
+static bool heal_splits(struct side *A, size_t i, const struct op *o,
+			struct report *r)
+{
+	const struct pstate *pre = &st_a[o->proc];
+	struct pstate *post = &st_lx_after;
+
+	if (!A->state(A, o->proc, post))
+		return true; /* told by the comparison that follows */
+	for (uint32_t j = 1; j < post->nl; j++) {
+		const struct mline *a = &post->l[j - 1], *b = &post->l[j];
+		bool inside = false;
+		static const int others[] = {PROT_NONE, PROT_READ,
+					     PROT_READ | PROT_EXEC};
+		int orig = perms_prot(b->perms), other = -1;
+		struct op m;
+		struct res res;
+
+		for (uint32_t k = 0; k < pre->nl && !inside; k++)
+			inside = pre->l[k].lo.base == b->lo.base &&
+				 pre->l[k].lo.off < b->lo.off &&
+				 b->lo.off < pre->l[k].hi.off;
+		if (!inside || !same_area(a, b))
+			continue;
+		for (int k = 0; k < 3 && other < 0; k++)
+			if (others[k] != orig &&
+			    (j + 1 == post->nl ||
+			     !raddr_eq(post->l[j + 1].lo, b->hi) ||
+			     perms_prot(post->l[j + 1].perms) != others[k]))
+				other = others[k];
+		memset(&m, 0, sizeof(m));
+		m.k = K_MPROTECT;
+		m.proc = o->proc;
+		m.obj = -1;
+		m.addr = b->lo;
+		m.len = (uint64_t)(b->hi.off - b->lo.off);
+		m.prot = other;
+		A->run(A, &m, &res);
+		if (!res.err) {
+			m.prot = orig;
+			A->run(A, &m, &res);
+		}
+		if (res.err) {
+			differ(r, i, o, "  %s: cannot merge back its split at "
+					"line %u: errno %d\n",
+			       A->name, j, res.err);
+			return false;
+		}
+		healed++;
+		if (!A->state(A, o->proc, post))
+			return true;
+		j = 0; /* the lines moved */
 	}
-	if (!same_state(im, o->proc, B, pre, B, &st_tmp, NULL)) {
-		differ(r, i, o, "  %s changed on a failed call (before, after):\n",
-		       B->name);
-		same_state(im, o->proc, B, pre, B, &st_tmp, r);
-		return false;
+	return true;
+}
+
+/* Did [lo, hi) change between two states of one side: its lines or its
+ * pages' sums? */
+static bool range_changed(const struct side *S, const struct pstate *x,
+			  const struct pstate *y, uint64_t lo, uint64_t hi)
+{
+	uint64_t sx = 0, sy = 0;
+
+	for (int w = 0; w < 2; w++) {
+		const struct pstate *st = w ? y : x;
+		uint64_t *sum = w ? &sy : &sx;
+
+		for (uint32_t k = 0; k < st->nl; k++) {
+			uint64_t a = resolve(&S->an, st->l[k].lo);
+			uint64_t b = resolve(&S->an, st->l[k].hi);
+
+			if (a < hi && lo < b)
+				*sum = (*sum ^ a ^ (b << 1) ^ st->l[k].vmf) *
+				       0x100000001b3ull;
+		}
+		for (uint32_t k = 0; k < st->np; k++) {
+			uint64_t a = resolve(&S->an, st->pg[k].a);
+
+			if (a >= lo && a < hi)
+				*sum = (*sum ^ a ^ st->pg[k].sum) *
+				       0x100000001b3ull;
+		}
 	}
-	if (o->k != K_MPROTECT && o->k != K_MADVISE)
-		return true;
-	start = resolve(&B->an, o->addr);
-	end = start + ((o->len + B->an.page - 1) & ~(B->an.page - 1));
-	pos = start;
+	return sx != sy;
+}
+
+/* Run the calls Linux made before it failed on B, piece by piece: pre's
+ * areas in [start, end) in order, op applied to each (moved to new + its
+ * offset for mremap), up to one B refuses; mprotect stops at a hole too. */
+static void mirror_pieces(struct side *B, const struct pstate *pre,
+			  const struct op *o, uint64_t start, uint64_t end)
+{
+	uint64_t pos = start;
+
 	for (uint32_t k = 0; k < pre->nl; k++) {
 		uint64_t lo = resolve(&B->an, pre->l[k].lo);
 		uint64_t hi = resolve(&B->an, pre->l[k].hi);
@@ -1859,14 +1975,88 @@ static bool after_failure(struct side *B, size_t i, const struct op *o,
 		lo = lo > start ? lo : start;
 		hi = hi < end ? hi : end;
 		if (lo > pos && o->k == K_MPROTECT)
-			break; /* mprotect stops at a hole */
+			break;
 		piece.addr = relate(&B->an, lo);
 		piece.len = hi - lo;
+		if (o->k == K_MREMAP) {
+			piece.len2 = hi - lo;
+			piece.addr2.off += (int64_t)(lo - start);
+		}
 		B->run(B, &piece, &res);
 		if (res.err)
 			break;
 		mirrored++;
 		pos = hi;
+	}
+}
+
+/*
+ * After a call that failed alike on both sides, where B is atomic: B must
+ * be as it was before the call (st_b, the state last compared). Where
+ * Linux changes things before it fails, B is then asked for the same
+ * changes, as Linux made them, and goes on from Linux's state:
+ * - mprotect: the areas from the start, one by one, up to the first hole
+ *   or the first area that refuses (sealed, the object's mode);
+ * - madvise: every area in the range, holes skipped, up to the first that
+ *   refuses (sealed, not anonymous);
+ * - mremap with MREMAP_FIXED, where Linux's target range changed: a move
+ *   of the same length goes area by area (Linux 6.17 on) and stops at the
+ *   first area that refuses (sealed); a shrinking move unmaps the target
+ *   first, then the old range's tail, and the tail may refuse.
+ * A piece that B refuses ends it, as it ends Linux's walk. Arguments Linux
+ * refuses before it changes anything (a misaligned start) mirror nothing.
+ * Returns false (r told) if B changed anything by failing.
+ */
+static bool after_failure(struct side *A, struct side *B, size_t i,
+			  const struct op *o, struct report *r)
+{
+	const struct pstate *pre = &st_b[o->proc];
+	struct idmap same = {0}, *im = &same;
+	uint64_t page = B->an.page, start = resolve(&B->an, o->addr), end;
+	uint64_t to = resolve(&B->an, o->addr2);
+
+	if (o->k == K_READ || o->k == K_WRITE || o->k == K_COPY_TO ||
+	    o->k == K_COPY_FROM || o->k == K_FORK || o->k == K_EXIT ||
+	    o->k == K_BRK)
+		return true; /* a copy's bytes before the fault stay */
+	if (!B->state(B, o->proc, &st_tmp)) {
+		differ(r, i, o, "  process %d is gone\n", o->proc);
+		return false;
+	}
+	if (!same_state(im, o->proc, B, pre, B, &st_tmp, NULL)) {
+		differ(r, i, o, "  %s changed on a failed call (before, after):\n",
+		       B->name);
+		same_state(im, o->proc, B, pre, B, &st_tmp, r);
+		return false;
+	}
+	if (start % page)
+		return true;
+	end = start + ((o->len + page - 1) & ~(page - 1));
+	if (o->k == K_MPROTECT || o->k == K_MADVISE) {
+		mirror_pieces(B, pre, o, start, end);
+	} else if (o->k == K_MREMAP && (o->flags & MREMAP_FIXED) &&
+		   to % page == 0) {
+		uint64_t nlen = (o->len2 + page - 1) & ~(page - 1);
+		struct op m = *o;
+		struct res res;
+
+		if (!range_changed(A, &st_a[o->proc], &st_lx_after, to,
+				   to + nlen))
+			return true;
+		if (nlen == end - start) {
+			mirror_pieces(B, pre, o, start, end);
+			return true;
+		}
+		m.k = K_MUNMAP;
+		m.len = nlen;
+		m.addr = o->addr2;
+		B->run(B, &m, &res);
+		if (!res.err && nlen < end - start) {
+			m.addr = relate(&B->an, start + nlen);
+			m.len = end - start - nlen;
+			B->run(B, &m, &res);
+		}
+		mirrored++;
 	}
 	return true;
 }
@@ -1959,8 +2149,9 @@ static long run_episode(struct side *A, struct side *B, struct rng *g,
 			bad = (long)i;
 			break;
 		}
-		if (B->atomic && !rb.died && rb.err &&
-		    !after_failure(B, i, &o, r)) {
+		if (B->atomic && !rb.died && (rb.err || o.k == K_BRK) &&
+		    (!heal_splits(A, i, &o, r) ||
+		     !after_failure(A, B, i, &o, r))) {
 			bad = (long)i;
 			break;
 		}
@@ -2241,9 +2432,10 @@ int main(int argc, char **argv)
 	}
 	printf("aspace_oracle: %lu calls in %lu episodes agree (%lu succeeded, "
 	       "%lu refused, %lu faults, %lu forks, %lu pages compared, "
-	       "%lu pieces of Linux's partial failures mirrored)\n",
+	       "%lu pieces of Linux's partial failures mirrored, %lu of its "
+	       "splits healed)\n",
 	       stats.calls, stats.episodes, stats.ok, stats.failed,
-	       stats.faults, stats.forks, stats.pages, mirrored);
+	       stats.faults, stats.forks, stats.pages, mirrored, healed);
 	for (int k = 0; k < K_KINDS; k++)
 		if (stats.kind[k])
 			printf("  %-10s %lu\n", kname[k], stats.kind[k]);
