@@ -1318,6 +1318,8 @@ static void gen_mremap(struct gen *G, const struct pstate *st, struct op *o)
 	} else if (r < 75) {
 		o->flags = MREMAP_MAYMOVE | MREMAP_FIXED;
 		o->addr2 = hot_addr(G, HOT_PAGES);
+		if (rng_chance(&G->g, 40))
+			o->len2 = o->len; /* a move: over several areas too */
 	} else if (r < 90) {
 		o->flags = MREMAP_MAYMOVE | MREMAP_DONTUNMAP;
 		if (rng_chance(&G->g, 80))
