@@ -94,10 +94,10 @@ int aspace_errno(enum mapping_error err);
  * @name mmap and mprotect protections (Linux values)
  * @{
  */
-#define ASPACE_PROT_NONE 0x0
-#define ASPACE_PROT_READ 0x1
-#define ASPACE_PROT_WRITE 0x2
-#define ASPACE_PROT_EXEC 0x4
+#define ASPACE_PROT_NONE 0x0 /**< no access */
+#define ASPACE_PROT_READ 0x1 /**< readable */
+#define ASPACE_PROT_WRITE 0x2 /**< writable (and readable) */
+#define ASPACE_PROT_EXEC 0x4 /**< executable */
 #define ASPACE_PROT_SEM 0x8               /**< accepted, ignored */
 #define ASPACE_PROT_GROWSDOWN 0x01000000  /**< mprotect: EINVAL (no growing areas) */
 #define ASPACE_PROT_GROWSUP 0x02000000    /**< mprotect: EINVAL */
@@ -107,34 +107,34 @@ int aspace_errno(enum mapping_error err);
  * @name mmap flags (asm-generic values)
  * @{
  */
-#define ASPACE_MAP_SHARED 0x01
-#define ASPACE_MAP_PRIVATE 0x02
-#define ASPACE_MAP_SHARED_VALIDATE 0x03
-#define ASPACE_MAP_DROPPABLE 0x08
-#define ASPACE_MAP_TYPE 0x0f
-#define ASPACE_MAP_FIXED 0x10
-#define ASPACE_MAP_ANONYMOUS 0x20
-#define ASPACE_MAP_GROWSDOWN 0x0100
-#define ASPACE_MAP_DENYWRITE 0x0800
-#define ASPACE_MAP_EXECUTABLE 0x1000
-#define ASPACE_MAP_LOCKED 0x2000
-#define ASPACE_MAP_NORESERVE 0x4000
-#define ASPACE_MAP_POPULATE 0x8000
-#define ASPACE_MAP_NONBLOCK 0x10000
-#define ASPACE_MAP_STACK 0x20000
-#define ASPACE_MAP_HUGETLB 0x40000
-#define ASPACE_MAP_SYNC 0x80000
-#define ASPACE_MAP_FIXED_NOREPLACE 0x100000
-#define ASPACE_MAP_UNINITIALIZED 0x4000000
+#define ASPACE_MAP_SHARED 0x01 /**< shared with every mapping of the object (and across fork) */
+#define ASPACE_MAP_PRIVATE 0x02 /**< private: copy-on-write */
+#define ASPACE_MAP_SHARED_VALIDATE 0x03 /**< MAP_SHARED that refuses unknown flags */
+#define ASPACE_MAP_DROPPABLE 0x08 /**< private anonymous memory the kernel may drop (never dropped here) */
+#define ASPACE_MAP_TYPE 0x0f /**< the bits of the mapping type */
+#define ASPACE_MAP_FIXED 0x10 /**< exactly at the address, replacing what is there */
+#define ASPACE_MAP_ANONYMOUS 0x20 /**< no object: zeroed memory */
+#define ASPACE_MAP_GROWSDOWN 0x0100 /**< a stack that grows down: not supported (EINVAL) */
+#define ASPACE_MAP_DENYWRITE 0x0800 /**< ignored */
+#define ASPACE_MAP_EXECUTABLE 0x1000 /**< ignored */
+#define ASPACE_MAP_LOCKED 0x2000 /**< populated and VM_LOCKED */
+#define ASPACE_MAP_NORESERVE 0x4000 /**< not accounted (VM_NORESERVE) */
+#define ASPACE_MAP_POPULATE 0x8000 /**< fault the pages in now (best effort) */
+#define ASPACE_MAP_NONBLOCK 0x10000 /**< with MAP_POPULATE: populate nothing */
+#define ASPACE_MAP_STACK 0x20000 /**< VM_NOHUGEPAGE, as Linux with THP */
+#define ASPACE_MAP_HUGETLB 0x40000 /**< huge pages: not supported (EINVAL) */
+#define ASPACE_MAP_SYNC 0x80000 /**< VM_SYNC (an area of its own) */
+#define ASPACE_MAP_FIXED_NOREPLACE 0x100000 /**< exactly at the address, EEXIST if anything is there */
+#define ASPACE_MAP_UNINITIALIZED 0x4000000 /**< ignored */
 /** @} */
 
 /**
  * @name mremap flags
  * @{
  */
-#define ASPACE_MREMAP_MAYMOVE 1
-#define ASPACE_MREMAP_FIXED 2
-#define ASPACE_MREMAP_DONTUNMAP 4
+#define ASPACE_MREMAP_MAYMOVE 1 /**< may move when it cannot grow in place */
+#define ASPACE_MREMAP_FIXED 2 /**< move to new_addr, replacing what is there */
+#define ASPACE_MREMAP_DONTUNMAP 4 /**< keep the old range mapped, empty */
 /** @} */
 
 /**
@@ -142,9 +142,9 @@ int aspace_errno(enum mapping_error err);
  * Those listed are implemented; any other value is ::ASPACE_EINVAL.
  * @{
  */
-#define ASPACE_MADV_NORMAL 0      /**< no-op after the checks */
-#define ASPACE_MADV_RANDOM 1      /**< no-op after the checks */
-#define ASPACE_MADV_SEQUENTIAL 2  /**< no-op after the checks */
+#define ASPACE_MADV_NORMAL 0      /**< clears VM_SEQ_READ and VM_RAND_READ (areas split and merge as Linux's) */
+#define ASPACE_MADV_RANDOM 1      /**< sets VM_RAND_READ (no other effect here) */
+#define ASPACE_MADV_SEQUENTIAL 2  /**< sets VM_SEQ_READ (no other effect here) */
 #define ASPACE_MADV_WILLNEED 3    /**< no-op after the checks */
 #define ASPACE_MADV_DONTNEED 4    /**< drop the pages: private memory reads zero again */
 #define ASPACE_MADV_FREE 8        /**< private anonymous only; contents kept (no memory pressure) */
@@ -160,17 +160,19 @@ int aspace_errno(enum mapping_error err);
  * Two touching areas merge only when these are equal.
  * @{
  */
-#define ASPACE_VM_READ 0x1ull
-#define ASPACE_VM_WRITE 0x2ull
-#define ASPACE_VM_EXEC 0x4ull
-#define ASPACE_VM_SHARED 0x8ull
-#define ASPACE_VM_MAYREAD 0x10ull
-#define ASPACE_VM_MAYWRITE 0x20ull
-#define ASPACE_VM_MAYEXEC 0x40ull
-#define ASPACE_VM_MAYSHARE 0x80ull
-#define ASPACE_VM_LOCKED 0x2000ull
+#define ASPACE_VM_READ 0x1ull /**< readable */
+#define ASPACE_VM_WRITE 0x2ull /**< writable */
+#define ASPACE_VM_EXEC 0x4ull /**< executable */
+#define ASPACE_VM_SHARED 0x8ull /**< shared and writable */
+#define ASPACE_VM_MAYREAD 0x10ull /**< may become readable */
+#define ASPACE_VM_MAYWRITE 0x20ull /**< may become writable */
+#define ASPACE_VM_MAYEXEC 0x40ull /**< may become executable */
+#define ASPACE_VM_MAYSHARE 0x80ull /**< shared (maps shows s) */
+#define ASPACE_VM_LOCKED 0x2000ull /**< MAP_LOCKED */
+#define ASPACE_VM_SEQ_READ 0x8000ull      /**< MADV_SEQUENTIAL */
+#define ASPACE_VM_RAND_READ 0x10000ull    /**< MADV_RANDOM */
 #define ASPACE_VM_DONTCOPY 0x20000ull     /**< MADV_DONTFORK */
-#define ASPACE_VM_DONTEXPAND 0x40000ull
+#define ASPACE_VM_DONTEXPAND 0x40000ull /**< may not grow (not set by the layer) */
 #define ASPACE_VM_ACCOUNT 0x100000ull     /**< private writable memory is committed */
 #define ASPACE_VM_NORESERVE 0x200000ull   /**< MAP_NORESERVE */
 #define ASPACE_VM_WIPEONFORK 0x2000000ull /**< MADV_WIPEONFORK */
@@ -183,12 +185,12 @@ int aspace_errno(enum mapping_error err);
  * @name Page-table entry rights
  * What the layer asks of an entry (aspace_ops.pt_map, pt_protect). An entry
  * with no right still holds its frame (a PROT_NONE page keeps its data). A
- * frame shared copy-on-write is never given ::ASPACE_PTE_WRITE.
+ * frame shared copy-on-write is never given the write right.
  * @{
  */
-#define ASPACE_PTE_READ 0x1u
-#define ASPACE_PTE_WRITE 0x2u
-#define ASPACE_PTE_EXEC 0x4u
+#define ASPACE_PTE_READ 0x1u /**< loads allowed */
+#define ASPACE_PTE_WRITE 0x2u /**< stores allowed */
+#define ASPACE_PTE_EXEC 0x4u /**< instruction fetches allowed */
 /** @} */
 
 /**
@@ -196,9 +198,9 @@ int aspace_errno(enum mapping_error err);
  * The MAPPING_ACCESS_* values of the core.
  * @{
  */
-#define ASPACE_ACCESS_READ 1u
-#define ASPACE_ACCESS_WRITE 2u
-#define ASPACE_ACCESS_EXEC 4u
+#define ASPACE_ACCESS_READ 1u /**< a load */
+#define ASPACE_ACCESS_WRITE 2u /**< a store */
+#define ASPACE_ACCESS_EXEC 4u /**< an instruction fetch */
 /** @} */
 
 /** Version of ::aspace_ops this header describes. */
@@ -218,9 +220,10 @@ int aspace_errno(enum mapping_error err);
  *
  * @par Page tables
  * @c pt is the page-table pointer of the address space (options.page_table).
- * Addresses and sizes are multiples of the page size. pt_map() is the only
- * page-table hook that may fail (it may need a table): pt_unmap() and
- * pt_protect() change only entries that exist, and cannot fail. The layer
+ * Addresses and sizes are multiples of the page size. pt_map() and
+ * pt_reserve() are the only page-table hooks that may fail (they may need a
+ * table): pt_unmap() and pt_protect() change only entries that exist, and
+ * cannot fail. The layer
  * drops the frame references of entries it removes itself; pt_unmap() only
  * clears entries. After a change that removes or narrows rights the layer
  * calls tlb_flush() for the range (a host whose pt_* hooks flush themselves
@@ -280,6 +283,22 @@ struct aspace_ops {
 			  uint64_t *frame, unsigned *rights);
 	/** Optional: flush [va, va+size) of @p pt from the TLBs. Default: nothing. */
 	void (*tlb_flush)(void *ctx, void *pt, uint64_t va, uint64_t size);
+	/**
+	 * Optional: make pt_map() of any page of [va, va+size) succeed until
+	 * the layer's call returns (allocate the tables the range needs; no
+	 * entry changes). Return 0 or -::ASPACE_ENOMEM. The layer reserves
+	 * before it moves entries (mremap), so that a move never fails half
+	 * done. Default (NULL): pt_map() never fails, as for a page table that
+	 * needs no memory (an emulator's array of entries).
+	 */
+	int (*pt_reserve)(void *ctx, void *pt, uint64_t va, uint64_t size);
+	/**
+	 * Optional: [va, va+size) maps nothing any more; free the tables that
+	 * now map nothing (Linux's free_pgtables). pt_unmap() itself never
+	 * frees a table. Default: nothing (tables stay until the host frees the
+	 * page table).
+	 */
+	void (*pt_trim)(void *ctx, void *pt, uint64_t va, uint64_t size);
 };
 
 /**
@@ -301,13 +320,15 @@ struct aspace_options {
 	uint32_t size;
 	/** ASPACE_OPT_* bits. */
 	uint32_t flags;
-	/** The host's hooks (required) and their context. */
+	/** The host's hooks (required). */
 	const struct aspace_ops *ops;
+	/** Their context, passed to every hook. */
 	void *ctx;
 	/** The page table the hooks get as @c pt. */
 	void *page_table;
 	/** Where the set's nodes come from (required; see memory_set_options). */
 	const struct memory_set_allocator *allocator;
+	/** The allocator's context. */
 	void *allocator_ctx;
 	/** Page size, a power of two from 4096 up; 0: 4096. */
 	uint64_t page_size;
@@ -334,7 +355,9 @@ struct aspace_options {
 };
 
 /**
- * @brief An address space. Embed it anywhere; its fields are private.
+ * @brief An address space. Embed it anywhere, but do not move it once
+ * initialised (the set's allocator points back to it); its fields are
+ * private.
  */
 struct aspace {
 	struct memory_set set;        /**< private: the areas */
@@ -356,6 +379,13 @@ struct aspace {
 	uint64_t brk;                 /**< private */
 	uint64_t start_stack;         /**< private */
 	void *plan;                   /**< private: the merge plan of the running call */
+	void *node_reserve;           /**< private: nodes reserved for the running call */
+	void *rec_reserve;            /**< private: records reserved for the running call */
+	void *names;                  /**< private: the name table */
+	uint32_t nnames;              /**< private: its size */
+	bool pt_reserved;             /**< private: tables reserved, do not trim */
+	uint64_t next_ino;            /**< private: inode numbers of its objects */
+	struct aspace *forking;       /**< private: the child of a running fork */
 };
 
 /**
@@ -497,8 +527,10 @@ int aspace_mseal(struct aspace *as, uint64_t addr, uint64_t len,
  * keeps its own copy.
  * @return 0; -::ASPACE_EINVAL (misaligned, a name longer than
  *         ::ASPACE_NAME_MAX or with a character outside printable ASCII or
- *         one of `[]\$\``, an area backed by a file or memfd);
- *         -::ASPACE_ENOMEM (a hole, out of memory).
+ *         one of `[]\$\``);
+ *         -::ASPACE_EBADF (an area mapping a memfd or a file);
+ *         -::ASPACE_ENOMEM (a hole: nothing changes, where Linux names the
+ *         mapped parts); -::ASPACE_EAGAIN (out of memory, as Linux).
  */
 int aspace_set_name(struct aspace *as, uint64_t addr, uint64_t len,
 		    const char *name);
@@ -527,6 +559,10 @@ enum aspace_fault aspace_fault(struct aspace *as, uint64_t addr,
 /**
  * @brief copy_from_user(): copy @p len bytes at user address @p src into
  * @p dst, faulting pages in as the process's own reads would.
+ * @param as the address space
+ * @param dst the kernel's buffer
+ * @param src the user address
+ * @param len bytes to copy
  * @param[out] done if not NULL, the bytes copied (all of them on success).
  * @return 0; -::ASPACE_EFAULT at the first byte the process could not read
  *         (the bytes before it are copied); -::ASPACE_ENOMEM out of frames.
@@ -629,34 +665,46 @@ struct aspace_file_ops {
 	void (*release)(void *file);
 };
 
-/** memfd_create() flags (Linux values) the layer knows. */
+/** @name memfd_create() flags
+ * The Linux values the layer knows.
+ * @{
+ */
 #define ASPACE_MFD_CLOEXEC 0x1u       /**< accepted, the host's */
 #define ASPACE_MFD_ALLOW_SEALING 0x2u /**< accepted */
-#define ASPACE_MFD_NOEXEC_SEAL 0x8u   /**< mappings may not be executable */
+#define ASPACE_MFD_NOEXEC_SEAL 0x8u   /**< accepted (the host's file mode) */
 #define ASPACE_MFD_EXEC 0x10u         /**< accepted */
+/** @} */
 
-/** Object open modes: which protections a MAP_SHARED mapping may have. */
-#define ASPACE_OBJ_READ 0x1u
-#define ASPACE_OBJ_WRITE 0x2u
+/** @name Object open modes
+ * Which protections a MAP_SHARED mapping of the object may have.
+ * @{
+ */
+#define ASPACE_OBJ_READ 0x1u /**< readable */
+#define ASPACE_OBJ_WRITE 0x2u /**< writable */
+/** @} */
 
 /**
- * @brief memfd_create(): a new, empty object of size 0 named `memfd:NAME`
- * in maps, readable and writable, with one reference (the caller's).
- * @return 0; -::ASPACE_EINVAL (name too long (249 bytes), unknown flags);
- *         -::ASPACE_ENOMEM.
+ * @brief memfd_create(): a new, empty object of size 0, shown in maps as
+ * `/memfd:NAME (deleted)`, readable and writable, with one reference (the
+ * caller's, an open file's). It belongs to the machine of @p as (its ops,
+ * context and page size), not to @p as: any address space of that machine
+ * may map it.
+ * @return 0; -::ASPACE_EINVAL (name longer than 249 bytes, unknown flags,
+ *         MFD_NOEXEC_SEAL with MFD_EXEC); -::ASPACE_ENOMEM.
  */
-int aspace_memfd_create(const struct aspace_ops *ops, void *ctx,
-			const char *name, unsigned flags,
+int aspace_memfd_create(struct aspace *as, const char *name, unsigned flags,
 			struct aspace_object **obj);
 
 /**
  * @brief An object over a host file of @p size bytes, shown in maps as
  * @p path (the layer keeps a copy) with device @p dev_major:@p dev_minor
- * and inode @p ino.
- * @p mode is ASPACE_OBJ_* (a file opened read-only refuses writable shared
- * mappings with ::ASPACE_EACCES). One reference, the caller's.
+ * and inode @p ino. @p mode is ASPACE_OBJ_* (a file opened read-only
+ * refuses writable shared mappings with ::ASPACE_EACCES). One reference,
+ * the caller's; the machine is that of @p as, as for aspace_memfd_create().
+ * @return 0; -::ASPACE_EINVAL (no read_page hook, version 0);
+ *         -::ASPACE_ENOMEM.
  */
-int aspace_object_create_file(const struct aspace_ops *ops, void *ctx,
+int aspace_object_create_file(struct aspace *as,
 			      const struct aspace_file_ops *fops, void *file,
 			      uint64_t size, unsigned mode, const char *path,
 			      uint32_t dev_major, uint32_t dev_minor,
@@ -680,9 +728,12 @@ uint64_t aspace_object_size(const struct aspace_object *obj);
  */
 int aspace_object_truncate(struct aspace_object *obj, uint64_t size);
 
-/** fallocate() modes. */
-#define ASPACE_FALLOC_FL_KEEP_SIZE 0x01
-#define ASPACE_FALLOC_FL_PUNCH_HOLE 0x02
+/** @name fallocate() modes
+ * @{
+ */
+#define ASPACE_FALLOC_FL_KEEP_SIZE 0x01 /**< do not change the size */
+#define ASPACE_FALLOC_FL_PUNCH_HOLE 0x02 /**< free the range (with KEEP_SIZE) */
+/** @} */
 
 /**
  * @brief fallocate(): mode 0 allocates [offset, offset+len) and grows the
@@ -706,7 +757,8 @@ int64_t aspace_object_read(struct aspace_object *obj, uint64_t offset,
 /**
  * @brief pwrite(): copy @p len bytes into the object at @p offset, growing
  * it as a write to a file does.
- * @return @p len; -::ASPACE_EFBIG; -::ASPACE_ENOMEM (nothing written).
+ * @return @p len, or fewer if out of frames after some were written;
+ *         -::ASPACE_EFBIG (past 2^63); -::ASPACE_ENOMEM (none written).
  */
 int64_t aspace_object_write(struct aspace_object *obj, uint64_t offset,
 			    const void *buf, size_t len);

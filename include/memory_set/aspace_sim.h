@@ -35,12 +35,12 @@ struct aspace_sim *aspace_sim_new(uint64_t page_size, uint64_t max_frames);
  */
 void aspace_sim_free(struct aspace_sim *sim);
 
-/** @brief The machine's hooks; their context is the ::aspace_sim. */
+/** @brief The machine's hooks; their context is the machine. */
 extern const struct aspace_ops aspace_sim_ops;
 
 /**
  * @brief An allocator of the core's nodes (malloc) that counts and can be
- * made to fail; its context is the ::aspace_sim.
+ * made to fail; its context is the machine.
  */
 extern const struct memory_set_allocator aspace_sim_node_allocator;
 
@@ -80,7 +80,7 @@ void aspace_sim_stats(const struct aspace_sim *sim,
 /** @brief The calls that failure injection can fail. */
 enum aspace_sim_call {
 	ASPACE_SIM_FRAME = 0, /**< frame_alloc */
-	ASPACE_SIM_PT = 1,    /**< pt_map */
+	ASPACE_SIM_PT = 1,    /**< pt_map and pt_reserve that need a new table */
 	ASPACE_SIM_ALLOC = 2, /**< alloc (the layer's records) */
 	ASPACE_SIM_NODE = 3,  /**< the core's node allocator */
 	ASPACE_SIM_CALLS = 4  /**< number of kinds */
@@ -103,8 +103,8 @@ uint64_t aspace_sim_failures(const struct aspace_sim *sim,
 
 /**
  * @brief The MMU: copy @p len bytes between @p buf and user address @p va of
- * @p as, as the process's own loads (@p access ::ASPACE_ACCESS_READ) or
- * stores (::ASPACE_ACCESS_WRITE) would: an entry that does not allow the
+ * @p as, as the process's own loads (@p access ASPACE_ACCESS_READ) or
+ * stores (ASPACE_ACCESS_WRITE) would: an entry that does not allow the
  * access goes to aspace_fault(), then the access is retried.
  * @return ::ASPACE_FAULT_OK, or the fault that stopped the copy (the bytes
  *         before it were copied; @p done, if not NULL, says how many).
