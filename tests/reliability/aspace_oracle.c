@@ -579,7 +579,7 @@ struct ly {
 	bool live[MAXP];
 	struct aspace_object *obj[8];
 	uint32_t opt_flags;
-	uint64_t min_addr;
+	uint64_t min_addr, thp_size;
 	char *maps;
 	size_t maps_cap;
 	unsigned char *buf; /* a page */
@@ -641,6 +641,7 @@ static int ly_start(struct side *s, const struct anchors *ref, char *why,
 	o.flags = y->opt_flags;
 	o.mmap_base = an->hi;
 	o.mmap_min_addr = y->min_addr;
+	o.thp_size = y->thp_size;
 	o.start_brk = an->heap_ok ? an->start_brk : 0;
 	e = aspace_init(&y->as[0], &o);
 	if (e != 0) {
@@ -907,7 +908,7 @@ static void ly_run(struct side *s, const struct op *o, struct res *r)
 
 		snprintf(name, sizeof(name), "oracle%d", o->obj);
 		e = o->obj >= 0 && o->obj < 8
-			    ? aspace_memfd_create(&aspace_sim_ops, y->sim, name,
+			    ? aspace_memfd_create(as, name,
 						  (unsigned)o->flags,
 						  &y->obj[o->obj])
 			    : -ASPACE_EINVAL;
@@ -1100,12 +1101,20 @@ static void side_layer(struct side *s, struct ly *impl)
 		       ASPACE_VM_DONTCOPY | ASPACE_VM_DONTEXPAND |
 		       ASPACE_VM_ACCOUNT | ASPACE_VM_NORESERVE |
 		       ASPACE_VM_WIPEONFORK | ASPACE_VM_NOHUGEPAGE |
-		       ASPACE_VM_SEALED;
+		       ASPACE_VM_SEALED | ASPACE_VM_SEQ_READ |
+		       ASPACE_VM_RAND_READ;
 	s->impl = impl;
 	impl->min_addr = host_mmap_min_addr();
 #if defined(__x86_64__) || defined(__i386__)
 	impl->opt_flags |= ASPACE_OPT_HINT_ROUND_DOWN;
 #endif
+	/* Root may map below mmap_min_addr (CAP_SYS_RAWIO). */
+	if (geteuid() == 0)
+		impl->opt_flags |= ASPACE_OPT_LOW_MAP;
+	/* Linux with transparent huge pages aligns anonymous mappings of
+	 * whole 2 MiB multiples. */
+	if (access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0)
+		impl->thp_size = 2u << 20;
 }
 #endif /* ORACLE_LAYER */
 
