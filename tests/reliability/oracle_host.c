@@ -352,8 +352,18 @@ static void x_collect(void)
 		      (*line >= 'a' && *line <= 'f'))) {
 			/* An attribute of the last maps line. */
 			if (in && len > 8 && memcmp(line, "VmFlags:", 8) == 0)
-				st->vmflags[st->nlines - 1] =
+				st->vmflags[st->nlines - 1] |=
 					x_vmflags(line + 8, e);
+			/* A protection key (x86: execute-only memory). */
+			if (in && len > 14 &&
+			    memcmp(line, "ProtectionKey:", 14) == 0) {
+				const char *k = line + 14;
+
+				while (*k == ' ')
+					k++;
+				if (*k != '0')
+					st->vmflags[st->nlines - 1] |= OX_VM_PKEY;
+			}
 			continue;
 		}
 		a = x_hex(&line);

@@ -110,6 +110,10 @@ struct ox_layout {
 #define OX_VM_HUGEPAGE 0x20000000ull
 #define OX_VM_NOHUGEPAGE 0x40000000ull
 #define OX_VM_SEALED 0x8000000000000000ull
+/* Not a VmFlags mnemonic: a protection key other than 0 (smaps
+ * ProtectionKey), Linux's VM_PKEY_BIT* (x86 gives execute-only memory a
+ * key of its own). */
+#define OX_VM_PKEY 0x100000000ull
 
 /* Where a page's sum says it cannot be read even with FOLL_FORCE. */
 #define OX_UNREADABLE 0xdeadbeefdeadbeefull
