@@ -323,6 +323,18 @@ static double fault_zero(uint64_t areas)
 	return t;
 }
 
+/* A fresh address space @as with FAULT_PAGES pages written at @at. */
+static void populated(struct aspace *as, uint64_t at)
+{
+	space(as);
+	if (aspace_mmap(as, at, FAULT_PAGES * PG,
+			ASPACE_PROT_READ | ASPACE_PROT_WRITE,
+			ASPACE_MAP_PRIVATE | ASPACE_MAP_ANONYMOUS |
+				ASPACE_MAP_FIXED | ASPACE_MAP_POPULATE,
+			NULL, 0) != (int64_t)at)
+		die("mmap");
+}
+
 /* Write faults after fork: @copy 1 the child's (a copy each), 0 the
  * parent's once the child is gone (the last reference, no copy). */
 static double fault_cow(uint64_t copy)
@@ -331,13 +343,7 @@ static double fault_cow(uint64_t copy)
 	uint64_t i, at = BASE + (PAGES - FAULT_PAGES) * PG;
 	double t;
 
-	space(&parent);
-	if (aspace_mmap(&parent, at, FAULT_PAGES * PG,
-			ASPACE_PROT_READ | ASPACE_PROT_WRITE,
-			ASPACE_MAP_PRIVATE | ASPACE_MAP_ANONYMOUS |
-				ASPACE_MAP_FIXED | ASPACE_MAP_POPULATE,
-			NULL, 0) != (int64_t)at)
-		die("mmap");
+	populated(&parent, at);
 	if (aspace_fork(&child, &parent, tables[1]))
 		die("fork");
 	if (!copy) {
@@ -386,13 +392,7 @@ static double fork_per_page(uint64_t unused)
 	double t;
 
 	(void)unused;
-	space(&parent);
-	if (aspace_mmap(&parent, at, FAULT_PAGES * PG,
-			ASPACE_PROT_READ | ASPACE_PROT_WRITE,
-			ASPACE_MAP_PRIVATE | ASPACE_MAP_ANONYMOUS |
-				ASPACE_MAP_FIXED | ASPACE_MAP_POPULATE,
-			NULL, 0) != (int64_t)at)
-		die("mmap");
+	populated(&parent, at);
 	t = now();
 	if (aspace_fork(&child, &parent, tables[1]))
 		die("fork");

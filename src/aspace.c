@@ -306,20 +306,30 @@ const struct mapping_backend_ops aspace_backend_ops = {
 
 /* ---- Views of areas --------------------------------------------------- */
 
+/* [start, end) with @flags as a piece whose record is @d, from @d's offset. */
+void aspace_piece_new(struct as_piece *p, uint64_t start, uint64_t end,
+		      uint64_t flags, struct as_vma *d)
+{
+	p->start = start;
+	p->end = end;
+	p->flags = flags;
+	p->pgoff = d->pgoff;
+	p->obj = d->obj;
+	p->anon = d->anon;
+	p->account = d->account;
+	p->data = d;
+}
+
 /* The part [lo, hi) of area @a as a piece: its flags and data, offset. */
 void aspace_piece_of(const struct memory_area *a, uint64_t lo, uint64_t hi,
 		     struct as_piece *p)
 {
-	const struct as_vma *d = as_data(a);
+	struct as_vma *d = as_data(a);
 
-	p->start = lo;
-	p->end = hi;
-	p->flags = a->flags;
-	p->pgoff = d->pgoff + ((lo - a->start) >> d->as->page_shift);
-	p->obj = d->obj;
-	p->anon = d->anon;
-	p->account = d->account;
-	p->data = lo == a->start ? (struct as_vma *)d : NULL;
+	aspace_piece_new(p, lo, hi, a->flags, d);
+	p->pgoff += (lo - a->start) >> d->as->page_shift;
+	if (lo != a->start)
+		p->data = NULL;
 }
 
 /* The area's VM_* bits as the API reports them. */

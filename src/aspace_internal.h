@@ -126,6 +126,8 @@ void aspace_vma_free(struct as_vma *d);
 struct as_anon *aspace_anon_new(struct aspace *as, bool forked);
 void aspace_anon_put(struct aspace *as, struct as_anon *a);
 void aspace_set_anon(struct as_vma *d, struct as_anon *a);
+void aspace_piece_new(struct as_piece *p, uint64_t start, uint64_t end,
+		      uint64_t flags, struct as_vma *d);
 void aspace_piece_of(const struct memory_area *a, uint64_t lo, uint64_t hi,
 		     struct as_piece *p);
 uint64_t aspace_area_flags(const struct memory_area *a);
@@ -224,5 +226,10 @@ typedef int (*as_visit_fn)(struct aspace *as, const struct memory_area *a,
 			   void *arg);
 int aspace_walk_check(struct aspace *as, uint64_t start, uint64_t end,
 		      as_visit_fn visit, void *arg);
+/* The range argument of madvise, mseal and the naming call: 0 with *end set
+ * (== addr for an empty range), or -EINVAL for an unaligned address, a
+ * length that rounds to 0 or a range that wraps. */
+int aspace_range_arg(const struct aspace *as, uint64_t addr, uint64_t len,
+		     uint64_t *end);
 
 #endif /* MEMORY_SET_ASPACE_INTERNAL_H */

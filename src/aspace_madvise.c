@@ -10,6 +10,17 @@
  */
 #include "aspace_internal.h"
 
+int aspace_range_arg(const struct aspace *as, uint64_t addr, uint64_t len,
+		     uint64_t *end)
+{
+	uint64_t alen = AS_PAGE_ROUND_UP(as, len);
+
+	if ((addr & (as->page_size - 1)) || (len && !alen))
+		return -ASPACE_EINVAL;
+	*end = addr + alen;
+	return *end < addr ? -ASPACE_EINVAL : 0;
+}
+
 /*
  * Linux's walk order of errors over [start, end): the first area whose
  * @visit fails decides; else ENOMEM if a hole was crossed.
@@ -118,21 +129,14 @@ static void dontneed(struct aspace *as, uint64_t start, uint64_t end)
 int aspace_madvise(struct aspace *as, uint64_t addr, uint64_t len, int advice)
 {
 	struct as_change c = { 0, 0, false };
-	uint64_t alen, end;
+	uint64_t end;
 	int err;
 
 	if (!valid_advice(advice))
 		return -ASPACE_EINVAL;
-	if (addr & (as->page_size - 1))
-		return -ASPACE_EINVAL;
-	alen = AS_PAGE_ROUND_UP(as, len);
-	if (len && !alen)
-		return -ASPACE_EINVAL;
-	end = addr + alen;
-	if (end < addr)
-		return -ASPACE_EINVAL;
-	if (end == addr)
-		return 0;
+	err = aspace_range_arg(as, addr, len, &end);
+	if (err || end == addr)
+		return err;
 	err = aspace_walk_check(as, addr, end, check_advice, &advice);
 	if (err)
 		return err;
@@ -178,20 +182,14 @@ int aspace_mseal(struct aspace *as, uint64_t addr, uint64_t len,
 		 unsigned long flags)
 {
 	struct as_change c = { AS_F_SEALED, 0, false };
-	uint64_t alen, end;
+	uint64_t end;
+	int err;
 
 	if (flags)
 		return -ASPACE_EINVAL;
-	if (addr & (as->page_size - 1))
-		return -ASPACE_EINVAL;
-	alen = AS_PAGE_ROUND_UP(as, len);
-	if (len && !alen)
-		return -ASPACE_EINVAL;
-	end = addr + alen;
-	if (end < addr)
-		return -ASPACE_EINVAL;
-	if (end == addr)
-		return 0;
+	err = aspace_range_arg(as, addr, len, &end);
+	if (err || end == addr)
+		return err;
 	if (!aspace_range_mapped(as, addr, end))
 		return -ASPACE_ENOMEM;
 	return aspace_change_range(as, addr, end, &c);

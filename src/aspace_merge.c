@@ -137,14 +137,7 @@ void aspace_plan_new_area(struct as_plan *p, struct aspace *as, uint64_t start,
 	struct as_piece piece;
 
 	(void)as;
-	piece.start = start;
-	piece.end = end;
-	piece.flags = flags;
-	piece.pgoff = d->pgoff;
-	piece.obj = d->obj;
-	piece.anon = d->anon;
-	piece.account = d->account;
-	piece.data = d;
+	aspace_piece_new(&piece, start, end, flags, d);
 	aspace_plan_add(p, &piece);
 }
 

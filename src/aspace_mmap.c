@@ -94,14 +94,7 @@ int aspace_map_fixed(struct aspace *as, uint64_t start, uint64_t end,
 	int err;
 
 	aspace_plan_init(&plan, as);
-	mid.start = start;
-	mid.end = end;
-	mid.flags = flags;
-	mid.pgoff = d->pgoff;
-	mid.obj = d->obj;
-	mid.anon = d->anon;
-	mid.account = d->account;
-	mid.data = d;
+	aspace_piece_new(&mid, start, end, flags, d);
 	aspace_plan_insert(&plan, start, end, &mid);
 	err = aspace_plan_start(&plan);
 	if (err)

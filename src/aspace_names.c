@@ -125,7 +125,7 @@ int aspace_set_name(struct aspace *as, uint64_t addr, uint64_t len,
 		    const char *name)
 {
 	struct as_change c;
-	uint64_t end, alen;
+	uint64_t end;
 	uint32_t id = 0;
 	bool added = false;
 	size_t i;
@@ -136,16 +136,9 @@ int aspace_set_name(struct aspace *as, uint64_t addr, uint64_t len,
 			if (i == ASPACE_NAME_MAX || !valid_char(name[i]))
 				return -ASPACE_EINVAL;
 	}
-	if (addr & (as->page_size - 1))
-		return -ASPACE_EINVAL;
-	alen = AS_PAGE_ROUND_UP(as, len);
-	if (len && !alen)
-		return -ASPACE_EINVAL;
-	end = addr + alen;
-	if (end < addr)
-		return -ASPACE_EINVAL;
-	if (end == addr)
-		return 0;
+	err = aspace_range_arg(as, addr, len, &end);
+	if (err || end == addr)
+		return err;
 	err = aspace_walk_check(as, addr, end, check_named, NULL);
 	if (err)
 		return err;

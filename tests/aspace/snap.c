@@ -6,13 +6,7 @@
 
 #include "snap.h"
 
-struct buf {
-	char *p;
-	size_t n, cap;
-	bool oom;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...)
+void aspace_bprintf(struct aspace_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int k;
@@ -40,19 +34,19 @@ char *aspace_snap(struct aspace_sim *sim, struct aspace *as, void *pt,
 {
 	struct aspace_area_info inf;
 	struct aspace_sim_stats st;
-	struct buf b = { NULL, 0, 0, false };
+	struct aspace_buf b = { NULL, 0, 0, false };
 	uint64_t va = 0, frame, pos;
 	unsigned rights;
 	char line[512];
 	size_t i;
 
-	bprintf(&b, "%s", "");
+	aspace_bprintf(&b, "%s", "");
 	for (;;) {
 		pos = va;
 		if (!aspace_maps_line(as, &pos, line, sizeof(line)))
 			break;
 		aspace_area(as, pos - 1, &inf);
-		bprintf(&b, "%s  flags %#llx pgoff %llu anon %d obj %p\n", line,
+		aspace_bprintf(&b, "%s  flags %#llx pgoff %llu anon %d obj %p\n", line,
 			(unsigned long long)inf.flags,
 			(unsigned long long)inf.pgoff, inf.anon,
 			(void *)inf.object);
@@ -61,19 +55,19 @@ char *aspace_snap(struct aspace_sim *sim, struct aspace *as, void *pt,
 	va = 0;
 	while (aspace_sim_ops.pt_lookup(sim, pt, &va, UINT64_MAX, &frame,
 					&rights)) {
-		bprintf(&b, "pte %llx frame %llu rights %u\n",
+		aspace_bprintf(&b, "pte %llx frame %llu rights %u\n",
 			(unsigned long long)va, (unsigned long long)frame,
 			rights);
 		va += 4096;
 	}
-	bprintf(&b, "brk %llx areas %llu\n",
+	aspace_bprintf(&b, "brk %llx areas %llu\n",
 		(unsigned long long)aspace_brk(as, 0),
 		(unsigned long long)aspace_areas(as));
 	for (i = 0; i < nobjs; i++)
-		bprintf(&b, "object %zu size %llu\n", i,
+		aspace_bprintf(&b, "object %zu size %llu\n", i,
 			(unsigned long long)aspace_object_size(objs[i]));
 	aspace_sim_stats(sim, &st);
-	bprintf(&b,
+	aspace_bprintf(&b,
 		"frames %llu refs %llu entries %llu blocks %llu bytes %llu\n",
 		(unsigned long long)st.frames,
 		(unsigned long long)st.frame_refs,

@@ -107,41 +107,17 @@ char *tm_snap(struct tm *m, int s)
 	return p;
 }
 
-struct buf {
-	char *p;
-	size_t n, cap;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	for (;;) {
-		va_start(ap, fmt);
-		k = b->p ? vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap) : 0;
-		va_end(ap);
-		if (b->p && k >= 0 && (size_t)k < b->cap - b->n) {
-			b->n += (size_t)k;
-			return;
-		}
-		b->cap = b->cap ? 2 * b->cap + (size_t)k : 4096;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-}
-
 /* ---- Layouts ---------------------------------------------------------- */
 
 void expect_layout_at(struct tm *m, int s, const char *layout, const char *file,
 		      int line)
 {
-	struct buf got = { NULL, 0, 0 };
+	struct aspace_buf got = { NULL, 0, 0, false };
 	uint64_t pos = W;
 	char l[512];
 	const char *sep = "";
 
-	bprintf(&got, "%s", "");
+	aspace_bprintf(&got, "%s", "");
 	while (aspace_maps_line(&m->as[s], &pos, l, sizeof(l))) {
 		unsigned long long start, end, off;
 		char perms[5], dev[16], name[256];
@@ -156,15 +132,16 @@ void expect_layout_at(struct tm *m, int s, const char *layout, const char *file,
 		if (start >= A(1 << 20))
 			break;
 		aspace_area(&m->as[s], start, &inf);
-		bprintf(&got, "%s%lld-%lld %s", sep,
+		aspace_bprintf(&got, "%s%lld-%lld %s", sep,
 			(long long)(start - W) / (long long)PG,
 			(long long)(end - W) / (long long)PG, perms);
 		if (inf.object)
-			bprintf(&got, " @%llu", off / PG);
+			aspace_bprintf(&got, " @%llu", off / PG);
 		else if (name[0])
-			bprintf(&got, " %s", name);
+			aspace_bprintf(&got, " %s", name);
 		sep = ", ";
 	}
+	assert_false(got.oom);
 	if (strcmp(got.p, layout)) {
 		print_error("expected: %s\n     got: %s\n", layout, got.p);
 		free(got.p);
