@@ -1268,6 +1268,10 @@ static void gen_mmap(struct gen *G, struct op *o)
 		o->flags |= MAP_NORESERVE;
 	if (rng_chance(&G->g, 8))
 		o->flags |= MAP_POPULATE;
+	if (rng_chance(&G->g, 2))
+		o->flags |= MAP_LOCKED; /* populates, VM_LOCKED */
+	if (rng_chance(&G->g, 2))
+		o->flags |= MAP_STACK; /* VM_NOHUGEPAGE */
 	if (r < 35)
 		o->addr = (struct raddr){B_ABS, 0}; /* no hint */
 	else if (r < 78)
