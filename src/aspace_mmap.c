@@ -127,6 +127,8 @@ static bool update(void *ctx, uint64_t old, uint64_t *new_flags)
  * Change the flags of every area in [start, end) as @c says (the range has
  * no hole: the callers check), with Linux's merges: the plan reads the
  * areas from the one before the range to the one after it, as they will be.
+ * Linux merges at the boundaries of the areas it changes only (an area
+ * whose flags stay is skipped, mprotect_fixup()).
  */
 int aspace_change_range(struct aspace *as, uint64_t start, uint64_t end,
 			const struct as_change *c)
@@ -137,6 +139,7 @@ int aspace_change_range(struct aspace *as, uint64_t start, uint64_t end,
 	struct as_piece p;
 	enum mapping_error e;
 	uint64_t lo, hi, nf;
+	bool changed = false; /* the piece read last */
 	int err;
 
 	aspace_plan_init(&plan, as);
@@ -146,7 +149,10 @@ int aspace_change_range(struct aspace *as, uint64_t start, uint64_t end,
 		hi = as_end(a);
 		nf = changed_flags(a->flags, c);
 		if (nf == a->flags || hi <= start || lo >= end) {
-			aspace_plan_add_area(&plan, a, lo, hi, true);
+			aspace_piece_of(a, lo, hi, &p);
+			p.keep_left = !changed;
+			aspace_plan_add(&plan, &p);
+			changed = false;
 			continue;
 		}
 		if (lo < start)
@@ -158,8 +164,11 @@ int aspace_change_range(struct aspace *as, uint64_t start, uint64_t end,
 			p.account = aspace_mprotect_account(a->flags, nf,
 							    as_data(a));
 		aspace_plan_add(&plan, &p);
-		if (hi > end)
+		changed = true;
+		if (hi > end) {
 			aspace_plan_add_area(&plan, a, end, hi, false);
+			changed = false;
+		}
 	}
 	err = aspace_plan_start(&plan);
 	if (err)
@@ -168,6 +177,18 @@ int aspace_change_range(struct aspace *as, uint64_t start, uint64_t end,
 			       as->pt);
 	aspace_plan_stop(&plan);
 	return aspace_errno(e);
+}
+
+/*
+ * Change the flags of the areas of [start, end), whole, as @c says, and
+ * merge nothing, as Linux's vm_flags_clear() outside a merge (fork's
+ * child, the area MREMAP_DONTUNMAP leaves). No split: nothing to reserve.
+ */
+int aspace_change_flags(struct aspace *as, uint64_t start, uint64_t end,
+			const struct as_change *c)
+{
+	return aspace_errno(memory_set_protect(&as->set, start, end - start,
+					       update, (void *)c, as->pt));
 }
 
 /* ---- mmap ------------------------------------------------------------- */

@@ -236,6 +236,35 @@ static void test_dontunmap(void **state)
 	tm_done(&m);
 }
 
+/*
+ * A fork child's area moved whole with MREMAP_DONTUNMAP loses its identity
+ * and so becomes alike its fresh neighbour (its identity, a fork child's,
+ * kept them apart): Linux merges nothing there until a call does.
+ */
+static void test_dontunmap_apart(void **state)
+{
+	struct tm m;
+
+	(void)state;
+	tm_init(&m, NULL);
+	map_at(&m, 0, 4, 1, RW, PRIV_ANON);
+	poke(&m, 0, A(4), 'x');
+	tm_fork(&m, 0, 1);
+	map_at(&m, 1, 0, 4, RW, PRIV_ANON);
+	expect_layout(&m, 1, "0-4 rw-p, 4-5 rw-p");
+	assert_int_equal(c_mremap(&m, 1, A(4), PG, PG, MAYMOVE | DONTUNMAP,
+				  A(20)),
+			 (int64_t)A(20));
+	assert_false(faulted(&m, 1, A(4)));
+	expect_layout(&m, 1, "0-4 rw-p, 4-5 rw-p, 20-21 rw-p");
+	assert_int_equal(peek(&m, 1, A(20)), 'x');
+	/* There and back: merged. */
+	assert_int_equal(c_mprotect(&m, 1, A(4), PG, RO), 0);
+	assert_int_equal(c_mprotect(&m, 1, A(4), PG, RW), 0);
+	expect_layout(&m, 1, "0-5 rw-p, 20-21 rw-p");
+	tm_done(&m);
+}
+
 static void test_brk(void **state)
 {
 	struct aspace_options o;
@@ -318,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_move_offsets),
 		cmocka_unit_test(test_move_several),
 		cmocka_unit_test(test_dontunmap),
+		cmocka_unit_test(test_dontunmap_apart),
 		cmocka_unit_test(test_brk),
 		cmocka_unit_test(test_brk_stack_names),
 	};
