@@ -1876,29 +1876,22 @@ static bool same_area(const struct mline *a, const struct mline *b)
 }
 
 /*
- * Lines Linux keeps apart that the layer has as one, by design:
- * - A failed munmap, or a MAP_FIXED mapping refused over a sealed area, or
- *   a refused brk, may leave Linux with an area split where the range
- *   starts (the split comes before the check that fails, and is not
- *   undone): two lines where there was one, alike in all but their range.
- *   The layer changes nothing.
- * - After fork, two touching MADV_WIPEONFORK areas that differed only in
- *   their identities are one area in the layer's child (docs/aspace.md,
- *   known differences); Linux's child keeps them apart, both empty and
- *   without identity.
- * Heal Linux: mprotect the second piece to another protection and back,
- * and Linux merges it into the first. The other protection is one no
- * neighbour has (so nothing else merges) and not writable (so the
- * accounting flags come back as they were). With proc the child of a fork,
- * only wiped lines are healed; else only splits of a line of the state
- * before the call. Returns false (r told) if Linux cannot be healed.
+ * A failed munmap, or a MAP_FIXED mapping refused over a sealed area, or a
+ * refused brk, may leave Linux with an area split where the range starts
+ * (the split comes before the check that fails, and is not undone): two
+ * lines where there was one, alike in all but their range. The layer
+ * changes nothing. Heal Linux: mprotect the second piece to another
+ * protection and back, and Linux merges it into the first again. The other
+ * protection is one no neighbour has (so nothing else merges) and not
+ * writable (so the accounting flags come back as they were). Returns false
+ * (r told) if Linux cannot be healed.
  */
 static bool heal_splits(struct side *A, size_t i, const struct op *o,
-			int proc, struct report *r)
+			struct report *r)
 {
+	int proc = o->proc;
 	const struct pstate *pre = &st_a[proc];
 	struct pstate *post = &st_lx_after;
-	bool fork_child = o->k == K_FORK && proc == o->child;
 
 	if (!A->state(A, proc, post))
 		return true; /* told by the comparison that follows */
@@ -1911,12 +1904,10 @@ static bool heal_splits(struct side *A, size_t i, const struct op *o,
 		struct op m;
 		struct res res;
 
-		for (uint32_t k = 0; k < pre->nl && !inside && !fork_child; k++)
+		for (uint32_t k = 0; k < pre->nl && !inside; k++)
 			inside = pre->l[k].lo.base == b->lo.base &&
 				 pre->l[k].lo.off < b->lo.off &&
 				 b->lo.off < pre->l[k].hi.off;
-		if (fork_child)
-			inside = a->vmf & b->vmf & OX_VM_WIPEONFORK;
 		if (!inside || !same_area(a, b))
 			continue;
 		for (int k = 0; k < 3 && other < 0; k++)
@@ -2175,13 +2166,8 @@ static long run_episode(struct side *A, struct side *B, struct rng *g,
 			break;
 		}
 		if (B->atomic && !rb.died && (rb.err || o.k == K_BRK) &&
-		    (!heal_splits(A, i, &o, o.proc, r) ||
+		    (!heal_splits(A, i, &o, r) ||
 		     !after_failure(A, B, i, &o, r))) {
-			bad = (long)i;
-			break;
-		}
-		if (B->atomic && !rb.died && o.k == K_FORK &&
-		    !heal_splits(A, i, &o, o.child, r)) {
 			bad = (long)i;
 			break;
 		}
