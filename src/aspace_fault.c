@@ -29,19 +29,33 @@ static bool allowed(const struct aspace *as, uint64_t flags, unsigned access)
 }
 
 /*
+ * Execute-only memory that cannot be read is x86's with protection keys:
+ * its area carries the execute-only key in its flags (VM_PKEY_BIT0), which
+ * mprotect() to anything but PROT_EXEC takes away again.
+ */
+static bool exec_only_key(const struct aspace *as, uint64_t flags)
+{
+	return !(as->flags & ASPACE_OPT_EXEC_READABLE) &&
+	       (flags & AS_F_ACCESS) == ASPACE_VM_EXEC;
+}
+
+/*
  * Linux's anon_vma_compatible(): could area @b, right after @a, share @a's
- * identity? The flags may differ in their access bits only.
+ * identity? The flags may differ in their access bits only (not in the
+ * protection key those bits give).
  */
 static bool identity_compatible(const struct memory_area *a,
 				const struct memory_area *b)
 {
 	const struct as_vma *da = as_data(a), *db = as_data(b);
+	const struct aspace *as = da->as;
 	uint64_t keep = AS_F_VM & ~AS_F_ACCESS;
 
 	return as_end(a) == b->start && da->obj == db->obj &&
 	       ((a->flags ^ b->flags) & (keep | AS_F_SEALED)) == 0 &&
+	       exec_only_key(as, a->flags) == exec_only_key(as, b->flags) &&
 	       da->account == db->account &&
-	       db->pgoff == da->pgoff + (a->size >> da->as->page_shift);
+	       db->pgoff == da->pgoff + (a->size >> as->page_shift);
 }
 
 static struct as_anon *reusable(const struct memory_area *old,
