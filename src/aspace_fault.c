@@ -8,7 +8,9 @@
  * object's page with every right the area has.
  *
  * A fault that fails changes nothing: the frame and the identity it would
- * have taken are given back.
+ * have taken are given back. But for one thing, as Linux: a write to a
+ * private mapping of an object that ends in SIGBUS (past the object's end,
+ * a page the host cannot read) leaves the area the identity it took first.
  */
 #include "aspace_internal.h"
 
@@ -160,7 +162,11 @@ static enum aspace_fault shared_fault(struct aspace *as,
 		       pgoff, made);
 }
 
-/* A private page not mapped yet. */
+/*
+ * A private page not mapped yet. A write gives the area its identity first
+ * (Linux's anon_vma_prepare() in do_anonymous_page() and do_cow_fault()),
+ * so a write to an object's page that ends in SIGBUS keeps it, as Linux's.
+ */
 static enum aspace_fault private_new(struct aspace *as,
 				     const struct memory_area *a, uint64_t va,
 				     uint64_t pgoff, bool write)
@@ -170,31 +176,29 @@ static enum aspace_fault private_new(struct aspace *as,
 	bool made = false;
 	int given = 0, err;
 
+	if (write && (given = anon_prepare(as, a)) < 0)
+		return ASPACE_FAULT_OOM;
 	if (d->obj) {
 		err = aspace_obj_page(d->obj, pgoff, &src, &made);
+		if (err == -ASPACE_ENOMEM)
+			goto oom;
 		if (err)
-			return obj_error(err);
+			return ASPACE_FAULT_SIGBUS;
 		if (!write)
 			return map_ref(as, va, src,
 				       aspace_rights(as, a->flags, false),
 				       d->obj, pgoff, made);
 	}
-	if (as->ops->frame_alloc(as->ctx, &frame)) {
-		if (made)
-			aspace_obj_unmake(d->obj, pgoff);
-		return ASPACE_FAULT_OOM;
-	}
-	if (write && (given = anon_prepare(as, a)) < 0)
-		goto fail;
+	if (as->ops->frame_alloc(as->ctx, &frame))
+		goto oom;
 	if (d->obj)
 		copy_frame(as, frame, src);
-	if (as->ops->pt_map(as->ctx, as->pt, va, frame,
-			    aspace_rights(as, a->flags, write)))
-		goto fail;
-	return ASPACE_FAULT_OK;
-fail:
-	anon_undo(as, a, given);
+	if (!as->ops->pt_map(as->ctx, as->pt, va, frame,
+			     aspace_rights(as, a->flags, write)))
+		return ASPACE_FAULT_OK;
 	as->ops->frame_put(as->ctx, frame);
+oom:
+	anon_undo(as, a, given);
 	if (made)
 		aspace_obj_unmake(d->obj, pgoff);
 	return ASPACE_FAULT_OOM;
@@ -241,8 +245,12 @@ static enum aspace_fault fault_page(struct aspace *as,
 	bool present;
 
 	pgoff = d->pgoff + ((va - a->start) >> as->page_shift);
-	if (d->obj && !aspace_obj_inside(d->obj, pgoff, as->page_size))
+	if (d->obj && !aspace_obj_inside(d->obj, pgoff, as->page_size)) {
+		/* Past the end: a private write takes its identity first. */
+		if (write && aspace_private(a->flags) && anon_prepare(as, a) < 0)
+			return ASPACE_FAULT_OOM;
 		return ASPACE_FAULT_SIGBUS;
+	}
 	present = aspace_lookup(as, &at, va + as->page_size, &frame, &rights);
 	if (!aspace_private(a->flags))
 		return shared_fault(as, a, va, pgoff, present, rights);
