@@ -551,7 +551,10 @@ enum aspace_fault {
  * (ASPACE_ACCESS_*): map a zeroed frame on first touch, the object's page
  * of a file or shared mapping, or break copy-on-write (the last reference
  * takes the frame without a copy). On ::ASPACE_FAULT_OK the entry allows the
- * access; any other result changes nothing.
+ * access; any other result changes nothing, but for what Linux does too: a
+ * write to a private mapping of an object that ends in
+ * ::ASPACE_FAULT_SIGBUS leaves the area the anonymous identity the write
+ * took first (aspace_area_info.anon; it decides merges).
  */
 enum aspace_fault aspace_fault(struct aspace *as, uint64_t addr,
 			       unsigned access);

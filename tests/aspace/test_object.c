@@ -178,6 +178,41 @@ static void test_private_object(void **state)
 	tm_done(&m);
 }
 
+/*
+ * A write past the end of a private mapping of an object ends in SIGBUS,
+ * and the area keeps the identity the write took first (Linux's
+ * do_cow_fault()): its pieces get identities of their own in a fork's
+ * child, and stay apart there. A read past the end takes none.
+ */
+static void test_sigbus_identity(void **state)
+{
+	unsigned char v = 1;
+	struct aspace_object *o;
+	struct tm m;
+
+	(void)state;
+	tm_init(&m, NULL);
+	o = memfd(&m, 0);
+	map_obj(&m, 0, 0, 6, RW, PRIVATE_OBJ, o, 3);
+	map_obj(&m, 0, 10, 2, RW, PRIVATE_OBJ, o, 0);
+	assert_int_equal(tm_read(&m, 0, A(10), &v, 1), ASPACE_FAULT_SIGBUS);
+	assert_false(faulted(&m, 0, A(10)));
+	assert_int_equal(tm_write(&m, 0, A(0), &v, 1), ASPACE_FAULT_SIGBUS);
+	assert_true(faulted(&m, 0, A(0)));
+	assert_int_equal(c_mprotect(&m, 0, A(1), 4 * PG,
+				    ASPACE_PROT_WRITE | ASPACE_PROT_EXEC),
+			 0);
+	tm_fork(&m, 0, 1);
+	assert_int_equal(c_mprotect(&m, 1, A(1), 5 * PG, ASPACE_PROT_WRITE), 0);
+	expect_layout(&m, 1, "0-1 rw-p @3, 1-5 -w-p @4, 5-6 -w-p @8, "
+			     "10-12 rw-p @0");
+	/* Its copy through the kernel is the same fault. */
+	assert_int_equal(aspace_copy_to_user(&m.as[0], A(11), &v, 1, NULL),
+			 -ASPACE_EFAULT);
+	assert_true(faulted(&m, 0, A(11)));
+	tm_done(&m);
+}
+
 static void test_truncate(void **state)
 {
 	struct aspace_object *o;
@@ -461,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_memfd_create),
 		cmocka_unit_test(test_memfd_io),
 		cmocka_unit_test(test_private_object),
+		cmocka_unit_test(test_sigbus_identity),
 		cmocka_unit_test(test_truncate),
 		cmocka_unit_test(test_fallocate),
 		cmocka_unit_test(test_object_offsets),
