@@ -1865,12 +1865,14 @@ static int perms_prot(const char *perms)
 }
 
 /* Two lines one piece of an area would make: same attributes, and for a
- * file, offsets that follow on. */
+ * file, offsets that follow on. The names may differ: [heap] goes by
+ * where a piece lies (it must meet the heap's range). */
 static bool same_area(const struct mline *a, const struct mline *b)
 {
 	return raddr_eq(a->hi, b->lo) && strcmp(a->perms, b->perms) == 0 &&
 	       a->vmf == b->vmf && a->ino == b->ino && a->maj == b->maj &&
-	       a->min == b->min && strcmp(a->name, b->name) == 0 &&
+	       a->min == b->min &&
+	       (strcmp(a->name, b->name) == 0 || a->ino == 0) &&
 	       (a->ino == 0 ||
 		b->off == a->off + (uint64_t)(a->hi.off - a->lo.off));
 }
