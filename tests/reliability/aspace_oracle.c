@@ -603,15 +603,13 @@ static uint64_t host_mmap_min_addr(void)
 	return v;
 }
 
-/* The layer's guards where Linux has its own: PROT_NONE pages that no
- * mapping the calls make can merge with (MAP_STACK sets a flag no call
- * here sets). */
+/* The layer's guards where Linux has its own: PROT_NONE pages of shared
+ * anonymous memory, each its own object, which nothing merges with. */
 static bool ly_guard(struct aspace *as, uint64_t at, uint64_t page)
 {
 	int64_t r = aspace_mmap(as, at, page, ASPACE_PROT_NONE,
-				ASPACE_MAP_PRIVATE | ASPACE_MAP_ANONYMOUS |
-					ASPACE_MAP_NORESERVE |
-					ASPACE_MAP_STACK | ASPACE_MAP_FIXED,
+				ASPACE_MAP_SHARED | ASPACE_MAP_ANONYMOUS |
+					ASPACE_MAP_FIXED,
 				NULL, 0);
 
 	return r == (int64_t)at;

@@ -14,7 +14,7 @@
  *   a guard page that merges with nothing (shared anonymous, PROT_NONE)
  *   sits on each side;
  * - the heap window [start_brk, start_brk + heap size), the program break's
- *   range, with a guard above it.
+ *   range, with a guard on each side.
  *
  * Commands and replies are fixed-size messages on a SOCK_SEQPACKET socket;
  * fork sends the child's socket along (SCM_RIGHTS) and the child executor
