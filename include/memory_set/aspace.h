@@ -299,6 +299,14 @@ struct aspace_ops {
 	 * page table).
 	 */
 	void (*pt_trim)(void *ctx, void *pt, uint64_t va, uint64_t size);
+	/**
+	 * Optional: the inode number of a new object the layer makes
+	 * (MAP_SHARED anonymous memory, a memfd), shown in maps: distinct
+	 * for every object of the machine, whichever address space made it
+	 * (Linux's get_next_ino()). Default: a number made from the object's
+	 * address, distinct among the objects alive at once.
+	 */
+	uint64_t (*next_ino)(void *ctx);
 };
 
 /**
@@ -384,7 +392,6 @@ struct aspace {
 	void *names;                  /**< private: the name table */
 	uint32_t nnames;              /**< private: its size */
 	bool pt_reserved;             /**< private: tables reserved, do not trim */
-	uint64_t next_ino;            /**< private: inode numbers of its objects */
 	struct aspace *forking;       /**< private: the child of a running fork */
 };
 
