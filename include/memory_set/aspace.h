@@ -507,8 +507,8 @@ void aspace_set_stack(struct aspace *as, uint64_t start_stack);
  * @brief madvise() with the ASPACE_MADV_* advice.
  * @return 0; -::ASPACE_EINVAL (misaligned, unknown advice, MADV_FREE or
  *         WIPEONFORK on an area that is not private anonymous, DONTNEED or
- *         FREE on a locked area); -::ASPACE_ENOMEM (a hole in the range: nothing
- *         changes, where Linux advises the mapped parts); -::ASPACE_EPERM (a
+ *         FREE on a locked area); -::ASPACE_ENOMEM (a hole in the range:
+ *         nothing changes, where Linux advises the mapped parts); -::ASPACE_EPERM (a
  *         discarding advice on a sealed read-only private anonymous area, a
  *         flag change on a sealed area).
  */
