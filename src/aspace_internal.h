@@ -88,6 +88,10 @@ struct as_piece {
 	/* The call leaves the boundary at start alone: Linux does not try to
 	 * merge there (two areas the call does not change). */
 	bool keep_left;
+	/* Linux merges this piece as a new range that brings its identity
+	 * from no area (vma_merge_extend()): a fork child's identity keeps
+	 * no unfaulted neighbour away. */
+	bool new_range;
 };
 
 /*
@@ -114,6 +118,7 @@ struct as_plan {
 	struct as_piece last; /* the piece read last */
 	bool have_last;
 	struct as_anon *group_anon; /* the identity of the group being read */
+	bool group_new_range; /* ...brought by a new range's piece */
 	size_t group_first; /* its first entry */
 	bool failed; /* out of memory while adding */
 	bool known_done; /* the entries of known records are applied */

@@ -58,15 +58,21 @@ bool aspace_can_merge(const struct memory_area *l, const struct memory_area *r)
 	       aspace_compatible(as_data(l)->as, &pl, &pr);
 }
 
-/* May a group whose identity is @g take a member whose identity is @x? */
-static bool identities_agree(const struct as_anon *g, const struct as_anon *x)
+/*
+ * May a group whose identity is @g take piece @x? One without an identity
+ * takes the other's, unless that one is a fork child's (Linux's
+ * vma_is_fork_child()) and came from an area: a new range's identity
+ * (@g_new, @x->new_range) does not ask.
+ */
+static bool identities_agree(const struct as_anon *g, bool g_new,
+			     const struct as_piece *x)
 {
-	if (g == x)
+	if (g == x->anon)
 		return true;
 	if (!g)
-		return !x->forked;
-	if (!x)
-		return !g->forked;
+		return x->new_range || !x->anon->forked;
+	if (!x->anon)
+		return g_new || !g->forked;
 	return false;
 }
 
@@ -114,12 +120,13 @@ void aspace_plan_add(struct as_plan *p, const struct as_piece *piece)
 {
 	bool join = p->have_last && !piece->keep_left &&
 		    aspace_compatible(p->as, &p->last, piece) &&
-		    identities_agree(p->group_anon, piece->anon);
+		    identities_agree(p->group_anon, p->group_new_range, piece);
 	size_t i;
 
 	if (join) {
 		if (piece->anon && !p->group_anon) {
 			p->group_anon = piece->anon;
+			p->group_new_range = piece->new_range;
 			for (i = p->group_first; i < p->n; i++)
 				if (!p->a[i].anon)
 					p->a[i].anon = piece->anon;
@@ -127,6 +134,7 @@ void aspace_plan_add(struct as_plan *p, const struct as_piece *piece)
 	} else {
 		p->group_first = p->n;
 		p->group_anon = piece->anon;
+		p->group_new_range = piece->new_range;
 	}
 	push(p, piece, piece->anon ? piece->anon : p->group_anon, join);
 	p->last = *piece;

@@ -391,6 +391,48 @@ int aspace_munmap(struct aspace *as, uint64_t addr, uint64_t len)
 
 /* ---- mprotect --------------------------------------------------------- */
 
+/*
+ * Linux's mprotect_fixup(): a locked private area that becomes writable is
+ * populated with write faults, as mlock() would have populated it.
+ */
+static bool locked_becomes_writable(uint64_t old, uint64_t new_flags)
+{
+	return (old & (ASPACE_VM_WRITE | ASPACE_VM_SHARED | ASPACE_VM_LOCKED)) ==
+		       ASPACE_VM_LOCKED &&
+	       (new_flags & ASPACE_VM_WRITE);
+}
+
+/*
+ * mprotect() of [start, end) as @c says, where @npop areas are locked and
+ * become writable: their parts of the range are noted first (the change
+ * merges and splits areas), then populated once the change is made (best
+ * effort, as Linux).
+ */
+static int protect_populate(struct aspace *as, uint64_t start, uint64_t end,
+			    const struct as_change *c, uint64_t npop)
+{
+	struct memory_set_iter it;
+	const struct memory_area *a;
+	uint64_t *r = aspace_alloc(as, 2 * npop * sizeof(*r)), n = 0, i;
+	int err;
+
+	if (!r)
+		return -ASPACE_ENOMEM;
+	memory_set_iter_init(&it, &as->set, start);
+	while ((a = memory_set_iter_next(&it)) && a->start < end) {
+		if (!locked_becomes_writable(a->flags,
+					     changed_flags(a->flags, c)))
+			continue;
+		r[n++] = a->start > start ? a->start : start;
+		r[n++] = as_end(a) < end ? as_end(a) : end;
+	}
+	err = aspace_change_range(as, start, end, c);
+	for (i = 0; !err && i < n; i += 2)
+		aspace_populate(as, r[i], r[i + 1], true);
+	aspace_free(as, r, 2 * npop * sizeof(*r));
+	return err;
+}
+
 int aspace_mprotect(struct aspace *as, uint64_t addr, uint64_t len,
 		    unsigned long prot)
 {
@@ -399,7 +441,7 @@ int aspace_mprotect(struct aspace *as, uint64_t addr, uint64_t len,
 	struct memory_set_iter it;
 	const struct memory_area *a;
 	struct as_change c;
-	uint64_t end, at, nf;
+	uint64_t end, at, nf, npop = 0;
 
 	prot &= ~grows;
 	if (grows == (ASPACE_PROT_GROWSDOWN | ASPACE_PROT_GROWSUP))
@@ -440,9 +482,13 @@ int aspace_mprotect(struct aspace *as, uint64_t addr, uint64_t len,
 			return -ASPACE_EACCES;
 		if (a->flags & AS_F_SEALED)
 			return -ASPACE_EPERM;
+		if (locked_becomes_writable(a->flags, nf))
+			npop++;
 		at = as_end(a);
 	}
 	if (at < end)
 		return -ASPACE_ENOMEM;
-	return aspace_change_range(as, addr, end, &c);
+	if (!npop)
+		return aspace_change_range(as, addr, end, &c);
+	return protect_populate(as, addr, end, &c, npop);
 }

@@ -234,6 +234,9 @@ static int64_t grow_in_place(struct aspace *as, const struct memory_area *a,
 	aspace_plan_init(&plan, as);
 	aspace_piece_of(a, a->start, end, &grown);
 	grown.end = end;
+	/* Linux merges the growth as a new range with the area's identity
+	 * and no area behind it (vma_merge_extend()). */
+	grown.new_range = true;
 	aspace_plan_add(&plan, &grown);
 	if ((n = memory_set_find(&as->set, end)))
 		aspace_plan_add_area(&plan, n, n->start, as_end(n), true);
