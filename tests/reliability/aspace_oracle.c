@@ -27,7 +27,7 @@
  * calls that still show a difference.
  *
  *   aspace_oracle [--ops N] [--seed S] [--self] [--episode N]
- *   aspace_oracle --replay FILE [--self]
+ *   aspace_oracle --replay FILE... [--self]
  */
 #define _GNU_SOURCE /* MAP_*, MREMAP_*, getrandom */
 
@@ -2322,7 +2322,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: aspace_oracle [--ops N] [--seed S] [--episode N] [--self]\n"
 		"                     [--level 1|2|3]\n"
-		"       aspace_oracle --replay FILE [--self]\n");
+		"       aspace_oracle --replay FILE... [--self]\n");
 	exit(2);
 }
 
@@ -2362,7 +2362,8 @@ int main(int argc, char **argv)
 	unsigned long nops = rel_scaled(12000, 10000), per = 300;
 	uint64_t seed = 0;
 	bool have_seed = false, self = false;
-	const char *replay = NULL;
+	const char *replay[64];
+	int nreplay = 0;
 	struct side A, B;
 	struct report r = {0};
 	struct rng g;
@@ -2377,8 +2378,11 @@ int main(int argc, char **argv)
 			have_seed = true;
 		} else if (strcmp(argv[i], "--episode") == 0 && i + 1 < argc)
 			per = strtoul(argv[++i], NULL, 0);
-		else if (strcmp(argv[i], "--replay") == 0 && i + 1 < argc)
-			replay = argv[++i];
+		else if (strcmp(argv[i], "--replay") == 0 && i + 1 < argc &&
+			 nreplay < 64)
+			replay[nreplay++] = argv[++i];
+		else if (nreplay > 0 && nreplay < 64 && argv[i][0] != '-')
+			replay[nreplay++] = argv[i]; /* --replay A B C */
 		else if (strcmp(argv[i], "--self") == 0)
 			self = true;
 		else if (strcmp(argv[i], "--level") == 0 && i + 1 < argc)
@@ -2408,23 +2412,33 @@ int main(int argc, char **argv)
 #endif
 	}
 
-	if (replay) {
-		struct episode e = {0};
-		long bad;
+	if (nreplay) {
+		int failed = 0;
 
-		if (!read_replay(replay, &e))
-			return 2;
-		bad = run_episode(&A, &B, NULL, &e, 0, true, &r);
-		if (bad == -2) {
-			fprintf(stderr, "aspace_oracle: %s", r.buf);
-			return SKIP;
+		for (int k = 0; k < nreplay; k++) {
+			struct episode e = {0};
+			long bad;
+
+			r.len = 0;
+			if (!read_replay(replay[k], &e))
+				return 2;
+			bad = run_episode(&A, &B, NULL, &e, 0, true, &r);
+			if (bad == -2) {
+				fprintf(stderr, "aspace_oracle: %s", r.buf);
+				return SKIP;
+			}
+			if (bad >= 0) {
+				fprintf(stderr, "aspace_oracle: %s: DIFFERENCE\n%s",
+					replay[k], r.buf);
+				failed++;
+			} else {
+				printf("aspace_oracle: %zu calls of %s agree\n",
+				       e.n, replay[k]);
+			}
+			free(e.ops);
 		}
-		if (bad >= 0) {
-			fprintf(stderr, "aspace_oracle: DIFFERENCE\n%s", r.buf);
-			return 1;
-		}
-		printf("aspace_oracle: %zu calls of %s agree\n", e.n, replay);
-		return 0;
+		free(r.buf);
+		return failed ? 1 : 0;
 	}
 	if (!have_seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
