@@ -29,7 +29,7 @@ extern "C" {
  * | MAPPING_OK                   | success                                  | 0                   |
  * | MAPPING_ERR_INVALID_PARAM    | bad argument: alignment, range, NULL     | EINVAL (22)         |
  * | MAPPING_ERR_ALREADY_EXISTS   | the range meets an existing area         | EEXIST (17)         |
- * | MAPPING_ERR_BAD_STATE        | page table not in the expected state     | EFAULT (14)         |
+ * | MAPPING_ERR_BAD_STATE        | not mapped as the call needs: no area holds a fault's address, a remap's range is not inside one area, or part of an access check's range is not in an area with the rights; from a hook, its page table is not as the call expects | EFAULT (14) |
  * | MAPPING_ERR_NO_MEMORY        | out of memory, no free range fits, a hole in a strict range, the area limit | ENOMEM (12) |
  * | MAPPING_ERR_ACCESS_DENIED    | a fault's access is not allowed by the area's flags | EACCES (13) |
  */
