@@ -43,10 +43,15 @@ enum mapping_error {
 };
 
 /**
- * @brief A short English description of @p err ("InvalidParam", ...).
+ * @brief The name of @p err: "Ok", "InvalidParam", "AlreadyExists",
+ * "BadState", "NoMemory" or "AccessDenied", "UnknownError" for any other
+ * value. Never returns NULL.
  *
- * The names are those of the trace language. Unknown values give
- * "UnknownError". Never returns NULL.
+ * A name, not a sentence: the error names of the trace language
+ * (docs/trace-format.md), which ms-replay prints, so they do not change.
+ * The table at ::mapping_error says what each code means; hosted code that
+ * wants a sentence can print the C library's
+ * strerror(mapping_error_to_errno(err)) beside the name.
  */
 const char *mapping_strerror(enum mapping_error err);
 
