@@ -10,7 +10,9 @@
 #include <memory_set/memory_set.h>
 
 #define RAM_BASE 0x80000000ul
-#define RAM_SIZE (64ul << 20)   /* qemu -m 64M */
+#define RAM_SIZE ((uint64_t)RAM_MB << 20) /* qemu -m, from kernel/Makefile */
+/* The kernel's gigapage as user page tables map it: KERNEL_VA's gigapage. */
+#define KERNEL_ALIAS(x) ((uint64_t)(x) - RAM_BASE + 0xffffffffc0000000ul)
 #define PAGE_ROUND_UP(x) (((x) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
 #define PAGE_ROUND_DOWN(x) ((x) & ~(PAGE_SIZE - 1))
 
@@ -19,6 +21,9 @@ void printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void console_write(const char *s, size_t len);
 _Noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void shutdown(void);
+#define TIMER_HZ 10000000ul /* QEMU virt's timebase-frequency */
+void timer_set(uint64_t when);
+uint64_t timer_now(void);
 
 /* frame.c: 4 KiB physical frames, reference counted for copy-on-write. */
 void frame_init(uint64_t first, uint64_t end);
@@ -39,7 +44,7 @@ bool mm_init(struct memory_set *mm);
 uint64_t mm_nodes_free(void);
 bool pagetable_create(struct pagetable *pt);
 void pagetable_destroy(struct pagetable *pt);
-void pagetable_activate(const struct pagetable *pt);
+uint64_t pagetable_satp(const struct pagetable *pt);
 int user_copy(struct memory_set *mm, struct pagetable *pt, uint64_t uva,
 	      void *buf, size_t len, bool to_user);
 void vm_load(const struct pagetable *pt, uint64_t va, const void *src,
@@ -75,6 +80,7 @@ struct proc {
 struct program {
 	const char *name;
 	const unsigned char *start, *end;
+	uint64_t limit; /* seconds it may take, its children included */
 };
 extern const struct program user_programs[]; /* programs.S, name 0 ends */
 

@@ -13,11 +13,15 @@
 #define SCAUSE_FETCH_FAULT 12
 #define SCAUSE_LOAD_FAULT 13
 #define SCAUSE_STORE_FAULT 15
+#define SCAUSE_TIMER (1ul << 63 | 5)
+#define SIE_STIE (1ul << 5)
 #define SSTATUS_SPP (1ul << 8)
 
 void user_vector(void);
 void kernel_vector(void);
 _Noreturn void user_return(struct trapframe *tf);
+extern struct trapframe *trap_frame; /* entry.S: where the next trap saves */
+extern uint64_t trap_user_satp;      /* entry.S: the table user_return takes */
 extern char kernel_end[];
 
 static struct proc procs[NPROC];
@@ -28,6 +32,7 @@ static bool yielding;
 /* The program being run, its result, and what must be free after it. */
 static const struct program *program = user_programs;
 static int program_pid, program_status;
+static bool program_timed_out;
 static uint64_t baseline_frames, baseline_nodes;
 static int programs_failed;
 
@@ -238,13 +243,18 @@ void proc_kill(struct proc *p, int reason, uint64_t addr, const char *why)
 
 /* ---- Running ---- */
 
+/* Enter @p through the kernel's alias, which its page table maps (vm.c). */
 static _Noreturn void run(struct proc *p)
 {
+	void (*enter)(struct trapframe *) = (void *)KERNEL_ALIAS(user_return);
+
 	current = p;
-	pagetable_activate(&p->pt);
+	trap_frame = &p->tf;
+	trap_user_satp = pagetable_satp(&p->pt);
 	asm volatile("csrc sstatus, %0" : : "r"(SSTATUS_SPP)); /* to U-mode */
-	set_stvec(user_vector);
-	user_return(&p->tf);
+	set_stvec((void (*)(void))KERNEL_ALIAS(user_vector));
+	enter(&p->tf);
+	__builtin_unreachable();
 }
 
 /* The line the test script reads, once a program and its children are gone. */
@@ -252,7 +262,10 @@ static void report(void)
 {
 	int s = program_status;
 
-	if (frames_free() != baseline_frames) {
+	if (program_timed_out) {
+		printf("FAIL %s: time limit of %ld s reached\n", program->name,
+		       (long)program->limit);
+	} else if (frames_free() != baseline_frames) {
 		printf("FAIL %s: %ld frames not freed\n", program->name,
 		       (long)(baseline_frames - frames_free()));
 	} else if (mm_nodes_free() != baseline_nodes) {
@@ -287,6 +300,8 @@ static _Noreturn void next_program(void)
 
 	program_pid = p->pid;
 	program_status = -1;
+	program_timed_out = false;
+	timer_set(timer_now() + program->limit * TIMER_HZ);
 	run(p);
 }
 
@@ -308,6 +323,20 @@ _Noreturn void schedule(void)
 }
 
 /* ---- Traps ---- */
+
+/* The program's time is up: it and every process it made go. */
+static void time_limit(void)
+{
+	printf("%s: time limit of %ld s reached\n", program->name,
+	       (long)program->limit);
+	for (int i = 0; i < NPROC; i++) {
+		if (procs[i].state == RUNNABLE || procs[i].state == WAITING)
+			proc_release(&procs[i]);
+		procs[i].state = UNUSED;
+	}
+	program_timed_out = true;
+	timer_set(~0ul);
+}
 
 /*
  * A handled fault does not come back: one hart, no preemption, so nothing
@@ -368,6 +397,8 @@ _Noreturn void user_trap(struct trapframe *tf)
 	} else if (scause == SCAUSE_FETCH_FAULT || scause == SCAUSE_LOAD_FAULT ||
 		   scause == SCAUSE_STORE_FAULT) {
 		page_fault(p, scause, csr_stval());
+	} else if (scause == SCAUSE_TIMER) {
+		time_limit();
 	} else {
 		printf("%s[%d]: scause %lx at pc 0x%lx, stval 0x%lx\n", p->name,
 		       p->pid, scause, tf->epc, csr_stval());
@@ -405,5 +436,7 @@ void kmain(void)
 	vm_init();
 	printf("kernel: %ld frames free\n", (long)frames_free());
 	asm volatile("csrw scounteren, %0" : : "r"(7ul)); /* rdtime in U-mode */
+	/* Taken in U-mode only: the kernel runs with interrupts off. */
+	asm volatile("csrs sie, %0" : : "r"(SIE_STIE));
 	schedule();
 }

@@ -37,7 +37,7 @@ int main(void)
 	*(volatile uint32_t *)a = 0x00008067;
 	expect_kill("fetch from rw- memory", fetch, a, KILL_DENIED);
 	expect_kill("store to text", store, (uint64_t)&main & ~7ul, KILL_DENIED);
-	expect_kill("load from the kernel", load, 0x80200000ul, KILL_UNMAPPED);
+	expect_kill("load from the kernel", load, KERNEL_VA, KILL_UNMAPPED);
 	expect_kill("load below the stack", load, USER_TOP - STACK_SIZE - 8,
 		    KILL_UNMAPPED);
 	expect_kill("load from page 0", load, 0, KILL_UNMAPPED);
