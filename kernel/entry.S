@@ -142,6 +142,32 @@ trap_continue:
 	.dword	user_vector_kernel
 	.text
 
+/*
+ * fp_save(fp), fp_restore(fp): the floating-point registers f0..f31 and
+ * fcsr, to or from uint64_t fp[33]. Static glibc programs use them; the
+ * kernel itself is built without them.
+ */
+	.option push
+	.option arch, +d
+	.globl fp_save
+fp_save:
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	fsd	f\n, \n*8(a0)
+	.endr
+	frcsr	t0
+	sd	t0, 256(a0)
+	ret
+
+	.globl fp_restore
+fp_restore:
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	fld	f\n, \n*8(a0)
+	.endr
+	ld	t0, 256(a0)
+	fscsr	t0
+	ret
+	.option pop
+
 /* A trap in the kernel itself is a bug: report it. */
 	.balign 4
 	.globl kernel_vector
