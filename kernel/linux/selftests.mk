@@ -32,22 +32,13 @@ ST_CFLAGS := -static -O2 -Wall -U_FORTIFY_SOURCE -D__NR_mseal=462
 .PHONY: selftests selftests-user selftests-deps
 selftests: $(patsubst %,$(ST)/%,$(SELFTESTS))
 
-selftests-deps:
-	@need=""; \
-	[ -f $(LINUX_TAR) ] || need="$$need linux-source-6.12"; \
-	[ -f /usr/riscv64-linux-gnu/lib/libc.a ] || need="$$need libc6-dev-riscv64-cross"; \
-	command -v $(CC) >/dev/null 2>&1 || need="$$need gcc-riscv64-linux-gnu"; \
-	if [ -n "$$need" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing:$$need"; \
-			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$need; \
-		else \
-			echo "please install:$$need (sudo apt-get install$$need)"; exit 1; \
-		fi; \
-	fi
+# kernel/Makefile's deps, with the tarball (a target's variables reach its
+# prerequisites).
+selftests-deps: NEED_FILES += $(LINUX_TAR):linux-source-6.12
+selftests-deps: deps
 
 # One pass over the tarball (xz: about ten seconds) takes every file.
-$(ST)/src/.extracted: $(SELFTEST_TABLE) $(K)/linux/selftests.mk
+$(ST)/src/.extracted: $(SELFTEST_TABLE) $(K)/linux/selftests.mk | selftests-deps
 	@rm -rf $(ST)/src && mkdir -p $(ST)/src
 	tar -xJf $(LINUX_TAR) -C $(ST)/src --strip-components=4 \
 		$(LINUX_DIR)/kselftest.h $(LINUX_DIR)/mm/mseal_helpers.h \
