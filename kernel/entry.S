@@ -21,30 +21,14 @@ _start:
 	j	3b
 
 /*
- * The way between user mode and the kernel. User page tables hold the
- * whole lower half of Sv39 for the process and, of the kernel, only one
- * gigapage at the top of the address space (KERNEL_ALIAS, readable and
- * executable, not for U-mode): the kernel image seen at another address.
- * The kernel itself runs on its own page table, where RAM is mapped at its
- * physical address. So a trap enters at the alias of user_vector, switches
- * to the kernel's page table there, and jumps to the kernel's own address;
- * the way out switches to the process's table at the alias of
- * user_return, as the last step before sret. Code between the two switches
- * uses only pc-relative addresses, which hold at both addresses.
+ * A trap from user mode. sscratch holds the current process's trapframe
+ * (struct trapframe: epc, then x1..x31).
  */
 	.text
 	.balign 4
 	.globl user_vector
 user_vector:
-	csrw	sscratch, a0		/* the process's a0 */
-	ld	a0, trap_kernel_satp
-	csrw	satp, a0
-	sfence.vma zero, zero		/* no ASIDs: drop the process's entries */
-	ld	a0, trap_continue	/* the kernel's own address of what follows */
-	jr	a0
-
-user_vector_kernel:
-	ld	a0, trap_frame		/* struct trapframe: epc, then x1..x31 */
+	csrrw	a0, sscratch, a0
 	sd	x1, 8(a0)
 	sd	x2, 16(a0)
 	sd	x3, 24(a0)
@@ -82,17 +66,12 @@ user_vector_kernel:
 	la	sp, kernel_stack_top
 	call	user_trap		/* never returns */
 
-/*
- * user_return(tf): enter user mode with the registers of tf on the page
- * table trap_user_satp. Called at its alias (the kernel's table maps it
- * too), where nothing is writable.
- */
+/* user_return(tf): enter user mode with the registers of tf. */
 	.globl user_return
 user_return:
 	ld	t0, 0(a0)
 	csrw	sepc, t0
-	ld	t0, 80(a0)
-	csrw	sscratch, t0		/* the process's a0, for the last step */
+	csrw	sscratch, a0
 	ld	x1, 8(a0)
 	ld	x2, 16(a0)
 	ld	x3, 24(a0)
@@ -123,24 +102,8 @@ user_return:
 	ld	x29, 232(a0)
 	ld	x30, 240(a0)
 	ld	x31, 248(a0)
-	ld	a0, trap_user_satp
-	csrw	satp, a0		/* from here on, only the alias is mapped */
-	sfence.vma zero, zero
-	csrrw	a0, sscratch, a0
+	ld	a0, 80(a0)
 	sret
-
-	.data
-	.balign 8
-	.globl trap_kernel_satp, trap_frame, trap_user_satp
-trap_kernel_satp:
-	.dword	0			/* set by vm_init() */
-trap_frame:
-	.dword	0			/* the running process's, set by run() */
-trap_user_satp:
-	.dword	0			/* user_return's page table */
-trap_continue:
-	.dword	user_vector_kernel
-	.text
 
 /*
  * fp_save(fp), fp_restore(fp): the floating-point registers f0..f31 and

@@ -11,8 +11,6 @@
 
 #define RAM_BASE 0x80000000ul
 #define RAM_SIZE ((uint64_t)RAM_MB << 20) /* qemu -m, from kernel/Makefile */
-/* The kernel's gigapage as user page tables map it: KERNEL_VA's gigapage. */
-#define KERNEL_ALIAS(x) ((uint64_t)(x) - RAM_BASE + 0xffffffffc0000000ul)
 #define PAGE_ROUND_UP(x) (((x) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
 #define PAGE_ROUND_DOWN(x) ((x) & ~(PAGE_SIZE - 1))
 
@@ -44,7 +42,7 @@ bool mm_init(struct memory_set *mm);
 uint64_t mm_nodes_free(void);
 bool pagetable_create(struct pagetable *pt);
 void pagetable_destroy(struct pagetable *pt);
-uint64_t pagetable_satp(const struct pagetable *pt);
+void pagetable_activate(const struct pagetable *pt);
 int user_copy(struct memory_set *mm, struct pagetable *pt, uint64_t uva,
 	      void *buf, size_t len, bool to_user);
 void vm_load(const struct pagetable *pt, uint64_t va, const void *src,

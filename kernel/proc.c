@@ -24,8 +24,6 @@
 void user_vector(void);
 void kernel_vector(void);
 _Noreturn void user_return(struct trapframe *tf);
-extern struct trapframe *trap_frame; /* entry.S: where the next trap saves */
-extern uint64_t trap_user_satp;      /* entry.S: the table user_return takes */
 extern char kernel_end[];
 void fp_save(uint64_t *fp);          /* entry.S */
 void fp_restore(const uint64_t *fp);
@@ -233,11 +231,8 @@ void proc_kill(struct proc *p, int reason, uint64_t addr, const char *why)
 
 /* ---- Running ---- */
 
-/* Enter @p through the kernel's alias, which its page table maps (vm.c). */
 static _Noreturn void run(struct proc *p)
 {
-	void (*enter)(struct trapframe *) = (void *)KERNEL_ALIAS(user_return);
-
 	current = p;
 	if (fp_owner != p) {
 		fpu_clean();
@@ -245,12 +240,10 @@ static _Noreturn void run(struct proc *p)
 		fp_owner = p;
 	}
 	fpu_clean();
-	trap_frame = &p->tf;
-	trap_user_satp = pagetable_satp(&p->pt);
+	pagetable_activate(&p->pt);
 	asm volatile("csrc sstatus, %0" : : "r"(SSTATUS_SPP)); /* to U-mode */
-	set_stvec((void (*)(void))KERNEL_ALIAS(user_vector));
-	enter(&p->tf);
-	__builtin_unreachable();
+	set_stvec(user_vector);
+	user_return(&p->tf);
 }
 
 /* The line the test script reads, once a program and its children are gone. */

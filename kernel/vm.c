@@ -33,17 +33,9 @@
 #define LEVEL_SIZE(level) (1ul << (12 + 9 * (level)))
 #define SATP_SV39 (8ul << 60)
 
-/*
- * The kernel runs on its own table, with RAM at its physical address
- * (KERNEL_PTE). Every table, the kernel's and each process's, also maps
- * the kernel's gigapage read-only at the top of the address space
- * (ALIAS_PTE, not for U-mode): the way in and out of user mode runs there
- * (entry.S). So user space is the whole lower half, [0, USER_TOP).
- */
+/* Every process shares the kernel: one gigapage at RAM_BASE, not for U-mode. */
 #define KERNEL_PTE (PA_PTE(RAM_BASE) | PTE_V | PTE_R | PTE_W | PTE_X | PTE_G | \
 		    PTE_A | PTE_D)
-#define ALIAS_PTE (PA_PTE(RAM_BASE) | PTE_V | PTE_R | PTE_X | PTE_G | PTE_A)
-#define ALIAS_SLOT VPN(KERNEL_ALIAS(RAM_BASE), 2)
 
 static void sfence_vma(void)
 {
@@ -80,20 +72,16 @@ uint64_t mm_nodes_free(void)
 
 /* ---- Page tables ---- */
 
-extern uint64_t trap_kernel_satp; /* entry.S */
+static struct pagetable kernel_pt;
+static const uint64_t *active_root;
 
 void vm_init(void)
 {
-	struct pagetable kernel_pt;
-
 	if (memory_set_pool_init(&node_pool, node_buffer, sizeof(node_buffer)))
 		panic("vm: node pool");
 	if (!pagetable_create(&kernel_pt))
 		panic("vm: no frame for the kernel page table");
-	kernel_pt.root[VPN(RAM_BASE, 2)] = KERNEL_PTE;
-	trap_kernel_satp = pagetable_satp(&kernel_pt);
-	asm volatile("csrw satp, %0" : : "r"(trap_kernel_satp));
-	sfence_vma();
+	pagetable_activate(&kernel_pt);
 }
 
 bool pagetable_create(struct pagetable *pt)
@@ -104,14 +92,13 @@ bool pagetable_create(struct pagetable *pt)
 	pt->populate = false;
 	if (!root)
 		return false;
-	pt->root[ALIAS_SLOT] = ALIAS_PTE;
+	pt->root[VPN(RAM_BASE, 2)] = KERNEL_PTE;
 	return true;
 }
 
 /*
  * Free a page table and its tables. Its areas are unmapped by then; a leaf
- * still holding a frame (one the checker reported) is dropped too. The
- * kernel never runs on a process's table, so none is in use here.
+ * still holding a frame (one the checker reported) is dropped too.
  */
 void pagetable_destroy(struct pagetable *pt)
 {
@@ -132,14 +119,19 @@ void pagetable_destroy(struct pagetable *pt)
 		}
 		frame_put((uint64_t)l1);
 	}
+	if (pt->root == active_root)
+		pagetable_activate(&kernel_pt); /* the root frame may be reused */
 	frame_put((uint64_t)pt->root);
 	pt->root = NULL;
 }
 
-/* What satp holds while @pt is active; every switch is followed by a full fence. */
-uint64_t pagetable_satp(const struct pagetable *pt)
+void pagetable_activate(const struct pagetable *pt)
 {
-	return SATP_SV39 | (uint64_t)pt->root >> 12;
+	if (pt->root == active_root)
+		return;
+	active_root = pt->root;
+	asm volatile("csrw satp, %0" : : "r"(SATP_SV39 | (uint64_t)pt->root >> 12));
+	sfence_vma(); /* no ASIDs: the old translations must go */
 }
 
 /* The leaf entry of @va, making the tables on the way if @alloc. */
@@ -458,9 +450,8 @@ const char *vm_check(const struct memory_set *mm, const struct pagetable *pt)
 	a = memory_set_iter_prev(&it);
 	if (a && memory_area_last(a) >= USER_TOP)
 		return "an area above the user window";
-	for (uint64_t i = VPN(USER_TOP, 2); i < 512; i++)
-		if (pt->root[i] != (i == ALIAS_SLOT ? ALIAS_PTE : 0))
-			return "an entry of the kernel's half changed";
+	if (pt->root[VPN(RAM_BASE, 2)] != KERNEL_PTE)
+		return "the kernel's entry changed";
 
 	/* Entries and areas both in address order: one pass over each. */
 	memory_set_iter_init(&it, mm, 0);

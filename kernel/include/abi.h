@@ -74,16 +74,13 @@ static inline const char *kill_reason_name(int reason)
 	return reason > 0 && reason <= KILL_STUCK ? names[reason] : "?";
 }
 
-/*
- * The user address space: the whole lower half of Sv39. The kernel is
- * mapped only at the top of the upper half, not for U-mode (KERNEL_VA).
- */
+/* The user address space. */
 #define USER_MIN 0x10000ul       /* programs are linked here */
-#define USER_TOP 0x4000000000ul  /* 256 GiB */
+#define USER_TOP 0x80000000ul    /* the kernel's gigapage starts here */
 #define MMAP_MIN 0x10000000ul    /* mmap without a usable hint: top-down */
 #define MMAP_TOP (USER_TOP - 0x1000000ul)
 #define STACK_SIZE 0x800000ul    /* [USER_TOP - STACK_SIZE, USER_TOP), lazy */
 #define PAGE_SIZE 4096ul
-#define KERNEL_VA 0xffffffffc0200000ul /* the kernel's text, as user tables map it */
+#define KERNEL_VA 0x80200000ul   /* the kernel, in every table, not for U-mode */
 
 #endif

