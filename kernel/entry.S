@@ -1,17 +1,37 @@
 /*
  * Boot, and the way in and out of user mode.
  *
- * OpenSBI enters _start in S-mode at 0x80200000 with a0 = hart id and
- * a1 = device tree. The kernel has one stack: it never sleeps inside a
- * system call (a blocked wait() is finished later by the child's exit), so
- * every trap from user mode starts on an empty kernel stack.
+ * OpenSBI enters _start in S-mode at KERNEL_PA with the MMU off, a0 = hart
+ * id and a1 = device tree. The kernel is linked at KERNEL_VA, in the upper
+ * half (memlayout.h): until it jumps there, its code uses only pc-relative
+ * addresses (lla), which hold at both places. kernel_root (vm.c) maps the
+ * kernel's gigapage at both.
+ *
+ * The kernel has one stack: it never sleeps inside a system call (a
+ * blocked wait() is finished later by the child's exit), so every trap
+ * from user mode starts on an empty kernel stack.
  */
+#include <memlayout.h>
+
 	.section .text.entry
 	.globl _start
 _start:
-	la	sp, kernel_stack_top
-	la	t0, __bss_start
-	la	t1, __bss_end
+	lla	t0, kernel_root
+	srli	t0, t0, 12
+	li	t1, SATP_SV39
+	or	t0, t0, t1
+	csrw	satp, t0
+	sfence.vma zero, zero
+	lla	t0, .Lupper
+	li	t1, DIRECT_MAP
+	add	t0, t0, t1
+	jr	t0			/* to .Lupper, in the upper half */
+.Lupper:
+	lla	t0, kernel_vector
+	csrw	stvec, t0		/* a fault in the kernel: panic, not a hang */
+	lla	sp, kernel_stack_top
+	lla	t0, __bss_start
+	lla	t1, __bss_end
 1:	bgeu	t0, t1, 2f
 	sd	zero, 0(t0)
 	addi	t0, t0, 8

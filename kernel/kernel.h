@@ -9,10 +9,20 @@
 #include <abi.h>
 #include <memory_set/memory_set.h>
 
-#define RAM_BASE 0x80000000ul
 #define RAM_SIZE ((uint64_t)RAM_MB << 20) /* qemu -m, from kernel/Makefile */
 #define PAGE_ROUND_UP(x) (((x) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
 #define PAGE_ROUND_DOWN(x) ((x) & ~(PAGE_SIZE - 1))
+
+/* Physical memory as the kernel reaches it: in the direct map (memlayout.h). */
+static inline void *phys_to_virt(uint64_t pa)
+{
+	return (void *)(pa + DIRECT_MAP);
+}
+
+static inline uint64_t virt_to_phys(const void *va)
+{
+	return (uint64_t)va - DIRECT_MAP;
+}
 
 /* console.c */
 void printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -431,8 +431,8 @@ void kernel_trap(void)
 void kmain(void)
 {
 	printf("kernel: memory_set on Sv39, %ld MiB of RAM\n", (long)(RAM_SIZE >> 20));
-	frame_init(PAGE_ROUND_UP((uint64_t)kernel_end), RAM_BASE + RAM_SIZE);
-	vm_init();
+	vm_init(); /* first: the direct map of all RAM, where the frames are */
+	frame_init(PAGE_ROUND_UP(virt_to_phys(kernel_end)), RAM_BASE + RAM_SIZE);
 	ramfs_init();
 	printf("kernel: %ld frames free\n", (long)frames_free());
 	asm volatile("csrw scounteren, %0" : : "r"(7ul)); /* rdtime in U-mode */

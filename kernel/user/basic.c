@@ -65,7 +65,7 @@ static void placement(void)
 	CHECK(mmap(0, 0, RW, ANON) == -EINVAL, "length 0");
 	CHECK(mmap(0, P, RW, MAP_PRIVATE) == -EINVAL, "not anonymous");
 	CHECK(mmap(hint + 1, P, RW, ANON | MAP_FIXED) == -EINVAL, "unaligned fixed");
-	CHECK(mmap(0x90000000ul, P, RW, ANON | MAP_FIXED) == -ENOMEM,
+	CHECK(mmap(USER_TOP, P, RW, ANON | MAP_FIXED) == -ENOMEM,
 	      "fixed above the user window");
 	CHECK(munmap(hint + 1, P) == -EINVAL, "unaligned munmap");
 }
