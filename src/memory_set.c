@@ -214,16 +214,28 @@ static bool right_of(const struct memory_set *set, uint64_t t, void *rdata,
 
 /* ---- Set basics ------------------------------------------------------- */
 
+/*
+ * The sizes of the options of released headers: each ended just before the
+ * field the next one added (memory_set.h). A size of 0 is refused: taking it
+ * for this header's would read past the struct of a caller built against
+ * an older one.
+ */
+#define OPTIONS_V1 offsetof(struct memory_set_options, max_areas)
+#define OPTIONS_V2 offsetof(struct memory_set_options, lockless_lookups)
+
+static bool options_size_ok(uint32_t size)
+{
+	return size == OPTIONS_V1 || size == OPTIONS_V2 ||
+	       size >= sizeof(struct memory_set_options);
+}
+
 enum mapping_error memory_set_init(struct memory_set *set,
 				   const struct memory_set_options *opts)
 {
 	const struct memory_set_allocator *al;
 	uint64_t g;
 
-	/* The first version of the options ended just before max_areas. */
-	if (!set || !opts ||
-	    (opts->size != offsetof(struct memory_set_options, max_areas) &&
-	     opts->size < sizeof(*opts)))
+	if (!set || !opts || !options_size_ok(opts->size))
 		return MAPPING_ERR_INVALID_PARAM;
 	al = opts->allocator;
 	if (!al || al->version < 1 || !al->alloc || !al->free)
@@ -236,10 +248,10 @@ enum mapping_error memory_set_init(struct memory_set *set,
 	set->alloc = al;
 	set->alloc_ctx = opts->allocator_ctx;
 	set->merge = opts->merge;
-	if (opts->size >= sizeof(*opts)) {
+	if (opts->size > OPTIONS_V1)
 		set->max_areas = opts->max_areas;
+	if (opts->size > OPTIONS_V2)
 		set->lockless = opts->lockless_lookups;
-	}
 	return MAPPING_OK;
 }
 

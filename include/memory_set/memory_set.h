@@ -77,9 +77,27 @@ struct memory_set_allocator {
 	void (*free)(void *ctx, void *ptr, size_t size);
 };
 
-/** @brief Options of memory_set_init(). Zero-initialise, then set fields. */
+/**
+ * @brief Options of memory_set_init(). Zero-initialise them, then set
+ * @c size, the allocator and the fields you need.
+ *
+ * @c size says which fields the caller's header had, so that a program
+ * built against an earlier release keeps working with this one. Each size
+ * that a released header had is accepted and reads only its fields:
+ *
+ * | @c size                                                 | fields read |
+ * |---------------------------------------------------------|-------------|
+ * | `offsetof(struct memory_set_options, max_areas)`        | @c size to @c granule (the first release) |
+ * | `offsetof(struct memory_set_options, lockless_lookups)` | and @c max_areas |
+ * | `sizeof(struct memory_set_options)` or more             | all of them |
+ *
+ * A size above this header's is a newer caller's: the fields this header
+ * knows are read. Any other size is MAPPING_ERR_INVALID_PARAM, and so is
+ * 0: zero-initialised options with no size are refused, not taken for this
+ * header's size (which would read past the struct of an older caller).
+ */
 struct memory_set_options {
-	/** sizeof(struct memory_set_options), for forward compatibility. */
+	/** sizeof(struct memory_set_options); required (see above). */
 	uint32_t size;
 	/** Start the set with merging on: see memory_set_set_merge(). */
 	bool merge;
@@ -97,7 +115,7 @@ struct memory_set_options {
 	/**
 	 * Most areas the set may hold (Linux's max_map_count), 0 for no limit:
 	 * see memory_set_set_max_areas(). Read only when @c size covers it, so
-	 * callers built against the first version of this struct still work.
+	 * callers built against the first release still work.
 	 */
 	uint64_t max_areas;
 	/**
@@ -134,8 +152,9 @@ struct memory_set {
 /**
  * @brief Initialise @p set as an empty set.
  * @return MAPPING_OK, or MAPPING_ERR_INVALID_PARAM if @p set or @p opts is
- *         NULL, opts->size is too small, the allocator is missing or of
- *         version 0, or the granule is not a power of two.
+ *         NULL, opts->size is none of the sizes memory_set_options lists
+ *         (0 included), the allocator is missing or of version 0, or the
+ *         granule is not a power of two.
  *         Nothing is allocated until the first area is mapped.
  */
 enum mapping_error memory_set_init(struct memory_set *set,
