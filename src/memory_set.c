@@ -1393,27 +1393,50 @@ static void move_neighbours(const struct memory_set *set,
 	}
 }
 
+/* Where a failed move left the pages. */
+enum ms_moved {
+	MOVE_UNDONE,  /* at the old place only: nothing moved */
+	MOVE_BOTH,    /* at both places: the default move's undo failed */
+	MOVE_NEITHER, /* at neither place: the same, unmapping first */
+};
+
 /*
  * Move n bytes of pages: the move() hook, or by default map the new range
- * and unmap the old one, unmapping the new one again if that fails. Only
- * when the undo fails too are both ranges left mapped (*both).
+ * and unmap the old one, unmapping the new one again if that fails; only
+ * when the undo fails too are both places mapped, and the set then holds
+ * the area at both. With split(), though, each area's data is its own, and
+ * a range at its area's start has the area's data, which two areas cannot
+ * both hold: for it the old range is unmapped first, and mapped again if
+ * the map of the new one fails; a failed undo leaves it at neither place.
  */
 static enum mapping_error move_pages(const struct ms_move *mv, uint64_t n,
-				     void *page_table, bool *both)
+				     void *page_table, enum ms_moved *left)
 {
 	const struct mapping_backend_ops *o = mv->ap.backend.ops;
 	enum mapping_error err;
 
-	*both = false;
+	*left = MOVE_UNDONE;
 	if (has_v2(o) && o->move)
 		return o->move(mv->mid, mv->s, mv->ns, n, mv->ap.flags,
 			       page_table);
+	if (o->split && !mv->made_mid) {
+		err = o->unmap(mv->mid, mv->s, n, page_table);
+		if (err != MAPPING_OK)
+			return err;
+		err = o->map(mv->mid, mv->ns, n, mv->ap.flags, page_table);
+		if (err != MAPPING_OK &&
+		    o->map(mv->mid, mv->s, n, mv->ap.flags, page_table) !=
+			    MAPPING_OK)
+			*left = MOVE_NEITHER;
+		return err;
+	}
 	err = o->map(mv->mid, mv->ns, n, mv->ap.flags, page_table);
 	if (err != MAPPING_OK)
 		return err;
 	err = o->unmap(mv->ap.backend.data, mv->s, n, page_table);
-	if (err != MAPPING_OK)
-		*both = o->unmap(mv->mid, mv->ns, n, page_table) != MAPPING_OK;
+	if (err != MAPPING_OK &&
+	    o->unmap(mv->mid, mv->ns, n, page_table) != MAPPING_OK)
+		*left = MOVE_BOTH;
 	return err;
 }
 
@@ -1514,7 +1537,7 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 	struct ms_leaf *l;
 	unsigned pos;
 	uint64_t moved;
-	bool both;
+	enum ms_moved left;
 	enum mapping_error err;
 
 	if (!size || !new_size || !range_ok(set, start, size) ||
@@ -1571,14 +1594,19 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 	na.start = new_start;
 	na.size = moved;
 	na.backend.data = mv.mid;
-	err = move_pages(&mv, moved, page_table, &both);
+	err = move_pages(&mv, moved, page_table, &left);
 	if (err != MAPPING_OK) {
-		if (both) {
+		if (left == MOVE_BOTH) {
 			/* Mapped at both places, so in the set at both. */
 			l = insert_pos(set, new_start, &pos);
 			memory_set_tree_leaf_insert(set, l, pos, &na);
 			mv.made_mid = false;
 			merge_window(set, new_start, new_start + (moved - 1));
+		} else if (left == MOVE_NEITHER) {
+			/* Mapped nowhere: the moved range leaves the set. */
+			remove_piece(set, start, start + moved - 1, mv.right,
+				     false);
+			mv.made_right = false;
 		}
 		move_drop(&mv);
 		goto out;

@@ -524,7 +524,11 @@ enum mapping_error memory_set_remap(struct memory_set *set, uint64_t start,
  *   in the page table) and the failing step is not: a target unmap failing
  *   leaves as memory_set_unmap(); the tail unmap, the move or the map
  *   of the rest failing leaves the target free and the area at the old
- *   place (move, tail) or moved but not grown (map of the rest).
+ *   place (move, tail) or moved but not grown (map of the rest). When the
+ *   default move (no move() hook) cannot undo its first step either, the
+ *   moved range is in the set where the page table has it: at both places,
+ *   or, for a backend with split() and a range at its area's start, at
+ *   neither (see mapping_backend_ops.move).
  *
  * Ownership: the moved area's data stays the set's (the old area's, or
  * the split() result for its offset); data of areas unmapped at the target

@@ -503,6 +503,101 @@ const struct mapping_backend_ops mock_ops_v1_trap = {
 	.fault = trap_fault,
 };
 
+/* ---- owned data: one tag per area, no move hook ----------------------- */
+
+/* Tag states by id: 1 alive, 2 released. Ids start at 1, so a tag is never
+ * NULL, and are never reused, so a stale tag cannot look alive. */
+#define OWNED_MAX 4096
+static unsigned char owned_state[OWNED_MAX];
+static unsigned owned_n;
+static long owned_live_n;
+
+void *owned_new(void)
+{
+	if (owned_n + 1 >= OWNED_MAX)
+		fail_msg("out of owned tags");
+	owned_state[++owned_n] = 1;
+	owned_live_n++;
+	return (void *)(uintptr_t)owned_n;
+}
+
+bool owned_alive(const void *tag)
+{
+	uintptr_t id = (uintptr_t)tag;
+
+	return id > 0 && id <= owned_n && owned_state[id] == 1;
+}
+
+long owned_live(void)
+{
+	return owned_live_n;
+}
+
+static void owned_check(const void *tag, const char *hook)
+{
+	if (!owned_alive(tag))
+		fail_msg("%s hook given a tag that is not alive (%p)", hook,
+			 tag);
+}
+
+static enum mapping_error owned_map(void *data, uint64_t start, uint64_t size,
+				    uint64_t flags, void *pt)
+{
+	owned_check(data, "map");
+	return do_map(pt, data, start, size, flags, start);
+}
+
+static enum mapping_error owned_unmap(void *data, uint64_t start,
+				      uint64_t size, void *pt)
+{
+	owned_check(data, "unmap");
+	return do_unmap(pt, data, start, size, start);
+}
+
+static enum mapping_error owned_protect(void *data, uint64_t start,
+					uint64_t size, uint64_t old_flags,
+					uint64_t new_flags, void *pt)
+{
+	owned_check(data, "protect");
+	return do_protect(pt, data, start, size, old_flags, new_flags, start);
+}
+
+static enum mapping_error owned_split(void *data, uint64_t start,
+				      uint64_t size, uint64_t offset,
+				      void **right_data)
+{
+	(void)start, (void)size, (void)offset;
+	owned_check(data, "split");
+	*right_data = owned_new();
+	return MAPPING_OK;
+}
+
+static void owned_release(void *data, uint64_t start, uint64_t size)
+{
+	(void)start, (void)size;
+	owned_check(data, "release");
+	owned_state[(uintptr_t)data] = 2;
+	owned_live_n--;
+}
+
+static bool owned_can_merge(const struct memory_area *l,
+			    const struct memory_area *r)
+{
+	owned_check(l->backend.data, "can_merge");
+	owned_check(r->backend.data, "can_merge");
+	return true;
+}
+
+const struct mapping_backend_ops owned_ops = {
+	.version = MAPPING_BACKEND_OPS_VERSION,
+	.map = owned_map,
+	.unmap = owned_unmap,
+	.protect = owned_protect,
+	.split = owned_split,
+	.release = owned_release,
+	.can_merge = owned_can_merge,
+};
+
 /* ---- file-like backend ------------------------------------------------ */
 
 static long file_live;
@@ -823,8 +918,8 @@ void check_env(struct env *e)
 	const struct memory_area **v, *a;
 	struct memory_set_iter it;
 	struct run *sr, *hr;
-	void **fd;
-	size_t n, k = 0, nsr = 0, nhr = 0, nfd = 0, j;
+	void **fd, **ot;
+	size_t n, k = 0, nsr = 0, nhr = 0, nfd = 0, not = 0, j;
 	uint64_t page = e->m.page;
 	/* Queries never write to the set nor allocate: compare afterwards. */
 	struct memory_set before;
@@ -840,7 +935,8 @@ void check_env(struct env *e)
 	sr = calloc(n + 1, sizeof(*sr));
 	hr = calloc(sh->n + 1, sizeof(*hr));
 	fd = calloc(n + 1, sizeof(*fd));
-	assert_true(v && sr && hr && fd);
+	ot = calloc(n + 1, sizeof(*ot));
+	assert_true(v && sr && hr && fd && ot);
 
 	memory_set_foreach(a, &it, set) {
 		assert_true(k < n);
@@ -899,6 +995,12 @@ void check_env(struct env *e)
 				fail_msg("area %#llx holds released data",
 					 (unsigned long long)a->start);
 			fd[nfd++] = d;
+		}
+		if (a->backend.ops == &owned_ops) {
+			if (!owned_alive(a->backend.data))
+				fail_msg("area %#llx holds a released tag",
+					 (unsigned long long)a->start);
+			ot[not++] = a->backend.data;
 		}
 	}
 	/* The gap after the last area. */
@@ -961,6 +1063,10 @@ void check_env(struct env *e)
 				    cmp_ptr) == NULL)
 		nfd++;
 	assert_int_equal(nfd + e->file_others, file_data_live());
+	qsort(ot, not, sizeof(*ot), cmp_ptr);
+	for (j = 1; j < not; j++)
+		if (ot[j] == ot[j - 1])
+			fail_msg("two areas share one owned tag");
 
 	if (memcmp(&before, set, sizeof(before)) != 0)
 		fail_msg("a query changed the set");
@@ -970,6 +1076,7 @@ void check_env(struct env *e)
 	free(sr);
 	free(hr);
 	free(fd);
+	free(ot);
 }
 
 void snap_take(struct snap *s, const struct memory_set *set)

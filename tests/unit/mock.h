@@ -125,6 +125,19 @@ long file_data_live(void);
 /* Make split hook call number split_calls+n fail with NO_MEMORY. */
 void file_split_fail_in(struct mock *m, unsigned long n);
 
+/* ---- owned data: a tag per area ---------------------------------------- */
+/*
+ * A backend whose areas each own a tag: split() makes a new one, release()
+ * ends it (a second release fails the test), can_merge() allows any merge;
+ * map, unmap and protect as mock_ops. No dup and no move hook, so dup and
+ * remap_fixed take their defaults. check_env() checks that every area's
+ * tag is alive and no other area's.
+ */
+extern const struct mapping_backend_ops owned_ops;
+void *owned_new(void);
+bool owned_alive(const void *tag);
+long owned_live(void);
+
 /* ---- counting allocator ------------------------------------------------ */
 struct count_alloc {
 	long live;          /* blocks handed out and not freed */

@@ -806,6 +806,57 @@ static void test_remap_fixed_default_both(void **state)
 	env_fini(&e);
 }
 
+/*
+ * The default move of a backend whose areas own their data (split() and
+ * release(), no move hook), with every one and every two of its hook calls
+ * failing, for a range that is its whole area, the start of a longer one,
+ * and the middle of one; with merging off and on (the target touches an
+ * area that any area may join). Every area keeps data of its own (checked
+ * by check_env()) and each data is released exactly once (owned_ops fails
+ * the test on a second release; none is left when the set is gone).
+ */
+static void test_remap_fixed_default_owned(void **state)
+{
+	static const struct {
+		uint64_t area, size, start, len;
+	} shapes[] = {
+		{ 0x10000, 0x2000, 0x10000, 0x2000 },
+		{ 0x10000, 0x4000, 0x10000, 0x2000 },
+		{ 0x10000, 0x4000, 0x11000, 0x2000 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(shapes); i++)
+	for (int merge = 0; merge < 2; merge++)
+	for (unsigned long f1 = 0; f1 <= 4; f1++)
+	for (unsigned long f2 = f1 + 1; f2 <= 5; f2++) {
+		struct env e;
+		struct mapping_backend b = { &owned_ops, NULL };
+		enum mapping_error err;
+
+		env_init(&e, 0, merge);
+		b.data = owned_new();
+		assert_int_equal(t_map_b(&e, shapes[i].area, shapes[i].size,
+					 1, &b, false),
+				 MAPPING_OK);
+		b.data = owned_new();
+		assert_int_equal(t_map_b(&e, 0x30000, 0x1000, 1, &b, false),
+				 MAPPING_OK);
+		if (f1)
+			mock_fail_in(&e.m, f1, MAPPING_ERR_BAD_STATE);
+		mock_fail_in(&e.m, f2, MAPPING_ERR_BAD_STATE);
+		err = t_remap_fixed(&e, shapes[i].start, shapes[i].len,
+				    shapes[i].len, 0x31000);
+		if (e.m.failed)
+			assert_int_equal(err, MAPPING_ERR_BAD_STATE);
+		else
+			assert_int_equal(err, MAPPING_OK);
+		e.m.nfail = 0; /* calls the move did not make */
+		env_fini(&e);
+		assert_int_equal(owned_live(), 0);
+	}
+}
+
 static void test_remap_fixed_merge(void **state)
 {
 	struct env e;
@@ -1878,6 +1929,7 @@ int main(void)
 		cmocka_unit_test(test_remap_fixed_file),
 		cmocka_unit_test(test_remap_fixed_default),
 		cmocka_unit_test(test_remap_fixed_default_both),
+		cmocka_unit_test(test_remap_fixed_default_owned),
 		cmocka_unit_test(test_remap_fixed_merge),
 		cmocka_unit_test(test_remap_fixed_bad_args),
 		cmocka_unit_test(test_remap_fixed_failures),
