@@ -56,7 +56,8 @@ static void merge_window(struct memory_set *set, uint64_t lo, uint64_t hi)
 		} while (step(&nx) && memory_set_mergeable(&grown, at_area(&nx)));
 		a->size = grown.size;
 		memory_set_tree_propagate(&at.l->h);
-		memory_set_tree_remove_range(set, first_gone, area_last(a));
+		memory_set_tree_remove_range(set, first_gone, area_last(a),
+					     true);
 		if (!memory_set_tree_first_from(set, grown.start, &at))
 			return;
 	}
@@ -264,7 +265,8 @@ void memory_set_destroy(struct memory_set *set)
 	set->root = NULL;
 	set->count = 0;
 	set->height = 0;
-	memory_set_tree_trim_to(set, 0);
+	/* No reader is left: a lockless set gives its nodes back too. */
+	memory_set_tree_unreserve(set, 0, 0);
 	set->alloc = NULL;
 }
 
@@ -1646,58 +1648,90 @@ static enum mapping_error dup_area(struct memory_area *a, void *src_pt,
 	return err;
 }
 
-/* Undo the areas duplicated before the one at fail, then empty dst. */
+/*
+ * A dup failed at the area at fail: undo the areas duplicated before it,
+ * last first (unmap() on dst's page table, then release() of the child's
+ * data). An area whose unmap fails stays in dst, as the page table still
+ * maps it; the others leave dst, and so do the areas never duplicated,
+ * which hold src's data (nothing is released for them).
+ */
 static void dup_undo(struct memory_set *dst, struct ms_pos fail, void *dst_pt)
 {
-	struct memory_set_iter it;
-	const struct memory_area *a;
+	struct ms_pos at = fail;
+	uint64_t hi = U64_MAX; /* the areas from the last kept one on go */
+	bool kept = false;
 
-	it.set = dst;
-	it.leaf = fail.l;
-	it.index = fail.i;
-	while ((a = memory_set_iter_prev(&it)) != NULL) {
-		(void)a->backend.ops->unmap(a->backend.data, a->start, a->size,
-					    dst_pt);
-		release_area(a);
+	for (;;) {
+		struct memory_set_iter it = { dst, at.l, at.i };
+		const struct memory_area *a = memory_set_iter_prev(&it);
+		uint64_t s;
+
+		if (!a)
+			break;
+		at.l = (struct ms_leaf *)it.leaf;
+		at.i = it.index;
+		if (a->backend.ops->unmap(a->backend.data, a->start, a->size,
+					  dst_pt) == MAPPING_OK) {
+			release_area(a);
+			continue;
+		}
+		/* a stays: what follows it goes now, then find a again. */
+		kept = true;
+		s = a->start;
+		if (s < hi)
+			memory_set_tree_remove_range(dst, s + 1, hi, false);
+		if (s == 0)
+			return;
+		hi = s - 1;
+		memory_set_tree_first_from(dst, s, &at);
+	}
+	if (kept) {
+		memory_set_tree_remove_range(dst, 0, hi, false);
+		return;
 	}
 	memory_set_tree_free_subtree(dst, dst->root, false);
-	dst->root = NULL;
+	set_root(dst, NULL);
 	dst->count = 0;
 	dst->height = 0;
-	memory_set_tree_trim_to(dst, 0);
-	write_end(dst);
 }
 
 enum mapping_error memory_set_dup(struct memory_set *dst,
 				  const struct memory_set *src,
 				  void *src_page_table, void *dst_page_table)
 {
+	unsigned spare = dst ? dst->nspare : 0;
+	unsigned spare_leaf = dst ? dst->nspare_leaf : 0;
 	struct ms_pos at;
 	enum mapping_error err;
 
 	if (!dst || !src || dst == src || !dst->alloc || dst->root)
 		return MAPPING_ERR_INVALID_PARAM;
+	if (src->root) {
+		if (!memory_set_tree_reserve_copy(dst, src)) {
+			memory_set_tree_unreserve(dst, spare, spare_leaf);
+			return MAPPING_ERR_NO_MEMORY;
+		}
+		write_begin(dst);
+		set_root(dst, memory_set_tree_clone_subtree(dst, src->root));
+		dst->count = src->count;
+		dst->height = src->height;
+		memory_set_tree_first_from(dst, 0, &at);
+		do {
+			err = dup_area(at_area(&at), src_page_table,
+				       dst_page_table);
+			if (err != MAPPING_OK) {
+				/* dst keeps its settings: the areas its undo
+				 * could not unmap merge by them. */
+				dup_undo(dst, at, dst_page_table);
+				merge_window(dst, 0, U64_MAX);
+				after_mutation(dst);
+				return err;
+			}
+		} while (step(&at));
+	}
 	dst->granule = src->granule;
 	dst->merge = src->merge;
 	dst->max_areas = src->max_areas;
-	if (!src->root)
-		return MAPPING_OK;
-	if (!memory_set_tree_reserve_copy(dst, src)) {
-		memory_set_tree_trim_to(dst, 0);
-		return MAPPING_ERR_NO_MEMORY;
-	}
-	write_begin(dst);
-	dst->root = memory_set_tree_clone_subtree(dst, src->root);
-	dst->count = src->count;
-	dst->height = src->height;
-	memory_set_tree_first_from(dst, 0, &at);
-	do {
-		err = dup_area(at_area(&at), src_page_table, dst_page_table);
-		if (err != MAPPING_OK) {
-			dup_undo(dst, at, dst_page_table);
-			return err;
-		}
-	} while (step(&at));
 	/* A dup() hook may hand out data that lets touching areas merge. */
 	merge_window(dst, 0, U64_MAX);
 	after_mutation(dst);
@@ -1719,7 +1753,8 @@ enum mapping_error memory_set_clear(struct memory_set *set, void *page_table)
 						    a->size, page_table);
 			if (err != MAPPING_OK) {
 				if (a->start > 0)
-					memory_set_tree_remove_range(set, 0, a->start - 1);
+					memory_set_tree_remove_range(set, 0, a->start - 1,
+								     true);
 				goto out;
 			}
 		} while (step(&at));

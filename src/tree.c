@@ -218,14 +218,25 @@ static void free_list(struct memory_set *set, void **list, uint32_t *n,
 	}
 }
 
-/* Give back spare nodes beyond keep. */
+/* Give back spare nodes beyond keep; none in a lockless set. */
 void memory_set_tree_trim_to(struct memory_set *set, unsigned keep)
 {
 	/* Type-stable nodes: a lock-free reader may still be in any of them. */
-	if (set->lockless && keep > 0)
+	if (set->lockless)
 		return;
 	free_list(set, &set->spare, &set->nspare, keep);
-	free_list(set, &set->spare_leaf, &set->nspare_leaf, keep);
+}
+
+/*
+ * Give back the nodes reserved since the spare lists held n and nleaf: they
+ * lie at the heads of the lists and no reader has seen them, as nothing
+ * was taken from the lists meanwhile.
+ */
+void memory_set_tree_unreserve(struct memory_set *set, unsigned n,
+			       unsigned nleaf)
+{
+	free_list(set, &set->spare, &set->nspare, n);
+	free_list(set, &set->spare_leaf, &set->nspare_leaf, nleaf);
 }
 
 /*
@@ -676,13 +687,14 @@ void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n)
  * on in the next leaf.
  */
 static bool remove_in_leaf(struct memory_set *set, struct ms_leaf *l,
-			   unsigned pos, uint64_t hi)
+			   unsigned pos, uint64_t hi, bool release)
 {
 	unsigned end, k;
 	bool more;
 
 	for (end = pos; end < l->h.count && l->a[end].start <= hi; end++)
-		release_area(&l->a[end]);
+		if (release)
+			release_area(&l->a[end]);
 	more = end == l->h.count;
 	k = end - pos;
 	memmove(&l->a[pos], &l->a[end], (l->h.count - end) * sizeof(l->a[0]));
@@ -692,9 +704,9 @@ static bool remove_in_leaf(struct memory_set *set, struct ms_leaf *l,
 	return more;
 }
 
-/* Remove, and release, every area whose start lies in [lo, hi]. */
+/* Remove every area whose start lies in [lo, hi], releasing it if asked. */
 void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
-				  uint64_t hi)
+				  uint64_t hi, bool release)
 {
 	write_begin(set);
 	while (set->root) {
@@ -710,7 +722,8 @@ void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
 				return;
 			pos = 0;
 		}
-		if (l->a[pos].start > hi || !remove_in_leaf(set, l, pos, hi))
+		if (l->a[pos].start > hi ||
+		    !remove_in_leaf(set, l, pos, hi, release))
 			return;
 	}
 }
@@ -722,8 +735,8 @@ void memory_set_tree_remove_from(struct memory_set *set,
 
 	write_begin(set);
 	/* The rebalance may move what follows: find it again, by address. */
-	if (remove_in_leaf(set, at->l, at->i, hi) && lo < hi)
-		memory_set_tree_remove_range(set, lo + 1, hi);
+	if (remove_in_leaf(set, at->l, at->i, hi, true) && lo < hi)
+		memory_set_tree_remove_range(set, lo + 1, hi, true);
 }
 
 /* Free every node of the subtree, releasing its areas if asked. */

@@ -91,6 +91,12 @@ static inline struct memory_area *at_area(const struct ms_pos *at)
 	return &at->l->a[at->i];
 }
 
+/* Readers without a lock load the root: see the stores below. */
+static inline void set_root(struct memory_set *set, struct ms_node *root)
+{
+	set->root = root;
+}
+
 /* The area leaves the set: tell its backend. */
 static inline void release_area(const struct memory_area *a)
 {
@@ -106,8 +112,13 @@ bool memory_set_tree_reserve(struct memory_set *set, unsigned need);
  * a lockless set). */
 bool memory_set_tree_reserve_copy(struct memory_set *set,
 				  const struct memory_set *src);
-/* Give back reserved nodes beyond keep. */
+/* Give back reserved nodes beyond keep; a lockless set keeps them all
+ * (a reader may be in any node it ever used). */
 void memory_set_tree_trim_to(struct memory_set *set, unsigned keep);
+/* Give back the nodes reserved since the spare lists held n and nleaf, if
+ * none was taken since: no reader has seen them. */
+void memory_set_tree_unreserve(struct memory_set *set, unsigned n,
+			       unsigned nleaf);
 /*
  * Nodes that inserting k (1 or 2) areas into leaf l (NULL: an empty tree)
  * may need. Inner nodes are counted as if they received two children, so
@@ -159,9 +170,9 @@ void memory_set_tree_leaf_insert2(struct memory_set *set, struct ms_leaf *l,
 				  const struct memory_area *b);
 /* Node n lost entries: restore fill bounds up the tree, and summaries. */
 void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n);
-/* Remove, and release, every area whose start lies in [lo, hi]. */
+/* Remove every area whose start lies in [lo, hi], releasing it if asked. */
 void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
-				  uint64_t hi);
+				  uint64_t hi, bool release);
 /* The same from the area at *at (at->i below the count) up to the last
  * starting at or before hi: where the caller knows the place. */
 void memory_set_tree_remove_from(struct memory_set *set,

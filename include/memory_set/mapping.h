@@ -185,7 +185,7 @@ struct mapping_backend_ops {
 	 * If it fails it must leave both page tables as they were for the
 	 * range; the set then undoes the areas already duplicated (unmap() on
 	 * the child's page table, then release() of the child's data, in
-	 * reverse order).
+	 * reverse order; an area whose unmap() fails stays in the child).
 	 * Default (NULL): the child shares @p data and map() is called for the
 	 * range on @p dst_page_table.
 	 */

@@ -36,7 +36,8 @@
  * retries, and one that reads a node being rewritten never loops forever
  * nor reads outside node memory. Such a set never gives a node back to its
  * allocator before memory_set_destroy() (freed nodes wait on its spare
- * list), so a reader can always read a node it reached. They return copies:
+ * list; a failed call gives back at most nodes it got and never used), so a
+ * reader can always read a node it reached. They return copies:
  * a pointer into the set could be reused as soon as the call returns. In a
  * set without the option those functions need the shared lock, as the
  * others do, and cost the same as before. See docs/concurrency.md.
@@ -553,17 +554,22 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
  * file); anonymous memory loses its contents in the child. Give such a
  * backend a dup() hook that copies or shares the pages.
  *
- * @p dst must be initialised and empty; it keeps its allocator and takes
- * @p src's granule, merge setting and area limit. @p src is not changed.
- * The dup() hook may change both page tables (copy-on-write marks).
+ * @p dst must be initialised and empty; it keeps its allocator and, on
+ * success, takes @p src's granule, merge setting and area limit (a failure
+ * leaves its own). @p src is not changed. The dup() hook may change both
+ * page tables (copy-on-write marks).
  *
  * @return MAPPING_OK;
  *   MAPPING_ERR_INVALID_PARAM: @p dst or @p src NULL, the same set, or
  *   @p dst not empty;
- *   MAPPING_ERR_NO_MEMORY: @p dst's allocator failed (before any hook);
+ *   MAPPING_ERR_NO_MEMORY: @p dst's allocator failed (before any hook):
+ *   nothing changed;
  *   a dup() or map() hook's error: every area already duplicated is undone
  *   in reverse order (unmap() on @p dst_page_table, then release() of the
- *   child's data), @p dst is empty again and holds no memory.
+ *   child's data), and @p dst is empty again, but for an area whose unmap()
+ *   failed: it stays in @p dst, as @p dst_page_table still maps it. An
+ *   empty @p dst holds no memory, unless it has lookups without a lock:
+ *   such a set keeps the nodes it used until memory_set_destroy().
  */
 enum mapping_error memory_set_dup(struct memory_set *dst,
 				  const struct memory_set *src,

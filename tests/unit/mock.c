@@ -775,10 +775,13 @@ const struct mapping_backend_ops file_ops = {
 
 /* ---- counting allocator ------------------------------------------------ */
 
+/* Each block is preceded by the number of the call that made it. */
+#define COUNT_HEAD 16
+
 static void *count_alloc(void *ctx, size_t size)
 {
 	struct count_alloc *ca = ctx;
-	void *p;
+	unsigned char *p;
 
 	assert_int_equal(size, MEMORY_SET_NODE_SIZE);
 	ca->calls++;
@@ -786,21 +789,30 @@ static void *count_alloc(void *ctx, size_t size)
 		ca->failed++;
 		return NULL;
 	}
-	p = malloc(size);
+	p = malloc(COUNT_HEAD + size);
 	assert_non_null(p);
+	memcpy(p, &ca->calls, sizeof(ca->calls));
 	ca->live++;
-	return p;
+	return p + COUNT_HEAD;
 }
 
 static void count_free(void *ctx, void *ptr, size_t size)
 {
 	struct count_alloc *ca = ctx;
+	unsigned char *p = (unsigned char *)ptr - COUNT_HEAD;
+	unsigned long made;
 
 	assert_int_equal(size, MEMORY_SET_NODE_SIZE);
 	assert_non_null(ptr);
 	assert_true(ca->live > 0);
+	memcpy(&made, p, sizeof(made));
+	if (made < ca->keep_below)
+		fail_msg("block of allocation %lu given back, while the "
+			 "blocks of allocations before %lu must stay",
+			 made, ca->keep_below);
 	ca->live--;
-	free(ptr);
+	ca->frees++;
+	free(p);
 }
 
 const struct memory_set_allocator count_allocator = {
@@ -813,7 +825,7 @@ const struct memory_set_allocator count_allocator = {
 
 static void env_setup(struct env *e, uint64_t granule, bool merge,
 		      const struct memory_set_allocator *alloc, void *ctx,
-		      long file_others);
+		      long file_others, bool lockless);
 
 void env_init(struct env *e, uint64_t granule, bool merge)
 {
@@ -828,17 +840,22 @@ void env_init_alloc(struct env *e, uint64_t granule, bool merge,
 		fail_msg("file data leaked by an earlier test");
 	}
 	file_split_mock = &e->m; /* count split calls */
-	env_setup(e, granule, merge, alloc, ctx, 0);
+	env_setup(e, granule, merge, alloc, ctx, 0, false);
 }
 
 void env_init_child(struct env *e, long file_others)
 {
-	env_setup(e, 0, false, &count_allocator, NULL, file_others);
+	env_setup(e, 0, false, &count_allocator, NULL, file_others, false);
+}
+
+void env_init_lockless(struct env *e, bool merge)
+{
+	env_setup(e, 0, merge, &count_allocator, NULL, 0, true);
 }
 
 static void env_setup(struct env *e, uint64_t granule, bool merge,
 		      const struct memory_set_allocator *alloc, void *ctx,
-		      long file_others)
+		      long file_others, bool lockless)
 {
 	struct memory_set_options o;
 
@@ -850,6 +867,8 @@ static void env_setup(struct env *e, uint64_t granule, bool merge,
 	o.allocator = alloc;
 	o.allocator_ctx = ctx ? ctx : &e->ca;
 	o.granule = granule;
+	o.lockless_lookups = lockless;
+	e->lockless = lockless;
 	assert_int_equal(memory_set_init(&e->set, &o), MAPPING_OK);
 	e->plain.ops = &mock_ops;
 	e->plain.data = &e->tag;
@@ -862,6 +881,7 @@ void env_fini(struct env *e)
 	assert_int_equal(t_clear(e), MAPPING_OK);
 	assert_int_equal(e->m.sh.n, 0);
 	assert_true(memory_set_is_empty(&e->set));
+	e->ca.keep_below = 0;
 	memory_set_destroy(&e->set);
 	assert_int_equal(e->ca.live, 0);
 	assert_int_equal(file_data_live(), e->file_others);
