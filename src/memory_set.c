@@ -54,10 +54,9 @@ static void merge_window(struct memory_set *set, uint64_t lo, uint64_t hi)
 		do {
 			grown.size += at_area(&nx)->size;
 		} while (step(&nx) && memory_set_mergeable(&grown, at_area(&nx)));
-		a->size = grown.size;
+		st64(&a->size, grown.size);
 		memory_set_tree_propagate(&at.l->h);
-		memory_set_tree_remove_range(set, first_gone, area_last(a),
-					     true);
+		memory_set_tree_remove_range(set, first_gone, area_last(a));
 		if (!memory_set_tree_first_from(set, grown.start, &at))
 			return;
 	}
@@ -262,7 +261,7 @@ void memory_set_destroy(struct memory_set *set)
 		return;
 	if (set->root)
 		memory_set_tree_free_subtree(set, set->root, true);
-	set->root = NULL;
+	set_root(set, NULL);
 	set->count = 0;
 	set->height = 0;
 	/* No reader is left: a lockless set gives its nodes back too. */
@@ -373,9 +372,9 @@ static bool trim_front(struct ms_leaf *l, struct memory_area *a, uint64_t s,
 		return false;
 	cut = t + 1 - a->start;
 	drop_data(a, a->backend.data, a->start, cut);
-	a->backend.data = rdata;
-	a->start = t + 1;
-	a->size -= cut;
+	MS_STORE(&a->backend.data, rdata);
+	st64(&a->start, t + 1);
+	st64(&a->size, a->size - cut);
 	memory_set_tree_propagate(&l->h);
 	return true;
 }
@@ -471,12 +470,12 @@ static void cut_range(struct memory_set *set, const struct ms_span *sp,
 			right.start = t + 1;
 			right.size = area_last(a) - t;
 			right.backend.data = rdata;
-			a->size = s - a->start;
+			st64(&a->size, s - a->start);
 			/* The insertion brings the summaries up to date. */
 			memory_set_tree_leaf_insert(set, at.l, at.i + 1, &right);
 			return;
 		}
-		a->size = s - a->start;
+		st64(&a->size, s - a->start);
 		memory_set_tree_propagate(&at.l->h);
 		if (!step(&at) || (a = at_area(&at))->start > t)
 			return;
@@ -489,7 +488,7 @@ static void cut_range(struct memory_set *set, const struct ms_span *sp,
 	 * starting in range. */
 	if (fill) {
 		release_area(a);
-		*a = *fill;
+		set_area(set->lockless, a, fill);
 		memory_set_tree_propagate(&at.l->h);
 		if (s < t && step(&at))
 			memory_set_tree_remove_from(set, &at, t);
@@ -721,7 +720,7 @@ static void protect_commit(struct memory_set *set, struct ms_protect *pr,
 
 	write_begin(set);
 	if (!cut_left && !cut_right) {
-		a->flags = nf;
+		st64(&a->flags, nf);
 		return;
 	}
 	rest = *a;
@@ -735,7 +734,7 @@ static void protect_commit(struct memory_set *set, struct ms_protect *pr,
 		piece.flags = nf;
 		piece.backend.data = pr->mid;
 		/* The insertions bring the summaries up to date. */
-		a->size = pr->s - a->start;
+		st64(&a->size, pr->s - a->start);
 		if (cut_right) {
 			memory_set_tree_leaf_insert2(set, at->l, at->i + 1,
 						     &piece, &rest);
@@ -749,8 +748,8 @@ static void protect_commit(struct memory_set *set, struct ms_protect *pr,
 		pr->first = NULL;
 		return;
 	}
-	a->size = pr->t - a->start + 1;
-	a->flags = nf;
+	st64(&a->size, pr->t - a->start + 1);
+	st64(&a->flags, nf);
 	memory_set_tree_leaf_insert(set, at->l, at->i + 1, &rest);
 	pr->right = NULL;
 	pr->last = NULL;
@@ -1038,7 +1037,7 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 		if (new_flags(update, ctx, a, &nf)) {
 			write_begin(set);
 			if (a->start >= pr.s && last <= pr.t) {
-				a->flags = nf;
+				st64(&a->flags, nf);
 			} else {
 				protect_commit(set, &pr, &at, nf);
 				/* An area cut at t is the range's last. */
@@ -1236,7 +1235,7 @@ enum mapping_error memory_set_remap(struct memory_set *set, uint64_t start,
 		return err;
 	l = memory_set_tree_locate(set, start, &pos);
 	write_begin(set);
-	l->a[pos - 1].size += grow;
+	st64(&l->a[pos - 1].size, l->a[pos - 1].size + grow);
 	memory_set_tree_propagate(&l->h);
 	merge_window(set, start, ol + grow);
 	after_mutation(set);
@@ -1263,7 +1262,7 @@ static void remove_piece(struct memory_set *set, uint64_t s, uint64_t e,
 	if (a->start < s) {
 		struct memory_area right = *a;
 
-		a->size = s - a->start;
+		st64(&a->size, s - a->start);
 		memory_set_tree_propagate(&l->h);
 		if (last > e) {
 			right.start = e + 1;
@@ -1276,16 +1275,16 @@ static void remove_piece(struct memory_set *set, uint64_t s, uint64_t e,
 	if (last > e) {
 		if (!keep)
 			drop_data(a, a->backend.data, a->start, e + 1 - a->start);
-		a->backend.data = rdata;
-		a->size -= e + 1 - a->start;
-		a->start = e + 1;
+		MS_STORE(&a->backend.data, rdata);
+		st64(&a->size, a->size - (e + 1 - a->start));
+		st64(&a->start, e + 1);
 		memory_set_tree_propagate(&l->h);
 		return;
 	}
 	if (!keep)
 		release_area(a);
-	memmove(a, a + 1, (l->h.count - pos) * sizeof(*a));
-	l->h.count--;
+	move_areas(set->lockless, a, a + 1, l->h.count - pos);
+	set_count(&l->h, l->h.count - 1u);
 	set->count--;
 	memory_set_tree_rebalance(set, &l->h);
 }
@@ -1644,7 +1643,7 @@ static enum mapping_error dup_area(struct memory_area *a, void *src_pt,
 	err = o->dup(a->backend.data, a->start, a->size, a->flags, src_pt,
 		     dst_pt, &child);
 	if (err == MAPPING_OK)
-		a->backend.data = child;
+		MS_STORE(&a->backend.data, child);
 	return err;
 }
 
@@ -1679,14 +1678,14 @@ static void dup_undo(struct memory_set *dst, struct ms_pos fail, void *dst_pt)
 		kept = true;
 		s = a->start;
 		if (s < hi)
-			memory_set_tree_remove_range(dst, s + 1, hi, false);
+			memory_set_tree_forget_range(dst, s + 1, hi);
 		if (s == 0)
 			return;
 		hi = s - 1;
 		memory_set_tree_first_from(dst, s, &at);
 	}
 	if (kept) {
-		memory_set_tree_remove_range(dst, 0, hi, false);
+		memory_set_tree_forget_range(dst, 0, hi);
 		return;
 	}
 	memory_set_tree_free_subtree(dst, dst->root, false);
@@ -1753,8 +1752,7 @@ enum mapping_error memory_set_clear(struct memory_set *set, void *page_table)
 						    a->size, page_table);
 			if (err != MAPPING_OK) {
 				if (a->start > 0)
-					memory_set_tree_remove_range(set, 0, a->start - 1,
-								     true);
+					memory_set_tree_remove_range(set, 0, a->start - 1);
 				goto out;
 			}
 		} while (step(&at));
@@ -1762,7 +1760,7 @@ enum mapping_error memory_set_clear(struct memory_set *set, void *page_table)
 	write_begin(set);
 	if (set->root)
 		memory_set_tree_free_subtree(set, set->root, true);
-	set->root = NULL;
+	set_root(set, NULL);
 	set->count = 0;
 	set->height = 0;
 out:
