@@ -388,6 +388,20 @@ bool memory_set_tree_first_from(const struct memory_set *set, uint64_t addr,
 
 /* ---- Insertion -------------------------------------------------------- */
 
+void memory_set_tree_put_areas(struct memory_area *dst,
+			       const struct memory_area *src, unsigned n)
+{
+	unsigned i;
+
+	if ((uintptr_t)dst < (uintptr_t)src) {
+		for (i = 0; i < n; i++)
+			put_area(&dst[i], &src[i]);
+	} else {
+		for (i = n; i-- > 0;)
+			put_area(&dst[i], &src[i]);
+	}
+}
+
 static inline void put_slot(struct ms_inner *dst, unsigned di,
 			    const struct ms_inner *src, unsigned si)
 {
@@ -716,12 +730,10 @@ void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n)
 /*
  * Remove the areas of leaf l from position pos on whose start is at most hi,
  * releasing them if asked; true if the run reached the leaf's end, so that
- * it may go on in the next leaf. Inlined, so that each caller's release is
- * a constant.
+ * it may go on in the next leaf.
  */
-static inline __attribute__((always_inline)) bool
-remove_in_leaf(struct memory_set *set, struct ms_leaf *l, unsigned pos,
-	       uint64_t hi, bool release)
+static inline bool remove_in_leaf(struct memory_set *set, struct ms_leaf *l,
+				  unsigned pos, uint64_t hi, bool release)
 {
 	unsigned end, k;
 	bool more;
@@ -738,8 +750,8 @@ remove_in_leaf(struct memory_set *set, struct ms_leaf *l, unsigned pos,
 	return more;
 }
 
-static inline __attribute__((always_inline)) void
-remove_range(struct memory_set *set, uint64_t lo, uint64_t hi, bool release)
+static void remove_range(struct memory_set *set, uint64_t lo, uint64_t hi,
+			 bool release)
 {
 	write_begin(set);
 	while (set->root) {

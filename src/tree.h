@@ -139,48 +139,41 @@ static inline void put_area(struct memory_area *dst,
 	MS_STORE(&dst->backend.data, src->backend.data);
 }
 
-/* The same, as one plain copy outside a lockless set (lk false). */
+/* Copy n areas from src to dst, area by area, in the order that reads each
+ * area before it is overwritten (the ranges may overlap). */
+void memory_set_tree_put_areas(struct memory_area *dst,
+			       const struct memory_area *src, unsigned n);
+
+/* Store area *src into the node slot *dst: one plain copy outside a
+ * lockless set, word by word in one (lk). */
 static inline void set_area(bool lk, struct memory_area *dst,
 			    const struct memory_area *src)
 {
 	if (lk)
-		put_area(dst, src);
+		memory_set_tree_put_areas(dst, src, 1);
 	else
 		*dst = *src;
 }
 
-/*
- * Copy n areas from src to dst (the ranges may overlap): memmove outside a
- * lockless set; in one (lk), area by area, in the order that reads each
- * area before it is overwritten.
- */
+/* Copy n areas from src to dst (the ranges may overlap): memmove outside a
+ * lockless set, area by area in one (lk). */
 static inline void move_areas(bool lk, struct memory_area *dst,
 			      const struct memory_area *src, unsigned n)
 {
-	unsigned i;
-
-	if (!lk) {
+	if (lk)
+		memory_set_tree_put_areas(dst, src, n);
+	else
 		memmove(dst, src, n * sizeof(*dst));
-	} else if ((uintptr_t)dst < (uintptr_t)src) {
-		for (i = 0; i < n; i++)
-			put_area(&dst[i], &src[i]);
-	} else {
-		for (i = n; i-- > 0;)
-			put_area(&dst[i], &src[i]);
-	}
 }
 
 /* The same for ranges that do not overlap (another node's): memcpy. */
 static inline void copy_areas(bool lk, struct memory_area *dst,
 			      const struct memory_area *src, unsigned n)
 {
-	unsigned i;
-
-	if (!lk)
-		memcpy(dst, src, n * sizeof(*dst));
+	if (lk)
+		memory_set_tree_put_areas(dst, src, n);
 	else
-		for (i = 0; i < n; i++)
-			put_area(&dst[i], &src[i]);
+		memcpy(dst, src, n * sizeof(*dst));
 }
 
 static inline uint64_t area_last(const struct memory_area *a)
