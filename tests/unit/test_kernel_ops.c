@@ -497,6 +497,19 @@ static void test_dup_undo_unmap_fails(void **state)
  * into it fails at a hook, nor when it runs out of memory; it then gives
  * back only the nodes it got during the call, which no reader saw.
  */
+/* A lockless set that held a tree of 300 areas and was cleared: the nodes
+ * it has now must all stay until destroy. */
+static void init_cleared_lockless(struct env *c)
+{
+	env_init_lockless(c, false);
+	for (uint64_t i = 0; i < 300; i++)
+		assert_int_equal(t_map(c, 0x4000000 + i * 0x2000, 0x1000,
+				       i & 1, false),
+				 MAPPING_OK);
+	assert_int_equal(t_clear(c), MAPPING_OK);
+	c->ca.keep_below = c->ca.calls + 1;
+}
+
 static void test_dup_lockless_keeps_nodes(void **state)
 {
 	struct env p, c;
@@ -510,13 +523,7 @@ static void test_dup_lockless_keeps_nodes(void **state)
 					  i & 3, &mock_ops_v2_release),
 				 MAPPING_OK);
 	for (unsigned long k = 1; k <= 600; k += 299) {
-		env_init_lockless(&c, false);
-		for (uint64_t i = 0; i < 300; i++)
-			assert_int_equal(t_map(&c, 0x4000000 + i * 0x2000,
-					       0x1000, i & 1, false),
-					 MAPPING_OK);
-		assert_int_equal(t_clear(&c), MAPPING_OK);
-		c.ca.keep_below = c.ca.calls + 1;
+		init_cleared_lockless(&c);
 		mock_fail_in(&c.m, k, MAPPING_ERR_BAD_STATE);
 		assert_int_equal(memory_set_dup(&c.set, &p.set, &p.m, &c.m),
 				 MAPPING_ERR_BAD_STATE);
@@ -525,13 +532,7 @@ static void test_dup_lockless_keeps_nodes(void **state)
 		env_fini(&c);
 	}
 
-	env_init_lockless(&c, false);
-	for (uint64_t i = 0; i < 300; i++)
-		assert_int_equal(t_map(&c, 0x4000000 + i * 0x2000, 0x1000,
-				       i & 1, false),
-				 MAPPING_OK);
-	assert_int_equal(t_clear(&c), MAPPING_OK);
-	c.ca.keep_below = c.ca.calls + 1;
+	init_cleared_lockless(&c);
 	bytes = memory_set_memory_bytes(&c.set);
 	for (unsigned long k = 1;; k++) {
 		unsigned long calls = c.m.calls;
