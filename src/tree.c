@@ -1014,34 +1014,54 @@ enum mapping_error memory_set_find_free_area_top(const struct memory_set *set,
 
 /* ---- Duplicate ----------------------------------------------------- */
 
-/*
- * Copy the subtree n node by node into reserved nodes of dst: one memcpy
- * per node outside a lockless set, word by word in one (a reader may be in
- * a node taken from its spare list).
- */
-struct ms_node *memory_set_tree_clone_subtree(struct memory_set *dst,
-					      const struct ms_node *n)
+/* Copy the subtree n node by node into reserved nodes of dst, one memcpy
+ * per node: dst has no lock-free readers. */
+static struct ms_node *clone_plain(struct memory_set *dst,
+				   const struct ms_node *n)
 {
 	struct ms_node *c = take_node(dst, n->leaf);
 	unsigned i;
 
 	if (n->leaf) {
-		if (dst->lockless)
-			copy_areas(true, as_leaf(c)->a,
-				   ((const struct ms_leaf *)n)->a, n->count);
-		else
-			memcpy(c, n, sizeof(struct ms_leaf));
+		memcpy(c, n, sizeof(struct ms_leaf));
 	} else {
 		const struct ms_inner *p = (const struct ms_inner *)n;
 
-		if (dst->lockless)
-			for (i = 0; i < n->count; i++)
-				put_slot(as_inner(c), i, p, i);
-		else
-			memcpy(c, n, sizeof(struct ms_inner));
+		memcpy(c, n, sizeof(struct ms_inner));
 		for (i = 0; i < n->count; i++) {
-			struct ms_node *k = memory_set_tree_clone_subtree(dst, p->child[i]);
+			struct ms_node *k = clone_plain(dst, p->child[i]);
 
+			as_inner(c)->child[i] = k;
+			k->parent = as_inner(c);
+		}
+	}
+	c->parent = NULL;
+	return c;
+}
+
+/*
+ * The same for a lockless dst, where a reader may be in a node taken from
+ * the spare lists: word by word, and no pointer into src's tree is ever
+ * stored (a reader would follow it into nodes that src may free).
+ */
+static struct ms_node *clone_words(struct memory_set *dst,
+				   const struct ms_node *n)
+{
+	struct ms_node *c = take_node(dst, n->leaf);
+	unsigned i;
+
+	if (n->leaf) {
+		memory_set_tree_put_areas(as_leaf(c)->a,
+					  ((const struct ms_leaf *)n)->a,
+					  n->count);
+	} else {
+		const struct ms_inner *p = (const struct ms_inner *)n;
+
+		for (i = 0; i < n->count; i++) {
+			struct ms_sum s = { p->min[i], p->last[i], p->gap[i] };
+			struct ms_node *k = clone_words(dst, p->child[i]);
+
+			put_sum(as_inner(c), i, &s);
 			MS_STORE(&as_inner(c)->child[i], k);
 			k->parent = as_inner(c);
 		}
@@ -1049,6 +1069,12 @@ struct ms_node *memory_set_tree_clone_subtree(struct memory_set *dst,
 	set_count(c, n->count);
 	c->parent = NULL;
 	return c;
+}
+
+struct ms_node *memory_set_tree_clone_subtree(struct memory_set *dst,
+					      const struct ms_node *n)
+{
+	return dst->lockless ? clone_words(dst, n) : clone_plain(dst, n);
 }
 
 /* ---- Iteration -------------------------------------------------------- */
