@@ -29,7 +29,7 @@ extern "C" {
  * | MAPPING_OK                   | success                                  | 0                   |
  * | MAPPING_ERR_INVALID_PARAM    | bad argument: alignment, range, NULL     | EINVAL (22)         |
  * | MAPPING_ERR_ALREADY_EXISTS   | the range meets an existing area         | EEXIST (17)         |
- * | MAPPING_ERR_BAD_STATE        | page table not in the expected state     | EFAULT (14)         |
+ * | MAPPING_ERR_BAD_STATE        | not mapped as the call needs: no area holds a fault's address, a remap's range is not inside one area, or part of an access check's range is not in an area with the rights; from a hook, its page table is not as the call expects | EFAULT (14) |
  * | MAPPING_ERR_NO_MEMORY        | out of memory, no free range fits, a hole in a strict range, the area limit | ENOMEM (12) |
  * | MAPPING_ERR_ACCESS_DENIED    | a fault's access is not allowed by the area's flags | EACCES (13) |
  */
@@ -43,10 +43,15 @@ enum mapping_error {
 };
 
 /**
- * @brief A short English description of @p err ("InvalidParam", ...).
+ * @brief The name of @p err: "Ok", "InvalidParam", "AlreadyExists",
+ * "BadState", "NoMemory" or "AccessDenied", "UnknownError" for any other
+ * value. Never returns NULL.
  *
- * The names are those of the trace language. Unknown values give
- * "UnknownError". Never returns NULL.
+ * A name, not a sentence: the error names of the trace language
+ * (docs/trace-format.md), which ms-replay prints, so they do not change.
+ * The table at ::mapping_error says what each code means; hosted code that
+ * wants a sentence can print the C library's
+ * strerror(mapping_error_to_errno(err)) beside the name.
  */
 const char *mapping_strerror(enum mapping_error err);
 
@@ -180,7 +185,7 @@ struct mapping_backend_ops {
 	 * If it fails it must leave both page tables as they were for the
 	 * range; the set then undoes the areas already duplicated (unmap() on
 	 * the child's page table, then release() of the child's data, in
-	 * reverse order).
+	 * reverse order; an area whose unmap() fails stays in the child).
 	 * Default (NULL): the child shares @p data and map() is called for the
 	 * range on @p dst_page_table.
 	 */
@@ -197,7 +202,11 @@ struct mapping_backend_ops {
 	 * Default (NULL): map() the new range, then unmap() the old one (the
 	 * contents are not kept). If that unmap() fails, the new range is
 	 * unmapped again and the error returned, nothing moved; only if that
-	 * fails too are both ranges mapped, and the set then holds both.
+	 * fails too are both ranges mapped, and the set then holds both. With a
+	 * split() hook, a range at its area's start has the area's own data,
+	 * which two areas cannot hold: the old range is unmapped first, then
+	 * the new one mapped, and if that fails the old one mapped again; only
+	 * if that fails too is neither mapped, and the set holds neither.
 	 */
 	enum mapping_error (*move)(void *data, uint64_t old_start,
 				   uint64_t new_start, uint64_t size,
