@@ -7,6 +7,7 @@
 # the C API (bench/api-bench.c) and, under callgrind, instructions and cache
 # misses per operation. Writes everything under BUILD/bench only:
 #   results.md, growth.md, api.md, profile.md, goals.md  the tables
+#   aspace.md                                             the address-space layer's
 #   results.txt, api.txt, profile.txt                     the raw figures
 #   bench.png                                              the plot
 #   meta.txt                                               commit, load
@@ -389,6 +390,11 @@ goal() { # text, measured, condition over the figures
 	done
 } > "$out/goals.md"
 cat "$out/goals.md"
+# The address-space layer's costs (bench/aspace-bench.c), when it is built.
+if [ -x "$bin/aspace-bench" ]; then
+	"$bin/aspace-bench" > "$out/aspace.md"
+fi
+
 echo "load_end $(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo -)" >> "$out/meta.txt"
 
 # The plot: ns per operation against areas; lines for the synthetic
