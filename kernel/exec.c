@@ -5,11 +5,11 @@
  * page size and its random bytes as it does on Linux.
  *
  * The segments are copied, not mapped from a file: every page a segment
- * covers is a fresh page (load_segment()) holding what a private mapping
- * of the file would show: the file's bytes from the start of the page (a
- * segment may start anywhere in its first page) to the end of the
- * segment's file part, then zeros, the bss and the rest of its last page
- * included. A later segment replaces a page an earlier one shares.
+ * covers is a page of anonymous memory (load_segment()) holding what a
+ * private mapping of the file would show: the file's bytes from the start
+ * of the page (a segment may start anywhere in its first page) to the end
+ * of the segment's file part, then zeros, the bss and the rest of its last
+ * page included. A later segment replaces a page an earlier one shares.
  */
 #include "kernel.h"
 #include <linux_abi.h>
@@ -41,25 +41,27 @@ struct elf_segment {
 #define RISCV_HWCAP (HWCAP('i') | HWCAP('m') | HWCAP('a') | HWCAP('f') | \
 		     HWCAP('d') | HWCAP('c'))
 
+#define ANON_FIXED (MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+
 /*
- * Make [start, start + size) an area with @flags whose first @len bytes
- * are @src and the rest zero. This is the one place that knows how the
- * kernel maps memory: populated anonymous pages of the set today (the
- * port onto the address-space layer changes this function).
+ * Make [start, start + size) an area with @prot whose first @len bytes
+ * are @src and the rest zero: populated and written while the area is
+ * writable, then given its protection. Every page is there from the start,
+ * the bss's too, so a program that uses up every frame (oom) still has
+ * its own.
  */
 static int load_segment(struct proc *p, uint64_t start, uint64_t size,
-			uint64_t flags, const void *src, uint64_t len)
+			uint64_t prot, const void *src, uint64_t len)
 {
-	enum mapping_error e;
+	int64_t r = aspace_mmap(&p->as, start, size, PROT_READ | PROT_WRITE,
+				ANON_FIXED | MAP_POPULATE, NULL, 0);
 
-	p->pt.populate = true;
-	e = memory_set_map(&p->mm, start, size, flags, &anon_backend, &p->pt,
-			   true);
-	p->pt.populate = false;
-	if (e)
-		return -mapping_error_to_errno(e);
-	vm_load(&p->pt, start, src, len);
-	return 0;
+	if (r < 0)
+		return (int)r;
+	r = copy_to_user(p, start, src, len);
+	if (!r && prot != (PROT_READ | PROT_WRITE))
+		r = aspace_mprotect(&p->as, start, size, prot);
+	return (int)r;
 }
 
 /* The segment headers, checked against the file and the user window. */
@@ -132,9 +134,9 @@ static uint64_t initial_stack(struct proc *p, const char *path,
 	unsigned char random[16];
 
 	random_bytes(random, sizeof(random));
-	if (user_copy(&p->mm, &p->pt, str, (void *)path, path_len, true) ||
-	    user_copy(&p->mm, &p->pt, rnd, random, sizeof(random), true) ||
-	    user_copy(&p->mm, &p->pt, sp, words, (size_t)n * 8, true))
+	if (copy_to_user(p, str, path, path_len) ||
+	    copy_to_user(p, rnd, random, sizeof(random)) ||
+	    copy_to_user(p, sp, words, (size_t)n * 8))
 		return 0;
 	return sp;
 }
@@ -142,7 +144,8 @@ static uint64_t initial_stack(struct proc *p, const char *path,
 /*
  * Load the static ELF64 executable @image of @size bytes into @p, a fresh
  * process, as @path: its PT_LOAD segments with their permissions, a lazy
- * stack, the heap after the last segment, registers at the entry point.
+ * stack, the heap right after the last segment (Linux's start_brk without
+ * randomization), registers at the entry point.
  * Returns 0 or -ENOEXEC (not a static riscv64 executable) or -ENOMEM.
  */
 int exec_load(struct proc *p, const unsigned char *image, uint64_t size,
@@ -185,10 +188,11 @@ int exec_load(struct proc *p, const unsigned char *image, uint64_t size,
 	}
 	if (!end)
 		return -ENOEXEC;
-	err = memory_set_map(&p->mm, USER_TOP - STACK_SIZE, STACK_SIZE,
-			     PROT_READ | PROT_WRITE, &anon_backend, &p->pt, false);
-	if (err)
-		return -mapping_error_to_errno(err);
+	int64_t r = aspace_mmap(&p->as, USER_TOP - STACK_SIZE, STACK_SIZE,
+				PROT_READ | PROT_WRITE, ANON_FIXED, NULL, 0);
+
+	if (r < 0)
+		return (int)r;
 
 	const uint64_t aux[] = {
 		AT_PHDR, phdr, AT_PHENT, sizeof(struct elf_segment),
@@ -201,8 +205,7 @@ int exec_load(struct proc *p, const unsigned char *image, uint64_t size,
 
 	if (!sp)
 		return -ENOMEM;
-	p->heap_start = PAGE_ROUND_UP(end) + PAGE_SIZE; /* a guard page */
-	p->brk = p->heap_start;
+	aspace_set_brk(&p->as, end);
 	p->tf.epc = eh->entry;
 	p->tf.x[1] = sp;
 	return 0;
