@@ -224,9 +224,17 @@ static bool call(struct machine *m, int s, unsigned kind, struct in *in)
 					       ASPACE_ACCESS_WRITE,
 				  NULL);
 		return false;
-	case 15:
+	case 15: {
+		enum aspace_fault res;
+
 		a = page(in) + u8(in) * 17;
-		return aspace_fault(as, a, u8(in) & 7) != ASPACE_FAULT_OK;
+		f = u8(in) & 7;
+		res = aspace_fault(as, a, (unsigned)f);
+		/* A write ending in SIGBUS may leave the area an identity, as
+		 * Linux; no other failed fault changes anything. */
+		return res != ASPACE_FAULT_OK &&
+		       !(res == ASPACE_FAULT_SIGBUS && (f & ASPACE_ACCESS_WRITE));
+	}
 	case 16:
 		a = page(in) + u8(in) * 31;
 		b = u8(in);

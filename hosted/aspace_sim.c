@@ -52,6 +52,7 @@ struct aspace_sim {
 	uint64_t nfree;
 	uint64_t used, refs;
 	uint64_t blocks, bytes, nodes, flushes, tables;
+	uint64_t inodes; /* inode numbers given */
 	int64_t countdown[ASPACE_SIM_CALLS];
 	uint64_t calls[ASPACE_SIM_CALLS], failures[ASPACE_SIM_CALLS];
 	struct sim_pt *pts;
@@ -509,6 +510,14 @@ static void tlb_flush(void *ctx, void *pt, uint64_t va, uint64_t size)
 	sim->flushes++;
 }
 
+/* Inode numbers: one counter for the machine, as Linux's get_next_ino(). */
+static uint64_t next_ino(void *ctx)
+{
+	struct aspace_sim *sim = ctx;
+
+	return ++sim->inodes;
+}
+
 const struct aspace_ops aspace_sim_ops = {
 	.version = ASPACE_OPS_VERSION,
 	.alloc = sim_alloc,
@@ -525,6 +534,7 @@ const struct aspace_ops aspace_sim_ops = {
 	.tlb_flush = tlb_flush,
 	.pt_reserve = pt_reserve,
 	.pt_trim = pt_trim,
+	.next_ino = next_ino,
 };
 
 void aspace_sim_options(struct aspace_sim *sim, void *pt,

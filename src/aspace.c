@@ -318,6 +318,8 @@ void aspace_piece_new(struct as_piece *p, uint64_t start, uint64_t end,
 	p->anon = d->anon;
 	p->account = d->account;
 	p->data = d;
+	p->keep_left = false;
+	p->new_range = false;
 }
 
 /* The part [lo, hi) of area @a as a piece: its flags and data, offset. */

@@ -50,6 +50,8 @@ static const char *check_area(const struct aspace *as,
 		return "VM_SHARED without VM_MAYSHARE";
 	if (d->anon && !d->anon->refs)
 		return "an identity without references";
+	if (d->join)
+		return "an area still marked to merge into the one before it";
 	return NULL;
 }
 

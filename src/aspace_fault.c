@@ -8,7 +8,9 @@
  * object's page with every right the area has.
  *
  * A fault that fails changes nothing: the frame and the identity it would
- * have taken are given back.
+ * have taken are given back. But for one thing, as Linux: a write to a
+ * private mapping of an object that ends in SIGBUS (past the object's end,
+ * a page the host cannot read) leaves the area the identity it took first.
  */
 #include "aspace_internal.h"
 
@@ -29,19 +31,33 @@ static bool allowed(const struct aspace *as, uint64_t flags, unsigned access)
 }
 
 /*
+ * Execute-only memory that cannot be read is x86's with protection keys:
+ * its area carries the execute-only key in its flags (VM_PKEY_BIT0), which
+ * mprotect() to anything but PROT_EXEC takes away again.
+ */
+static bool exec_only_key(const struct aspace *as, uint64_t flags)
+{
+	return !(as->flags & ASPACE_OPT_EXEC_READABLE) &&
+	       (flags & AS_F_ACCESS) == ASPACE_VM_EXEC;
+}
+
+/*
  * Linux's anon_vma_compatible(): could area @b, right after @a, share @a's
- * identity? The flags may differ in their access bits only.
+ * identity? The flags may differ in their access bits only (not in the
+ * protection key those bits give).
  */
 static bool identity_compatible(const struct memory_area *a,
 				const struct memory_area *b)
 {
 	const struct as_vma *da = as_data(a), *db = as_data(b);
+	const struct aspace *as = da->as;
 	uint64_t keep = AS_F_VM & ~AS_F_ACCESS;
 
 	return as_end(a) == b->start && da->obj == db->obj &&
 	       ((a->flags ^ b->flags) & (keep | AS_F_SEALED)) == 0 &&
+	       exec_only_key(as, a->flags) == exec_only_key(as, b->flags) &&
 	       da->account == db->account &&
-	       db->pgoff == da->pgoff + (a->size >> da->as->page_shift);
+	       db->pgoff == da->pgoff + (a->size >> as->page_shift);
 }
 
 static struct as_anon *reusable(const struct memory_area *old,
@@ -146,7 +162,11 @@ static enum aspace_fault shared_fault(struct aspace *as,
 		       pgoff, made);
 }
 
-/* A private page not mapped yet. */
+/*
+ * A private page not mapped yet. A write gives the area its identity first
+ * (Linux's anon_vma_prepare() in do_anonymous_page() and do_cow_fault()),
+ * so a write to an object's page that ends in SIGBUS keeps it, as Linux's.
+ */
 static enum aspace_fault private_new(struct aspace *as,
 				     const struct memory_area *a, uint64_t va,
 				     uint64_t pgoff, bool write)
@@ -156,31 +176,29 @@ static enum aspace_fault private_new(struct aspace *as,
 	bool made = false;
 	int given = 0, err;
 
+	if (write && (given = anon_prepare(as, a)) < 0)
+		return ASPACE_FAULT_OOM;
 	if (d->obj) {
 		err = aspace_obj_page(d->obj, pgoff, &src, &made);
+		if (err == -ASPACE_ENOMEM)
+			goto oom;
 		if (err)
-			return obj_error(err);
+			return ASPACE_FAULT_SIGBUS;
 		if (!write)
 			return map_ref(as, va, src,
 				       aspace_rights(as, a->flags, false),
 				       d->obj, pgoff, made);
 	}
-	if (as->ops->frame_alloc(as->ctx, &frame)) {
-		if (made)
-			aspace_obj_unmake(d->obj, pgoff);
-		return ASPACE_FAULT_OOM;
-	}
-	if (write && (given = anon_prepare(as, a)) < 0)
-		goto fail;
+	if (as->ops->frame_alloc(as->ctx, &frame))
+		goto oom;
 	if (d->obj)
 		copy_frame(as, frame, src);
-	if (as->ops->pt_map(as->ctx, as->pt, va, frame,
-			    aspace_rights(as, a->flags, write)))
-		goto fail;
-	return ASPACE_FAULT_OK;
-fail:
-	anon_undo(as, a, given);
+	if (!as->ops->pt_map(as->ctx, as->pt, va, frame,
+			     aspace_rights(as, a->flags, write)))
+		return ASPACE_FAULT_OK;
 	as->ops->frame_put(as->ctx, frame);
+oom:
+	anon_undo(as, a, given);
 	if (made)
 		aspace_obj_unmake(d->obj, pgoff);
 	return ASPACE_FAULT_OOM;
@@ -227,8 +245,12 @@ static enum aspace_fault fault_page(struct aspace *as,
 	bool present;
 
 	pgoff = d->pgoff + ((va - a->start) >> as->page_shift);
-	if (d->obj && !aspace_obj_inside(d->obj, pgoff, as->page_size))
+	if (d->obj && !aspace_obj_inside(d->obj, pgoff, as->page_size)) {
+		/* Past the end: a private write takes its identity first. */
+		if (write && aspace_private(a->flags) && anon_prepare(as, a) < 0)
+			return ASPACE_FAULT_OOM;
 		return ASPACE_FAULT_SIGBUS;
+	}
 	present = aspace_lookup(as, &at, va + as->page_size, &frame, &rights);
 	if (!aspace_private(a->flags))
 		return shared_fault(as, a, va, pgoff, present, rights);

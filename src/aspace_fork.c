@@ -7,14 +7,14 @@
  *            an area with an identity gets a new one in the child, marked
  *            as a fork child's (Linux: its anon_vma chain is not single);
  *   shared   the same frames, with the same rights;
- *   MADV_WIPEONFORK  no page and no identity in the child (two such areas
- *            that touch, apart in the parent because their identities
- *            differed, are one in the child: Linux keeps them apart until
- *            a call changes them);
+ *   MADV_WIPEONFORK  no page and no identity in the child;
  *   MADV_DONTFORK    not in the child (removed once the copy is made).
- * The parent's entries lose their write right only once the child is
- * made, so that on any failure the child is not made and the parent is
- * exactly as it was.
+ * Nothing merges in the child, even areas that became alike there (two
+ * wiped areas apart in the parent by their identities, areas that differed
+ * only in VM_LOCKED, which the child does not inherit): Linux keeps them
+ * apart until a call merges there. The parent's entries lose their write
+ * right only once the child is made, so that on any failure the child is
+ * not made and the parent is exactly as it was.
  */
 #include "aspace_internal.h"
 
@@ -115,6 +115,8 @@ static int drop_dontfork(struct aspace *child)
 int aspace_fork(struct aspace *child, struct aspace *parent,
 		void *child_page_table)
 {
+	/* Memory locks are not inherited (VM_LOCKED_MASK). */
+	static const struct as_change unlock = { 0, ASPACE_VM_LOCKED, false };
 	struct aspace_options o;
 	enum mapping_error e;
 	int err;
@@ -152,10 +154,9 @@ int aspace_fork(struct aspace *child, struct aspace *parent,
 		goto fail;
 	}
 	err = drop_dontfork(child);
+	if (!err)
+		err = aspace_change_flags(child, 0, child->task_size, &unlock);
 	if (!err) {
-		/* Areas the child's lack of identities made alike are one. */
-		memory_set_set_merge(&child->set, false);
-		memory_set_set_merge(&child->set, true);
 		protect_shared(parent);
 		return 0;
 	}

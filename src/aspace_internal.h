@@ -9,11 +9,16 @@
  * and names are equal; aspace_can_merge() adds the rest of Linux's rule, with
  * anonymous identities compared for equality.
  *
- * Linux's looser rule (an unfaulted area merges with a faulted neighbour)
- * is applied before each call by the merge plan (aspace_merge.c): it gives
- * the unfaulted members of every merge the call will make the identity of
- * the faulted member, so that the set's pairwise merging, in whatever order
- * it runs, ends as Linux's.
+ * Linux merges only where a call asks it to (vma_merge() around the range
+ * it changed): two areas that became alike some other way (fork, a fault,
+ * MREMAP_DONTUNMAP) stay apart until a call merges there. So the set
+ * merges only what the merge plan of the running call (aspace_merge.c)
+ * joins: it groups the areas around the call's range as Linux would, gives
+ * the unfaulted members of each group the identity of the faulted one
+ * (Linux's looser rule: an unfaulted area merges with a faulted
+ * neighbour), and marks every member but the first to join the one before
+ * it; the set's pairwise merging, in whatever order it runs, then ends as
+ * Linux's.
  *
  * Calls that make several changes to the set first reserve the nodes and
  * records those changes may need (aspace_reserve()), so that once the first
@@ -65,6 +70,9 @@ struct as_vma {
 	struct as_anon *anon;
 	struct aspace_object *obj;
 	bool account; /* VM_ACCOUNT */
+	/* The running call's plan merges this area into the one before it;
+	 * false between calls. */
+	bool join;
 	struct as_vma *obj_prev, *obj_next; /* the areas mapping obj */
 };
 
@@ -77,6 +85,13 @@ struct as_piece {
 	/* The record this piece keeps if known before the call (NULL: the
 	 * record split() makes for it, known by its start). */
 	struct as_vma *data;
+	/* The call leaves the boundary at start alone: Linux does not try to
+	 * merge there (two areas the call does not change). */
+	bool keep_left;
+	/* Linux merges this piece as a new range that brings its identity
+	 * from no area (vma_merge_extend()): a fork child's identity keeps
+	 * no unfaulted neighbour away. */
+	bool new_range;
 };
 
 /*
@@ -89,6 +104,7 @@ struct as_assign {
 	struct as_vma *data;
 	struct as_anon *anon;
 	bool account;
+	bool join; /* merges into the piece before it */
 };
 
 #define AS_PLAN_INLINE 8
@@ -102,6 +118,7 @@ struct as_plan {
 	struct as_piece last; /* the piece read last */
 	bool have_last;
 	struct as_anon *group_anon; /* the identity of the group being read */
+	bool group_new_range; /* ...brought by a new range's piece */
 	size_t group_first; /* its first entry */
 	bool failed; /* out of memory while adding */
 	bool known_done; /* the entries of known records are applied */
@@ -174,8 +191,6 @@ void aspace_plan_apply_known(struct aspace *as);
 void aspace_plan_apply_new(struct aspace *as, struct as_vma *d);
 void aspace_plan_insert(struct as_plan *p, uint64_t start, uint64_t end,
 			const struct as_piece *mid);
-void aspace_plan_new_area(struct as_plan *p, struct aspace *as, uint64_t start,
-			  uint64_t end, uint64_t flags, struct as_vma *d);
 
 /* ---- aspace_fork.c ---- */
 enum mapping_error aspace_hk_dup(void *data, uint64_t start, uint64_t size,
@@ -210,6 +225,8 @@ size_t aspace_obj_describe(const struct aspace_object *obj, char *buf,
 /* ---- aspace_mmap.c ---- */
 int aspace_unmap(struct aspace *as, uint64_t start, uint64_t end);
 int aspace_change_range(struct aspace *as, uint64_t start, uint64_t end,
+			const struct as_change *c);
+int aspace_change_flags(struct aspace *as, uint64_t start, uint64_t end,
 			const struct as_change *c);
 int64_t aspace_unmapped_area(struct aspace *as, uint64_t hint, uint64_t len,
 			     bool thp);

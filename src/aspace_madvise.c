@@ -75,11 +75,12 @@ static int check_advice(struct aspace *as, const struct memory_area *a,
 		return -ASPACE_EPERM;
 	switch (advice) {
 	case ASPACE_MADV_DONTNEED:
+	case ASPACE_MADV_FREE:
+		/* madvise_dontneed_free_valid_vma(): locked memory stays. */
 		if (a->flags & ASPACE_VM_LOCKED)
 			return -ASPACE_EINVAL;
-		return 0;
-	case ASPACE_MADV_FREE:
-		if (d->obj || !aspace_private(a->flags))
+		if (advice == ASPACE_MADV_FREE &&
+		    (d->obj || !aspace_private(a->flags)))
 			return -ASPACE_EINVAL;
 		return 0;
 	case ASPACE_MADV_WIPEONFORK:

@@ -1,31 +1,40 @@
 /*
  * Linux's merge rule, and the merge plan that makes the set follow it.
  *
- * Two touching areas are one in Linux when their flags are equal (VM_ACCOUNT
- * and the name included), they map the same object with page offsets that
- * follow on, and their anonymous identities (anon_vma) agree: equal, or one
- * of them has none and the other was not inherited through fork. That last
- * rule is not an equivalence (X, none, Y: the middle one may join either
- * side, not both), so the set's can_merge() cannot use it: whichever pair
- * the set looked at first would win. Linux's answer depends on its order
- * instead: each call merges the range it changed with the area before it
- * first, then with the area after it.
+ * Linux merges only inside a call, around the range the call changed
+ * (vma_merge(): the area before it, the pieces of the range, the area
+ * after it): two touching areas that became alike some other way (fork
+ * copies the areas one for one, a fault gives an area a neighbour's
+ * identity, MREMAP_DONTUNMAP takes one away) stay apart until a call
+ * merges there. There, two pieces are one when their flags are equal
+ * (VM_ACCOUNT and the name included), they map the same object with page
+ * offsets that follow on, and their anonymous identities (anon_vma) agree:
+ * equal, or one of them has none and the other was not inherited through
+ * fork. That last rule is not an equivalence (X, none, Y: the middle one
+ * may join either side, not both): Linux's answer depends on its order,
+ * the area before first, then the area after.
  *
- * So can_merge() asks for equal identities, and every call that may make
- * areas touch or change their flags first reads the areas around its range
- * as they will be once it is done, left to right, and groups them as Linux
- * would: a piece joins the group before it when it is compatible with the
- * last member and its identity agrees with the group's. The plan then gives
- * each unfaulted member of a group that has an identity that identity. It
- * is applied while the call runs: to each record split() makes (for the
- * part after a cut, found by the address where it starts), and, at the
- * first page-table hook, once the call cannot fail any more, to the records
- * known beforehand (areas the call keeps whole, the part before a cut).
- * The set's merging, in any order, then joins exactly the groups.
+ * So every call that may make areas touch or change their flags first
+ * reads the areas around its range as they will be once it is done, left
+ * to right, and groups them as Linux would: a piece joins the group before
+ * it when the call merges at their boundary, it is compatible with the
+ * last member and its identity agrees with the group's. The plan then
+ * gives each unfaulted member of a group that has an identity that
+ * identity, and marks every member but the first to join the one before
+ * it; can_merge() merges only marked areas, so the set, whose merging
+ * runs in any order, joins exactly the groups and nothing else.
  *
- * Each record gets the whole of what its piece will be (identity and
- * VM_ACCOUNT, which mprotect changes depending on the identity), not a
- * change: split() may copy a record the plan already changed.
+ * The plan is applied while the call runs. The join marks of the records
+ * known beforehand (areas the call keeps whole, the part before a cut) are
+ * set when the call starts, so that the set counts the merges it will make
+ * against the area limit, and cleared again if the call fails before its
+ * first page-table hook (it then changed nothing). The rest of each
+ * record (identity and VM_ACCOUNT, which mprotect changes depending on the
+ * identity) is given at that first hook, once the call cannot fail any
+ * more; each record split() makes gets all of it at once, found by the
+ * address where it starts. Each record gets the whole of what its piece
+ * will be, not a change: split() may copy a record the plan already
+ * changed.
  */
 #include "aspace_internal.h"
 
@@ -41,21 +50,29 @@ bool aspace_can_merge(const struct memory_area *l, const struct memory_area *r)
 {
 	struct as_piece pl, pr;
 
+	if (!as_data(r)->join)
+		return false;
 	aspace_piece_of(l, l->start, as_end(l), &pl);
 	aspace_piece_of(r, r->start, as_end(r), &pr);
 	return pl.anon == pr.anon &&
 	       aspace_compatible(as_data(l)->as, &pl, &pr);
 }
 
-/* May a group whose identity is @g take a member whose identity is @x? */
-static bool identities_agree(const struct as_anon *g, const struct as_anon *x)
+/*
+ * May a group whose identity is @g take piece @x? One without an identity
+ * takes the other's, unless that one is a fork child's (Linux's
+ * vma_is_fork_child()) and came from an area: a new range's identity
+ * (@g_new, @x->new_range) does not ask.
+ */
+static bool identities_agree(const struct as_anon *g, bool g_new,
+			     const struct as_piece *x)
 {
-	if (g == x)
+	if (g == x->anon)
 		return true;
 	if (!g)
-		return !x->forked;
-	if (!x)
-		return !g->forked;
+		return x->new_range || !x->anon->forked;
+	if (!x->anon)
+		return g_new || !g->forked;
 	return false;
 }
 
@@ -68,7 +85,7 @@ void aspace_plan_init(struct as_plan *p, struct aspace *as)
 }
 
 static void push(struct as_plan *p, const struct as_piece *piece,
-		 struct as_anon *anon)
+		 struct as_anon *anon, bool join)
 {
 	struct as_assign *a;
 
@@ -91,6 +108,7 @@ static void push(struct as_plan *p, const struct as_piece *piece,
 	a->data = piece->data;
 	a->anon = anon;
 	a->account = piece->account;
+	a->join = join;
 }
 
 /*
@@ -100,12 +118,15 @@ static void push(struct as_plan *p, const struct as_piece *piece,
  */
 void aspace_plan_add(struct as_plan *p, const struct as_piece *piece)
 {
+	bool join = p->have_last && !piece->keep_left &&
+		    aspace_compatible(p->as, &p->last, piece) &&
+		    identities_agree(p->group_anon, p->group_new_range, piece);
 	size_t i;
 
-	if (p->have_last && aspace_compatible(p->as, &p->last, piece) &&
-	    identities_agree(p->group_anon, piece->anon)) {
+	if (join) {
 		if (piece->anon && !p->group_anon) {
 			p->group_anon = piece->anon;
+			p->group_new_range = piece->new_range;
 			for (i = p->group_first; i < p->n; i++)
 				if (!p->a[i].anon)
 					p->a[i].anon = piece->anon;
@@ -113,8 +134,9 @@ void aspace_plan_add(struct as_plan *p, const struct as_piece *piece)
 	} else {
 		p->group_first = p->n;
 		p->group_anon = piece->anon;
+		p->group_new_range = piece->new_range;
 	}
-	push(p, piece, piece->anon ? piece->anon : p->group_anon);
+	push(p, piece, piece->anon ? piece->anon : p->group_anon, join);
 	p->last = *piece;
 	p->have_last = true;
 }
@@ -130,35 +152,40 @@ void aspace_plan_add_area(struct as_plan *p, const struct memory_area *a,
 	aspace_plan_add(p, &piece);
 }
 
-/* A new area [start, end) with @flags and record @d. */
-void aspace_plan_new_area(struct as_plan *p, struct aspace *as, uint64_t start,
-			  uint64_t end, uint64_t flags, struct as_vma *d)
-{
-	struct as_piece piece;
-
-	(void)as;
-	aspace_piece_new(&piece, start, end, flags, d);
-	aspace_plan_add(p, &piece);
-}
-
 /*
  * Done reading: the plan applies from now on to the call's hooks.
  * -ASPACE_ENOMEM if it could not be kept (nothing changed).
  */
 int aspace_plan_start(struct as_plan *p)
 {
+	size_t i;
+
 	if (p->failed) {
 		aspace_plan_stop(p);
 		return -ASPACE_ENOMEM;
 	}
+	for (i = 0; i < p->n; i++)
+		if (p->a[i].data)
+			p->a[i].data->join = p->a[i].join;
 	p->as->plan = p;
 	return 0;
 }
 
+/*
+ * The call is over. If it never reached a page-table hook it failed (or
+ * changed nothing) and merged nothing: its known records are all there,
+ * and lose their join marks. Else the marked ones were merged away.
+ */
 void aspace_plan_stop(struct as_plan *p)
 {
-	if (p->as->plan == p)
+	size_t i;
+
+	if (p->as->plan == p) {
 		p->as->plan = NULL;
+		for (i = 0; i < p->n && !p->known_done; i++)
+			if (p->a[i].data)
+				p->a[i].data->join = false;
+	}
 	if (p->a != p->inline_a)
 		aspace_free(p->as, p->a, p->cap * sizeof(*p->a));
 	p->a = p->inline_a;
@@ -176,6 +203,7 @@ static void give(struct as_vma *d, const struct as_assign *e)
 			aspace_set_anon(d, e->anon);
 	}
 	d->account = e->account;
+	d->join = e->join;
 }
 
 /*

@@ -127,6 +127,8 @@ static bool update(void *ctx, uint64_t old, uint64_t *new_flags)
  * Change the flags of every area in [start, end) as @c says (the range has
  * no hole: the callers check), with Linux's merges: the plan reads the
  * areas from the one before the range to the one after it, as they will be.
+ * Linux merges at the boundaries of the areas it changes only (an area
+ * whose flags stay is skipped, mprotect_fixup()).
  */
 int aspace_change_range(struct aspace *as, uint64_t start, uint64_t end,
 			const struct as_change *c)
@@ -137,6 +139,7 @@ int aspace_change_range(struct aspace *as, uint64_t start, uint64_t end,
 	struct as_piece p;
 	enum mapping_error e;
 	uint64_t lo, hi, nf;
+	bool changed = false; /* the piece read last */
 	int err;
 
 	aspace_plan_init(&plan, as);
@@ -146,7 +149,10 @@ int aspace_change_range(struct aspace *as, uint64_t start, uint64_t end,
 		hi = as_end(a);
 		nf = changed_flags(a->flags, c);
 		if (nf == a->flags || hi <= start || lo >= end) {
-			aspace_plan_add_area(&plan, a, lo, hi, true);
+			aspace_piece_of(a, lo, hi, &p);
+			p.keep_left = !changed;
+			aspace_plan_add(&plan, &p);
+			changed = false;
 			continue;
 		}
 		if (lo < start)
@@ -158,8 +164,11 @@ int aspace_change_range(struct aspace *as, uint64_t start, uint64_t end,
 			p.account = aspace_mprotect_account(a->flags, nf,
 							    as_data(a));
 		aspace_plan_add(&plan, &p);
-		if (hi > end)
+		changed = true;
+		if (hi > end) {
 			aspace_plan_add_area(&plan, a, end, hi, false);
+			changed = false;
+		}
 	}
 	err = aspace_plan_start(&plan);
 	if (err)
@@ -168,6 +177,18 @@ int aspace_change_range(struct aspace *as, uint64_t start, uint64_t end,
 			       as->pt);
 	aspace_plan_stop(&plan);
 	return aspace_errno(e);
+}
+
+/*
+ * Change the flags of the areas of [start, end), whole, as @c says, and
+ * merge nothing, as Linux's vm_flags_clear() outside a merge (fork's
+ * child, the area MREMAP_DONTUNMAP leaves). No split: nothing to reserve.
+ */
+int aspace_change_flags(struct aspace *as, uint64_t start, uint64_t end,
+			const struct as_change *c)
+{
+	return aspace_errno(memory_set_protect(&as->set, start, end - start,
+					       update, (void *)c, as->pt));
 }
 
 /* ---- mmap ------------------------------------------------------------- */
@@ -370,6 +391,48 @@ int aspace_munmap(struct aspace *as, uint64_t addr, uint64_t len)
 
 /* ---- mprotect --------------------------------------------------------- */
 
+/*
+ * Linux's mprotect_fixup(): a locked private area that becomes writable is
+ * populated with write faults, as mlock() would have populated it.
+ */
+static bool locked_becomes_writable(uint64_t old, uint64_t new_flags)
+{
+	return (old & (ASPACE_VM_WRITE | ASPACE_VM_SHARED | ASPACE_VM_LOCKED)) ==
+		       ASPACE_VM_LOCKED &&
+	       (new_flags & ASPACE_VM_WRITE);
+}
+
+/*
+ * mprotect() of [start, end) as @c says, where @npop areas are locked and
+ * become writable: their parts of the range are noted first (the change
+ * merges and splits areas), then populated once the change is made (best
+ * effort, as Linux).
+ */
+static int protect_populate(struct aspace *as, uint64_t start, uint64_t end,
+			    const struct as_change *c, uint64_t npop)
+{
+	struct memory_set_iter it;
+	const struct memory_area *a;
+	uint64_t *r = aspace_alloc(as, 2 * npop * sizeof(*r)), n = 0, i;
+	int err;
+
+	if (!r)
+		return -ASPACE_ENOMEM;
+	memory_set_iter_init(&it, &as->set, start);
+	while ((a = memory_set_iter_next(&it)) && a->start < end) {
+		if (!locked_becomes_writable(a->flags,
+					     changed_flags(a->flags, c)))
+			continue;
+		r[n++] = a->start > start ? a->start : start;
+		r[n++] = as_end(a) < end ? as_end(a) : end;
+	}
+	err = aspace_change_range(as, start, end, c);
+	for (i = 0; !err && i < n; i += 2)
+		aspace_populate(as, r[i], r[i + 1], true);
+	aspace_free(as, r, 2 * npop * sizeof(*r));
+	return err;
+}
+
 int aspace_mprotect(struct aspace *as, uint64_t addr, uint64_t len,
 		    unsigned long prot)
 {
@@ -378,7 +441,7 @@ int aspace_mprotect(struct aspace *as, uint64_t addr, uint64_t len,
 	struct memory_set_iter it;
 	const struct memory_area *a;
 	struct as_change c;
-	uint64_t end, at, nf;
+	uint64_t end, at, nf, npop = 0;
 
 	prot &= ~grows;
 	if (grows == (ASPACE_PROT_GROWSDOWN | ASPACE_PROT_GROWSUP))
@@ -419,9 +482,13 @@ int aspace_mprotect(struct aspace *as, uint64_t addr, uint64_t len,
 			return -ASPACE_EACCES;
 		if (a->flags & AS_F_SEALED)
 			return -ASPACE_EPERM;
+		if (locked_becomes_writable(a->flags, nf))
+			npop++;
 		at = as_end(a);
 	}
 	if (at < end)
 		return -ASPACE_ENOMEM;
-	return aspace_change_range(as, addr, end, &c);
+	if (!npop)
+		return aspace_change_range(as, addr, end, &c);
+	return protect_populate(as, addr, end, &c, npop);
 }

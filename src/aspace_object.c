@@ -415,7 +415,8 @@ static struct aspace_object *obj_new(struct aspace *as, enum obj_kind kind)
 	o->mode = ASPACE_OBJ_READ | ASPACE_OBJ_WRITE;
 	o->minor = 1; /* Linux's shmem device, 00:01 */
 	if (kind != OBJ_FILE)
-		o->ino = ++as->next_ino;
+		o->ino = as->ops->next_ino ? as->ops->next_ino(as->ctx) :
+					     (uint64_t)(uintptr_t)o;
 	return o;
 }
 

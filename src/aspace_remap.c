@@ -130,7 +130,8 @@ static int move_area(struct aspace *as, uint64_t addr, uint64_t old_len,
 	if (!dontunmap)
 		return old_len ? aspace_unmap(as, addr, addr + old_len) : 0;
 	/* The old area stays, empty: it is not locked any more, and if it
-	 * was moved whole it has no identity (dontunmap_complete()). */
+	 * was moved whole it has no identity (dontunmap_complete()). Linux
+	 * merges nothing there. */
 	a = memory_set_find(&as->set, addr);
 	if (whole && a->start == a_start && as_end(a) == a_end &&
 	    as_data(a)->anon) {
@@ -140,7 +141,7 @@ static int move_area(struct aspace *as, uint64_t addr, uint64_t old_len,
 	if (a->flags & ASPACE_VM_LOCKED) {
 		struct as_change c = { 0, ASPACE_VM_LOCKED, false };
 
-		return aspace_change_range(as, a->start, as_end(a), &c);
+		return aspace_change_flags(as, a->start, as_end(a), &c);
 	}
 	return 0;
 }
@@ -233,6 +234,9 @@ static int64_t grow_in_place(struct aspace *as, const struct memory_area *a,
 	aspace_plan_init(&plan, as);
 	aspace_piece_of(a, a->start, end, &grown);
 	grown.end = end;
+	/* Linux merges the growth as a new range with the area's identity
+	 * and no area behind it (vma_merge_extend()). */
+	grown.new_range = true;
 	aspace_plan_add(&plan, &grown);
 	if ((n = memory_set_find(&as->set, end)))
 		aspace_plan_add_area(&plan, n, n->start, as_end(n), true);

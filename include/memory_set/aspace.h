@@ -299,6 +299,14 @@ struct aspace_ops {
 	 * page table).
 	 */
 	void (*pt_trim)(void *ctx, void *pt, uint64_t va, uint64_t size);
+	/**
+	 * Optional: the inode number of a new object the layer makes
+	 * (MAP_SHARED anonymous memory, a memfd), shown in maps: distinct
+	 * for every object of the machine, whichever address space made it
+	 * (Linux's get_next_ino()). Default: a number made from the object's
+	 * address, distinct among the objects alive at once.
+	 */
+	uint64_t (*next_ino)(void *ctx);
 };
 
 /**
@@ -384,7 +392,6 @@ struct aspace {
 	void *names;                  /**< private: the name table */
 	uint32_t nnames;              /**< private: its size */
 	bool pt_reserved;             /**< private: tables reserved, do not trim */
-	uint64_t next_ino;            /**< private: inode numbers of its objects */
 	struct aspace *forking;       /**< private: the child of a running fork */
 };
 
@@ -499,9 +506,9 @@ void aspace_set_stack(struct aspace *as, uint64_t start_stack);
 /**
  * @brief madvise() with the ASPACE_MADV_* advice.
  * @return 0; -::ASPACE_EINVAL (misaligned, unknown advice, MADV_FREE or
- *         WIPEONFORK on an area that is not private anonymous, DONTNEED on a
- *         locked area); -::ASPACE_ENOMEM (a hole in the range: nothing
- *         changes, where Linux advises the mapped parts); -::ASPACE_EPERM (a
+ *         WIPEONFORK on an area that is not private anonymous, DONTNEED or
+ *         FREE on a locked area); -::ASPACE_ENOMEM (a hole in the range:
+ *         nothing changes, where Linux advises the mapped parts); -::ASPACE_EPERM (a
  *         discarding advice on a sealed read-only private anonymous area, a
  *         flag change on a sealed area).
  */
@@ -551,7 +558,10 @@ enum aspace_fault {
  * (ASPACE_ACCESS_*): map a zeroed frame on first touch, the object's page
  * of a file or shared mapping, or break copy-on-write (the last reference
  * takes the frame without a copy). On ::ASPACE_FAULT_OK the entry allows the
- * access; any other result changes nothing.
+ * access; any other result changes nothing, but for what Linux does too: a
+ * write to a private mapping of an object that ends in
+ * ::ASPACE_FAULT_SIGBUS leaves the area the anonymous identity the write
+ * took first (aspace_area_info.anon; it decides merges).
  */
 enum aspace_fault aspace_fault(struct aspace *as, uint64_t addr,
 			       unsigned access);

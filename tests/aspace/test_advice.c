@@ -50,9 +50,10 @@ static void test_madvise_errors(void **state)
 	assert_int_equal(MADV(&m, 9, 3, ASPACE_MADV_WIPEONFORK), -ASPACE_EINVAL);
 	assert_int_equal(MADV(&m, 6, 6, ASPACE_MADV_WIPEONFORK), -ASPACE_EINVAL);
 	expect_layout(&m, 0, "0-4 rw-p, 6-8 rw-p, 10-12 rw-s @0");
-	/* Locked memory cannot be dropped. */
+	/* Locked memory cannot be dropped, nor freed. */
 	map_at(&m, 0, 14, 2, RW, PRIV_ANON | ASPACE_MAP_LOCKED);
 	assert_int_equal(MADV(&m, 14, 2, ASPACE_MADV_DONTNEED), -ASPACE_EINVAL);
+	assert_int_equal(MADV(&m, 14, 2, ASPACE_MADV_FREE), -ASPACE_EINVAL);
 	/* Droppable memory stays wiped on fork. */
 	map_at(&m, 0, 18, 2, RW, ASPACE_MAP_DROPPABLE | ASPACE_MAP_ANONYMOUS);
 	assert_int_equal(MADV(&m, 18, 2, ASPACE_MADV_KEEPONFORK), -ASPACE_EINVAL);

@@ -233,6 +233,41 @@ static void test_identity_reuse(void **state)
 	tm_done(&m);
 }
 
+/*
+ * Execute-only memory that cannot be read (x86 with protection keys, the
+ * default) carries the execute-only key: a neighbour faulted next to it
+ * does not take its identity, so they stay apart once alike. Where it can
+ * be read (no keys) the neighbour does, and they merge.
+ */
+static void exec_only_neighbour(uint32_t opt_flags, const char *layout)
+{
+	struct aspace_options o;
+	struct tm m;
+
+	tm_init(&m, NULL);
+	tm_options(&m, &o);
+	aspace_destroy(&m.as[0]);
+	o.flags = opt_flags;
+	assert_int_equal(aspace_init(&m.as[0], &o), 0);
+	map_at(&m, 0, 0, 13, RW | ASPACE_PROT_EXEC,
+	       PRIV_ANON | ASPACE_MAP_NORESERVE);
+	assert_int_equal(c_mprotect(&m, 0, A(12), PG, RW), 0);
+	poke(&m, 0, A(6), 1);
+	assert_int_equal(c_mprotect(&m, 0, A(0), 12 * PG, ASPACE_PROT_EXEC),
+			 0);
+	poke(&m, 0, A(12), 1);
+	assert_int_equal(c_mprotect(&m, 0, A(2), 10 * PG, RW), 0);
+	expect_layout(&m, 0, layout);
+	tm_done(&m);
+}
+
+static void test_identity_exec_only_key(void **state)
+{
+	(void)state;
+	exec_only_neighbour(0, "0-2 --xp, 2-12 rw-p, 12-13 rw-p");
+	exec_only_neighbour(ASPACE_OPT_EXEC_READABLE, "0-2 --xp, 2-13 rw-p");
+}
+
 static void test_copy_user(void **state)
 {
 	char buf[3 * 4096], out[3 * 4096];
@@ -348,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_identity_chain),
 		cmocka_unit_test(test_identity_reuse),
+		cmocka_unit_test(test_identity_exec_only_key),
 		cmocka_unit_test(test_copy_user),
 		cmocka_unit_test(test_copy_user_cow),
 		cmocka_unit_test(test_strncpy_user),

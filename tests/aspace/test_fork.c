@@ -134,8 +134,12 @@ static void test_fork_identities(void **state)
 	tm_done(&m);
 }
 
-/* Two wiped areas apart only by their identities are one in the child. */
-static void test_fork_wipe_merge(void **state)
+/*
+ * Two wiped areas apart only by their identities stay apart in the child:
+ * Linux's fork copies the areas one for one and merges nothing. A call
+ * that merges there joins them.
+ */
+static void test_fork_wipe_apart(void **state)
 {
 	struct tm m;
 
@@ -151,8 +155,52 @@ static void test_fork_wipe_merge(void **state)
 			 0);
 	expect_layout(&m, 0, "0-6 rw-p, 6-8 rw-p");
 	tm_fork(&m, 0, 1);
-	expect_layout(&m, 1, "0-8 rw-p");
+	expect_layout(&m, 1, "0-6 rw-p, 6-8 rw-p");
 	assert_false(faulted(&m, 1, A(0)));
+	assert_false(faulted(&m, 1, A(6)));
+	/* A fault in one of them merges nothing either. */
+	poke(&m, 1, A(7), 1);
+	expect_layout(&m, 1, "0-6 rw-p, 6-8 rw-p");
+	tm_fork(&m, 0, 2);
+	assert_int_equal(c_mprotect(&m, 2, A(6), 2 * PG, RO), 0);
+	assert_int_equal(c_mprotect(&m, 2, A(6), 2 * PG, RW), 0);
+	expect_layout(&m, 2, "0-8 rw-p");
+	tm_done(&m);
+}
+
+/*
+ * Memory locks are not inherited (Linux's dup_mmap() clears VM_LOCKED): the
+ * child's copy of a MAP_LOCKED area is unlocked, and stays apart from a
+ * neighbour it is now alike until a call merges there.
+ */
+static void test_fork_unlocks(void **state)
+{
+	struct aspace_area_info inf;
+	struct tm m;
+
+	(void)state;
+	tm_init(&m, NULL);
+	map_at(&m, 0, 0, 2, RO, PRIV_ANON | ASPACE_MAP_LOCKED);
+	map_at(&m, 0, 2, 2, RO, PRIV_ANON);
+	expect_layout(&m, 0, "0-2 r--p, 2-4 r--p");
+	tm_fork(&m, 0, 1);
+	assert_true(aspace_area(&m.as[1], A(0), &inf));
+	assert_int_equal(inf.flags & ASPACE_VM_LOCKED, 0);
+	assert_true(aspace_area(&m.as[0], A(0), &inf));
+	assert_int_equal(inf.flags & ASPACE_VM_LOCKED, ASPACE_VM_LOCKED);
+	expect_layout(&m, 1, "0-2 r--p, 2-4 r--p");
+	/* Unlocked, its pages may go (locked ones refuse with EINVAL). */
+	assert_int_equal(c_madvise(&m, 1, A(0), 2 * PG, ASPACE_MADV_DONTNEED),
+			 0);
+	assert_int_equal(c_madvise(&m, 0, A(0), 2 * PG, ASPACE_MADV_DONTNEED),
+			 -ASPACE_EINVAL);
+	/* An mprotect that changes nothing merges nothing; one that does,
+	 * there and back, merges. */
+	assert_int_equal(c_mprotect(&m, 1, A(0), 4 * PG, RO), 0);
+	expect_layout(&m, 1, "0-2 r--p, 2-4 r--p");
+	assert_int_equal(c_mprotect(&m, 1, A(2), 2 * PG, RW), 0);
+	assert_int_equal(c_mprotect(&m, 1, A(2), 2 * PG, RO), 0);
+	expect_layout(&m, 1, "0-4 r--p");
 	tm_done(&m);
 }
 
@@ -212,7 +260,8 @@ int main(void)
 		cmocka_unit_test(test_fork_shared),
 		cmocka_unit_test(test_fork_advice),
 		cmocka_unit_test(test_fork_identities),
-		cmocka_unit_test(test_fork_wipe_merge),
+		cmocka_unit_test(test_fork_wipe_apart),
+		cmocka_unit_test(test_fork_unlocks),
 		cmocka_unit_test(test_fork_failures),
 	};
 

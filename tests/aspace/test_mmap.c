@@ -483,6 +483,41 @@ static void test_populate(void **state)
 	tm_done(&m);
 }
 
+/*
+ * A locked private area that mprotect makes writable is populated with
+ * write faults (Linux's mprotect_fixup()): its pages come, with its
+ * identity, which keeps it accounted (and apart) once PROT_NONE again.
+ */
+static void test_mprotect_locked(void **state)
+{
+	struct aspace_sim_stats st;
+	struct tm m;
+
+	(void)state;
+	tm_init(&m, NULL);
+	map_at(&m, 0, 0, 4, ASPACE_PROT_NONE, PRIV_ANON | ASPACE_MAP_LOCKED);
+	aspace_sim_stats(m.sim, &st);
+	assert_int_equal(st.entries, 0);
+	/* Made readable only: nothing comes. */
+	assert_int_equal(c_mprotect(&m, 0, A(0), PG, RO), 0);
+	assert_false(faulted(&m, 0, A(0)));
+	assert_int_equal(c_mprotect(&m, 0, A(2), 2 * PG,
+				    RW | ASPACE_PROT_EXEC),
+			 0);
+	assert_true(faulted(&m, 0, A(2)));
+	aspace_sim_stats(m.sim, &st);
+	assert_int_equal(st.entries, 2);
+	assert_int_equal(c_mprotect(&m, 0, A(0), 4 * PG, ASPACE_PROT_NONE), 0);
+	expect_layout(&m, 0, "0-2 ---p, 2-4 ---p");
+	/* Writable before, or not locked: nothing is populated. */
+	map_at(&m, 0, 10, 2, RO, PRIV_ANON);
+	assert_int_equal(c_mprotect(&m, 0, A(10), 2 * PG, RW), 0);
+	assert_false(faulted(&m, 0, A(10)));
+	aspace_sim_stats(m.sim, &st);
+	assert_int_equal(st.entries, 2);
+	tm_done(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_mprotect),
 		cmocka_unit_test(test_maps_lines),
 		cmocka_unit_test(test_populate),
+		cmocka_unit_test(test_mprotect_locked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
  * move, and files read a page at a time through the host's hooks. The
  * results are those of Linux 6.18 on this machine kind.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,6 +177,96 @@ static void test_private_object(void **state)
 	assert_int_equal(peek(&m, 0, A(2)), 's');
 	assert_int_equal(peek(&m, 0, A(12)), 's');
 	tm_done(&m);
+}
+
+/*
+ * A write past the end of a private mapping of an object ends in SIGBUS,
+ * and the area keeps the identity the write took first (Linux's
+ * do_cow_fault()): its pieces get identities of their own in a fork's
+ * child, and stay apart there. A read past the end takes none.
+ */
+static void test_sigbus_identity(void **state)
+{
+	unsigned char v = 1;
+	struct aspace_object *o;
+	struct tm m;
+
+	(void)state;
+	tm_init(&m, NULL);
+	o = memfd(&m, 0);
+	map_obj(&m, 0, 0, 6, RW, PRIVATE_OBJ, o, 3);
+	map_obj(&m, 0, 10, 2, RW, PRIVATE_OBJ, o, 0);
+	assert_int_equal(tm_read(&m, 0, A(10), &v, 1), ASPACE_FAULT_SIGBUS);
+	assert_false(faulted(&m, 0, A(10)));
+	assert_int_equal(tm_write(&m, 0, A(0), &v, 1), ASPACE_FAULT_SIGBUS);
+	assert_true(faulted(&m, 0, A(0)));
+	assert_int_equal(c_mprotect(&m, 0, A(1), 4 * PG,
+				    ASPACE_PROT_WRITE | ASPACE_PROT_EXEC),
+			 0);
+	tm_fork(&m, 0, 1);
+	assert_int_equal(c_mprotect(&m, 1, A(1), 5 * PG, ASPACE_PROT_WRITE), 0);
+	expect_layout(&m, 1, "0-1 rw-p @3, 1-5 -w-p @4, 5-6 -w-p @8, "
+			     "10-12 rw-p @0");
+	/* Its copy through the kernel is the same fault. */
+	assert_int_equal(aspace_copy_to_user(&m.as[0], A(11), &v, 1, NULL),
+			 -ASPACE_EFAULT);
+	assert_true(faulted(&m, 0, A(11)));
+	tm_done(&m);
+}
+
+/* The inode number maps shows for the area at @va of space @s. */
+static unsigned long long ino_at(struct tm *m, int s, uint64_t va)
+{
+	unsigned long long ino = 0;
+	uint64_t pos = va;
+	char line[512];
+
+	assert_true(aspace_maps_line(&m->as[s], &pos, line, sizeof(line)) > 0);
+	assert_int_equal(sscanf(line, "%*s %*s %*s %*s %llu", &ino), 1);
+	return ino;
+}
+
+/*
+ * Inode numbers of the objects the layer makes are the machine's: a fork's
+ * child and its parent never give one number to two objects, through the
+ * host's hook (the simulated machine's counter) or without it.
+ */
+static void inodes_across_fork(const struct aspace_ops *ops)
+{
+	struct aspace_options o;
+	struct aspace_object *f;
+	struct tm m;
+
+	tm_init(&m, NULL);
+	tm_options(&m, &o);
+	aspace_destroy(&m.as[0]);
+	o.ops = ops;
+	assert_int_equal(aspace_init(&m.as[0], &o), 0);
+	map_at(&m, 0, 0, 2, RW, SHARED_ANON);
+	tm_fork(&m, 0, 1);
+	map_at(&m, 1, 4, 2, RW, SHARED_ANON);
+	map_at(&m, 0, 8, 2, RW, SHARED_ANON);
+	assert_int_equal(aspace_memfd_create(&m.as[1], "f", 0, &f), 0);
+	tm_hold(&m, f);
+	assert_int_equal(aspace_object_truncate(f, PG), 0);
+	map_obj(&m, 1, 8, 1, RW, SHARED_OBJ, f, 0);
+	assert_int_equal(ino_at(&m, 1, A(0)), ino_at(&m, 0, A(0)));
+	assert_int_not_equal(ino_at(&m, 1, A(4)), ino_at(&m, 1, A(0)));
+	assert_int_not_equal(ino_at(&m, 0, A(8)), ino_at(&m, 1, A(4)));
+	assert_int_not_equal(ino_at(&m, 1, A(8)), ino_at(&m, 0, A(8)));
+	assert_int_not_equal(ino_at(&m, 1, A(8)), ino_at(&m, 1, A(4)));
+	assert_int_not_equal(ino_at(&m, 1, A(8)), ino_at(&m, 1, A(0)));
+	tm_done(&m);
+}
+
+static void test_inodes(void **state)
+{
+	struct aspace_ops no_hook = aspace_sim_ops;
+
+	(void)state;
+	inodes_across_fork(&aspace_sim_ops);
+	no_hook.next_ino = NULL;
+	inodes_across_fork(&no_hook);
 }
 
 static void test_truncate(void **state)
@@ -461,6 +552,8 @@ int main(void)
 		cmocka_unit_test(test_memfd_create),
 		cmocka_unit_test(test_memfd_io),
 		cmocka_unit_test(test_private_object),
+		cmocka_unit_test(test_sigbus_identity),
+		cmocka_unit_test(test_inodes),
 		cmocka_unit_test(test_truncate),
 		cmocka_unit_test(test_fallocate),
 		cmocka_unit_test(test_object_offsets),

@@ -236,6 +236,63 @@ static void test_dontunmap(void **state)
 	tm_done(&m);
 }
 
+/*
+ * A fork child's area moved whole with MREMAP_DONTUNMAP loses its identity
+ * and so becomes alike its fresh neighbour (its identity, a fork child's,
+ * kept them apart): Linux merges nothing there until a call does.
+ */
+static void test_dontunmap_apart(void **state)
+{
+	struct tm m;
+
+	(void)state;
+	tm_init(&m, NULL);
+	map_at(&m, 0, 4, 1, RW, PRIV_ANON);
+	poke(&m, 0, A(4), 'x');
+	tm_fork(&m, 0, 1);
+	map_at(&m, 1, 0, 4, RW, PRIV_ANON);
+	expect_layout(&m, 1, "0-4 rw-p, 4-5 rw-p");
+	assert_int_equal(c_mremap(&m, 1, A(4), PG, PG, MAYMOVE | DONTUNMAP,
+				  A(20)),
+			 (int64_t)A(20));
+	assert_false(faulted(&m, 1, A(4)));
+	expect_layout(&m, 1, "0-4 rw-p, 4-5 rw-p, 20-21 rw-p");
+	assert_int_equal(peek(&m, 1, A(20)), 'x');
+	/* There and back: merged. */
+	assert_int_equal(c_mprotect(&m, 1, A(4), PG, RO), 0);
+	assert_int_equal(c_mprotect(&m, 1, A(4), PG, RW), 0);
+	expect_layout(&m, 1, "0-5 rw-p, 20-21 rw-p");
+	tm_done(&m);
+}
+
+/*
+ * Grown in place, a fork child's faulted area merges with an unfaulted area
+ * after it (Linux's vma_merge_extend() merges the growth as a new range,
+ * which asks no fork rule of the identity it brings); an area mapped
+ * between them, a new range without an identity, does not join it.
+ */
+static void test_grow_fork_child(void **state)
+{
+	struct tm m;
+
+	(void)state;
+	tm_init(&m, NULL);
+	map_at(&m, 0, 0, 2, RW, PRIV_ANON);
+	poke(&m, 0, A(0), 'a');
+	map_at(&m, 0, 10, 2, RW, PRIV_ANON);
+	poke(&m, 0, A(10), 'b');
+	tm_fork(&m, 0, 1);
+	map_at(&m, 1, 4, 2, RW, PRIV_ANON);
+	assert_int_equal(c_mremap(&m, 1, A(0), 2 * PG, 4 * PG, 0, 0),
+			 (int64_t)A(0));
+	expect_layout(&m, 1, "0-6 rw-p, 10-12 rw-p");
+	assert_true(faulted(&m, 1, A(5)));
+	assert_int_equal(peek(&m, 1, A(0)), 'a');
+	map_at(&m, 1, 12, 2, RW, PRIV_ANON);
+	expect_layout(&m, 1, "0-6 rw-p, 10-12 rw-p, 12-14 rw-p");
+	tm_done(&m);
+}
+
 static void test_brk(void **state)
 {
 	struct aspace_options o;
@@ -318,6 +375,8 @@ int main(void)
 		cmocka_unit_test(test_move_offsets),
 		cmocka_unit_test(test_move_several),
 		cmocka_unit_test(test_dontunmap),
+		cmocka_unit_test(test_dontunmap_apart),
+		cmocka_unit_test(test_grow_fork_child),
 		cmocka_unit_test(test_brk),
 		cmocka_unit_test(test_brk_stack_names),
 	};
