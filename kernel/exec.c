@@ -4,12 +4,12 @@
  * static glibc program finds its program headers (and so its TLS), the
  * page size and its random bytes as it does on Linux.
  *
- * The segments are copied, not mapped from a file: every page a segment
- * covers is a page of anonymous memory (load_segment()) holding what a
- * private mapping of the file would show: the file's bytes from the start
- * of the page (a segment may start anywhere in its first page) to the end
- * of the segment's file part, then zeros, the bss and the rest of its last
- * page included. A later segment replaces a page an earlier one shares.
+ * The segments are mapped from the program's file as Linux's loader maps
+ * them (load_segment()): its file part as a private mapping of the file
+ * (an object of the address-space layer over the ramfs file, whose page
+ * cache reads the image), the rest of the bss as anonymous memory, and the
+ * bss's part of the last file page zeroed. A later segment replaces a page
+ * an earlier one shares.
  */
 #include "kernel.h"
 #include <linux_abi.h>
@@ -43,25 +43,41 @@ struct elf_segment {
 
 #define ANON_FIXED (MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
 
-/*
- * Make [start, start + size) an area with @prot whose first @len bytes
- * are @src and the rest zero: populated and written while the area is
- * writable, then given its protection. Every page is there from the start,
- * the bss's too, so a program that uses up every frame (oom) still has
- * its own.
- */
-static int load_segment(struct proc *p, uint64_t start, uint64_t size,
-			uint64_t prot, const void *src, uint64_t len)
+static uint64_t prot_of(uint32_t pf)
 {
-	int64_t r = aspace_mmap(&p->as, start, size, PROT_READ | PROT_WRITE,
-				ANON_FIXED | MAP_POPULATE, NULL, 0);
+	/* ELF says x=1, w=2, r=4; mmap says r=1, w=2, x=4. */
+	return (pf & PF_R ? PROT_READ : 0) | (pf & PF_W ? PROT_WRITE : 0) |
+	       (pf & PF_X ? PROT_EXEC : 0);
+}
 
-	if (r < 0)
-		return (int)r;
-	r = copy_to_user(p, start, src, len);
-	if (!r && prot != (PROT_READ | PROT_WRITE))
-		r = aspace_mprotect(&p->as, start, size, prot);
-	return (int)r;
+/*
+ * Map segment @s of the file @obj, as Linux's elf_load(): the pages of its
+ * file part privately from the file, the pages past them anonymous, and
+ * in a writable segment the rest of the last file page zeroed (padzero()).
+ * Unlike Linux, every page is populated (MAP_POPULATE), so that a program
+ * that takes every frame there is (oom) still has its own.
+ */
+static int load_segment(struct proc *p, const struct elf_segment *s,
+			struct aspace_object *obj)
+{
+	static const char zeros[PAGE_SIZE];
+	uint64_t start = PAGE_ROUND_DOWN(s->vaddr), prot = prot_of(s->flags);
+	uint64_t file_end = s->filesz ? PAGE_ROUND_UP(s->vaddr + s->filesz) :
+					start;
+	uint64_t end = PAGE_ROUND_UP(s->vaddr + s->memsz);
+	int64_t r = 0;
+
+	if (file_end > start)
+		r = aspace_mmap(&p->as, start, file_end - start, prot,
+				MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, obj,
+				PAGE_ROUND_DOWN(s->offset));
+	if (r >= 0 && end > file_end)
+		r = aspace_mmap(&p->as, file_end, end - file_end, prot,
+				ANON_FIXED | MAP_POPULATE, NULL, 0);
+	if (r >= 0 && s->filesz && s->memsz > s->filesz && (prot & PROT_WRITE))
+		r = copy_to_user(p, s->vaddr + s->filesz, zeros,
+				 file_end - (s->vaddr + s->filesz));
+	return r < 0 ? (int)r : 0;
 }
 
 /* The segment headers, checked against the file and the user window. */
@@ -76,13 +92,6 @@ static int check_segment(const struct elf_segment *s, uint64_t file_size)
 	if (s->vaddr % PAGE_SIZE != s->offset % PAGE_SIZE)
 		return -ENOEXEC;
 	return 0;
-}
-
-static uint64_t prot_of(uint32_t pf)
-{
-	/* ELF says x=1, w=2, r=4; the areas use r=1, w=2, x=4. */
-	return (pf & PF_R ? PROT_READ : 0) | (pf & PF_W ? PROT_WRITE : 0) |
-	       (pf & PF_X ? PROT_EXEC : 0);
 }
 
 /* A small generator for AT_RANDOM and getrandom(): not for secrets. */
@@ -142,18 +151,24 @@ static uint64_t initial_stack(struct proc *p, const char *path,
 }
 
 /*
- * Load the static ELF64 executable @image of @size bytes into @p, a fresh
- * process, as @path: its PT_LOAD segments with their permissions, a lazy
+ * Load the static ELF64 executable at @path, a ramfs file, into @p, a
+ * fresh process: its PT_LOAD segments with their permissions, a lazy
  * stack, the heap right after the last segment (Linux's start_brk without
  * randomization), registers at the entry point.
- * Returns 0 or -ENOEXEC (not a static riscv64 executable) or -ENOMEM.
+ * Returns 0, -ENOENT, -ENOEXEC (not a static riscv64 executable) or
+ * -ENOMEM.
  */
-int exec_load(struct proc *p, const unsigned char *image, uint64_t size,
-	      const char *path)
+int exec_load(struct proc *p, const char *path)
 {
+	const struct rfile *f = ramfs_lookup(path);
+	const unsigned char *image = f ? ramfs_data(f) : NULL;
+	uint64_t size = f ? ramfs_size(f) : 0, end = 0, phdr = 0;
 	const struct elf_header *eh = (const void *)image;
-	uint64_t end = 0, phdr = 0;
+	struct aspace_object *obj;
 	int err;
+
+	if (!image)
+		return -ENOENT;
 
 	if (size < sizeof(*eh) || memcmp(eh->ident, "\177ELF", 4) ||
 	    eh->ident[4] != 2 /* 64-bit */ || eh->ident[5] != 1 /* LE */ ||
@@ -164,28 +179,26 @@ int exec_load(struct proc *p, const unsigned char *image, uint64_t size,
 		return -ENOEXEC;
 	const struct elf_segment *ph = (const void *)(image + eh->phoff);
 
-	for (int i = 0; i < eh->phnum; i++) {
+	err = ramfs_object(p, f, &obj);
+	if (err)
+		return err;
+	for (int i = 0; i < eh->phnum && !err; i++) {
 		const struct elf_segment *s = &ph[i];
-		uint64_t start = PAGE_ROUND_DOWN(s->vaddr);
-		uint64_t skip = s->vaddr - start;
 
 		if (s->type != PT_LOAD || s->memsz == 0)
 			continue;
 		err = check_segment(s, size);
 		if (!err)
-			err = load_segment(p, start,
-					   PAGE_ROUND_UP(s->vaddr + s->memsz) - start,
-					   prot_of(s->flags),
-					   image + s->offset - skip,
-					   skip + s->filesz);
-		if (err)
-			return err;
+			err = load_segment(p, s, obj);
 		if (s->vaddr + s->memsz > end)
 			end = s->vaddr + s->memsz;
 		/* The program headers, where a segment brings them in. */
 		if (eh->phoff >= s->offset && eh->phoff - s->offset < s->filesz)
 			phdr = s->vaddr + (eh->phoff - s->offset);
 	}
+	aspace_object_put(obj); /* the areas hold it now */
+	if (err)
+		return err;
 	if (!end)
 		return -ENOEXEC;
 	int64_t r = aspace_mmap(&p->as, USER_TOP - STACK_SIZE, STACK_SIZE,

@@ -140,8 +140,7 @@ long syscall(struct proc *p);
 long sys_write(struct proc *p, uint64_t buf, uint64_t len);
 
 /* exec.c: a static ELF64 program into a fresh process. */
-int exec_load(struct proc *p, const unsigned char *image, uint64_t size,
-	      const char *path);
+int exec_load(struct proc *p, const char *path);
 void random_bytes(void *buf, size_t len);
 
 /* ramfs.c: the read-only files, programs as RAMFS_BIN NAME. */
@@ -153,6 +152,9 @@ uint64_t ramfs_size(const struct rfile *f);
 uint64_t ramfs_ino(const struct rfile *f);
 long ramfs_read(struct proc *p, const struct rfile *f, uint64_t pos,
 		uint64_t ubuf, uint64_t len);
+const unsigned char *ramfs_data(const struct rfile *f);
+int ramfs_object(struct proc *p, const struct rfile *f,
+		 struct aspace_object **obj);
 
 /* linux.c */
 long linux_syscall(struct proc *p);

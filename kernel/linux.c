@@ -121,11 +121,11 @@ static long sys_close(struct proc *p, uint64_t fd)
 }
 
 /*
- * read() and write() of a memfd: the object's bytes at the file position,
- * a chunk at a time through the kernel (pread and pwrite of the layer).
+ * read() and write() of a memfd: the object's bytes at *@pos, a chunk at a
+ * time through the kernel (pread and pwrite of the layer); *@pos moves on.
  */
-static long memfd_io(struct proc *p, struct fd *f, uint64_t buf, uint64_t len,
-		     bool write)
+static long memfd_io(struct proc *p, struct fd *f, uint64_t *pos, uint64_t buf,
+		     uint64_t len, bool write)
 {
 	char chunk[256];
 	uint64_t done = 0;
@@ -137,15 +137,15 @@ static long memfd_io(struct proc *p, struct fd *f, uint64_t buf, uint64_t len,
 
 		if (write) {
 			err = copy_from_user(p, chunk, buf + done, n);
-			r = err ? err : aspace_object_write(f->obj, f->pos, chunk, n);
+			r = err ? err : aspace_object_write(f->obj, *pos, chunk, n);
 		} else {
-			r = aspace_object_read(f->obj, f->pos, chunk, n);
+			r = aspace_object_read(f->obj, *pos, chunk, n);
 			err = r > 0 ? copy_to_user(p, buf + done, chunk, (size_t)r) : 0;
 			r = err ? err : r;
 		}
 		if (r <= 0)
 			return done ? (long)done : (long)r;
-		f->pos += (uint64_t)r;
+		*pos += (uint64_t)r;
 		done += (uint64_t)r;
 		if ((uint64_t)r < n)
 			break;
@@ -153,21 +153,45 @@ static long memfd_io(struct proc *p, struct fd *f, uint64_t buf, uint64_t len,
 	return (long)done;
 }
 
+/* read() at *@pos, or pread() at a position of its own. */
+static long fd_read(struct proc *p, struct fd *f, uint64_t *pos, uint64_t buf,
+		    uint64_t len)
+{
+	long n;
+
+	if (f->kind == FD_CONSOLE)
+		return 0; /* the console has no input: end of file */
+	if (f->kind == FD_MEMFD)
+		return memfd_io(p, f, pos, buf, len, false);
+	n = ramfs_read(p, f->file, *pos, buf, len);
+	if (n > 0)
+		*pos += (uint64_t)n;
+	return n;
+}
+
 static long sys_read(struct proc *p, uint64_t fd, uint64_t buf, uint64_t len)
 {
 	struct fd *f = fd_get(p, fd);
-	long n;
+
+	return f ? fd_read(p, f, &f->pos, buf, len) : -EBADF;
+}
+
+/* pread64 and pwrite64: at @off, the file position unchanged. */
+static long sys_pio(struct proc *p, uint64_t fd, uint64_t buf, uint64_t len,
+		    int64_t off, bool write)
+{
+	struct fd *f = fd_get(p, fd);
+	uint64_t pos = (uint64_t)off;
 
 	if (!f)
 		return -EBADF;
 	if (f->kind == FD_CONSOLE)
-		return 0; /* the console has no input: end of file */
-	if (f->kind == FD_MEMFD)
-		return memfd_io(p, f, buf, len, false);
-	n = ramfs_read(p, f->file, f->pos, buf, len);
-	if (n > 0)
-		f->pos += (uint64_t)n;
-	return n;
+		return -ESPIPE;
+	if (off < 0)
+		return -EINVAL;
+	if (!write)
+		return fd_read(p, f, &pos, buf, len);
+	return f->kind == FD_MEMFD ? memfd_io(p, f, &pos, buf, len, true) : -EBADF;
 }
 
 static long sys_lseek(struct proc *p, uint64_t fd, int64_t off, uint64_t whence)
@@ -197,7 +221,7 @@ static long fd_write(struct proc *p, uint64_t fd, uint64_t buf, uint64_t len)
 	if (!f)
 		return -EBADF;
 	if (f->kind == FD_MEMFD)
-		return memfd_io(p, f, buf, len, true);
+		return memfd_io(p, f, &f->pos, buf, len, true);
 	if (f->kind != FD_CONSOLE)
 		return -EBADF; /* files are read-only */
 	return sys_write(p, buf, len);
@@ -396,7 +420,7 @@ static long sys_wait4(struct proc *p, int64_t pid, uint64_t status,
 	return proc_wait(p, pid > 0 ? (int)pid : -1, status, 0);
 }
 
-/* The object behind @fd for mmap, ftruncate and fallocate, or NULL and *err. */
+/* The memfd's object behind @fd for ftruncate and fallocate, or NULL and *err. */
 static struct aspace_object *fd_object(struct proc *p, uint64_t fd, long *err,
 				       long not_object)
 {
@@ -406,15 +430,30 @@ static struct aspace_object *fd_object(struct proc *p, uint64_t fd, long *err,
 	return *err ? NULL : f->obj;
 }
 
+/*
+ * mmap: anonymous memory, a memfd's object, or a program's file, for which
+ * each mmap makes an object of its own (read-only: MAP_SHARED with
+ * PROT_WRITE is EACCES).
+ */
 static long sys_mmap(struct proc *p, const uint64_t *a)
 {
-	struct aspace_object *obj = NULL;
-	long err;
+	struct aspace_object *obj = NULL, *file = NULL;
+	struct fd *f = fd_get(p, a[4]);
+	int64_t r;
 
-	if (!(a[3] & MAP_ANONYMOUS) &&
-	    !(obj = fd_object(p, a[4], &err, -ENODEV)))
-		return err;
-	return aspace_mmap(&p->as, a[0], a[1], a[2], a[3], obj, a[5]);
+	if (!(a[3] & MAP_ANONYMOUS)) {
+		if (!f)
+			return -EBADF;
+		if (f->kind == FD_FILE && (r = ramfs_object(p, f->file, &file)))
+			return r;
+		if (f->kind == FD_CONSOLE)
+			return -ENODEV;
+		obj = f->kind == FD_MEMFD ? f->obj : file;
+	}
+	r = aspace_mmap(&p->as, a[0], a[1], a[2], a[3], obj, a[5]);
+	if (file)
+		aspace_object_put(file); /* the area holds it, if one was made */
+	return r;
 }
 
 static long sys_memfd_create(struct proc *p, uint64_t uname, uint64_t flags)
@@ -506,6 +545,10 @@ long linux_syscall(struct proc *p)
 		return fd_write(p, a[0], a[1], a[2]);
 	case LNR_writev:
 		return sys_writev(p, a[0], a[1], a[2]);
+	case LNR_pread64:
+	case LNR_pwrite64:
+		return sys_pio(p, a[0], a[1], a[2], (int64_t)a[3],
+			       TF_A(tf, 7) == LNR_pwrite64);
 	case LNR_openat:
 		return sys_openat(p, (int64_t)a[0], a[1], a[2]);
 	case LNR_close:

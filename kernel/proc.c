@@ -128,7 +128,7 @@ static struct proc *spawn(const struct program *prog)
 	if (strlen(RAMFS_BIN) + strlen(prog->name) >= sizeof(path))
 		panic("%s: name too long", prog->name);
 	memcpy(path + strlen(RAMFS_BIN), prog->name, strlen(prog->name) + 1);
-	err = exec_load(p, prog->start, (uint64_t)(prog->end - prog->start), path);
+	err = exec_load(p, path);
 	if (err)
 		panic("%s: cannot load: error %d", prog->name, -err);
 	return p;

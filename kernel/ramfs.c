@@ -7,6 +7,7 @@
  */
 #include <fmt.h>
 #include "kernel.h"
+#include <linux_abi.h>
 
 #define MAX_FILES 64
 #define PATH_MAX_LEN 64
@@ -114,10 +115,45 @@ uint64_t ramfs_ino(const struct rfile *f)
 	return (uint64_t)(f - files) + 16;
 }
 
+/* A program's bytes (NULL for a /proc file). */
+const unsigned char *ramfs_data(const struct rfile *f)
+{
+	return f->data;
+}
+
 /* The size a stat reports: a /proc file says 0, as Linux's do. */
 uint64_t ramfs_size(const struct rfile *f)
 {
 	return f->gen ? 0 : f->size;
+}
+
+/* A page of a program's file, for the layer's page cache of its object. */
+static int read_page(void *file, uint64_t offset, uint64_t frame)
+{
+	const struct rfile *f = file;
+	uint64_t n = f->size - offset < PAGE_SIZE ? f->size - offset : PAGE_SIZE;
+
+	memcpy(phys_to_virt(frame), f->data + offset, n);
+	return 0;
+}
+
+static const struct aspace_file_ops rfile_ops = {
+	.version = ASPACE_FILE_OPS_VERSION,
+	.read_page = read_page,
+};
+
+/*
+ * A new object of the layer over @f, read-only, for mmap and exec: one
+ * reference, the caller's. -ENODEV for a /proc file, or the layer's error.
+ */
+int ramfs_object(struct proc *p, const struct rfile *f,
+		 struct aspace_object **obj)
+{
+	if (f->gen)
+		return -ENODEV;
+	return aspace_object_create_file(&p->as, &rfile_ops, (void *)f, f->size,
+					 ASPACE_OBJ_READ, f->path, 0, 1,
+					 ramfs_ino(f), obj);
 }
 
 /*

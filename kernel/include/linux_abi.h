@@ -19,6 +19,8 @@
 #define LNR_read 63
 #define LNR_write 64
 #define LNR_writev 66
+#define LNR_pread64 67
+#define LNR_pwrite64 68
 #define LNR_readlinkat 78
 #define LNR_newfstatat 79
 #define LNR_fstat 80
