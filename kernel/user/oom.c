@@ -23,13 +23,16 @@ static long frames_free(void)
 	return debug(DEBUG_FREE_FRAMES);
 }
 
-/* Take every frame left with populated mappings (at most 4 MiB each). */
+/*
+ * Take every frame left with populated mappings, few and large: the debug
+ * check after each system call walks every page mapped.
+ */
 static long fill(void)
 {
 	long total = 0, r, free;
 
-	for (int i = 0; i < 10000 && (free = frames_free()) > 0; i++) {
-		uint64_t chunk = (free < 1024 ? (uint64_t)free : 1024) * P;
+	for (int i = 0; i < 1000 && (free = frames_free()) > 0; i++) {
+		uint64_t chunk = (uint64_t)free * P;
 
 		r = mmap(0, chunk, RW, POP);
 		if (r < 0) {

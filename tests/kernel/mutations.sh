@@ -14,13 +14,13 @@
 # the unchanged kernel, then for each mutation a rebuild and a run that
 # stops at the first program that fails (STOP_AT_FAIL=1). Exits 1 if a
 # mutation goes unnoticed, is caught only by the time limit (TIMEOUT,
-# default 300 s), or no longer applies: its sed script changed nothing
+# default 600 s), or no longer applies: its sed script changed nothing
 # because the code moved. Then write the same break again for the new
 # code: what each one breaks (the list's last column) is behaviour,
 # whatever the code's shape.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
-limit=${TIMEOUT:-300}
+limit=${TIMEOUT:-600}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 
