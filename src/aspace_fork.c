@@ -112,6 +112,20 @@ static int drop_dontfork(struct aspace *child)
 	}
 }
 
+/* Does any area of @as hold a memory lock? */
+static bool any_locked(const struct aspace *as)
+{
+	const struct memory_area *a;
+	struct memory_set_iter it;
+
+	memory_set_foreach(a, &it, &as->set)
+	{
+		if (a->flags & ASPACE_VM_LOCKED)
+			return true;
+	}
+	return false;
+}
+
 int aspace_fork(struct aspace *child, struct aspace *parent,
 		void *child_page_table)
 {
@@ -154,7 +168,7 @@ int aspace_fork(struct aspace *child, struct aspace *parent,
 		goto fail;
 	}
 	err = drop_dontfork(child);
-	if (!err)
+	if (!err && any_locked(child))
 		err = aspace_change_flags(child, 0, child->task_size, &unlock);
 	if (!err) {
 		protect_shared(parent);
