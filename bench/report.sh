@@ -25,8 +25,11 @@ meta() {
 	END {
 		core = v["core"] == "clean" ? "" : " (the core had uncommitted changes)"
 		old = v["old"] == "" ? "" : sprintf(" beside the core of %s", v["old"])
-		printf "Commit %s%s%s, %s, load average (1, 5, 15 min) %s at the start and %s at the end.\n",
+		printf "Commit %s%s%s, %s, load average (1, 5, 15 min) %s at the start and %s at the end",
 			v["commit"], core, old, v["date"], v["load_start"], v["load_end"]
+		if (v["cpu"] != "")
+			printf "; %s%s", v["cpu"], (v["caches"] == "" ? "" : " (" v["caches"] ")")
+		printf ".\n"
 	}' "$out/meta.txt"
 }
 meta > "$out/run.md"

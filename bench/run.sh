@@ -72,6 +72,8 @@ sh "$root/bench/lookup/build.sh" "$build" "$oldc"
 	echo "load_start $(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo -)"
 	echo "old ${old:+$oldc}"
 	echo "cpu $(grep -m 1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')"
+	echo "caches $(lscpu 2>/dev/null | awk -F: '/^L[123]d? cache/ { sub(/ cache/, "", $1)
+		sub(/^ +/, "", $2); printf "%s%s %s", (n++ ? ", " : ""), $1, $2 }')"
 	echo "cc $(${CC:-cc} --version | head -n 1)"
 } > "$out/meta.txt"
 
@@ -378,7 +380,8 @@ cat "$out/api.md"
 # they call) for the library and the older core, peer_* (bench/maple/ops.c,
 # and the tree below) for the maple tree; callgrind's toggles must not nest.
 # Simulated caches: a 48 KiB 12-way L1d and, as the last level, a 1 MiB
-# 16-way cache standing for the L2 of this machine: its misses are the lines
+# 16-way cache standing for the L2 of the machine the goals were set on
+# (kept, so that figures compare across runs): its misses are the lines
 # fetched from past L2. Descents: calls of the cores' functions that descend
 # from the root to a leaf (callgrind's call counts), per operation.
 descend_fns="memory_set_tree_locate"
@@ -501,7 +504,9 @@ goal() { # text, measured, condition over the figures
 	[ -n "$l2" ] && goal "a lookup at 1M areas misses at most 3 lines past L2" \
 		"$l2 lines" "$l2 <= 3"
 	dd=$(awk '$1 == "mixed-100k" && $2 == "lib" { print $6 }' "$out/profile.txt")
-	[ -n "$dd" ] && goal "no operation descends from the root twice (mixed 100k)" \
+	# An average: at most one is needed, not enough (free searches do not
+	# descend through memory_set_tree_locate).
+	[ -n "$dd" ] && goal "no operation descends from the root twice: at most one descent per operation on average (mixed 100k)" \
 		"$dd descents per operation" "$dd <= 1"
 	for w in $(awk '$1 !~ /^(fault|mixed|churn)_/ { print $1 }' "$results"); do
 		lib=$(get "$w" 2) arr=$(get "$w" 4)
