@@ -28,18 +28,24 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: deps
-	$(MAKE) build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-
-# Quiet: the build's output goes to a log, shown only if the build fails.
-demo:
-	@mkdir -p $(BUILD); log=$(BUILD)/demo-build.log; \
+# Quiet: deps and the build write to $(BUILD)/$(1)-build.log, which is
+# shown only if they fail (then the target fails).
+define quiet_build
+@mkdir -p $(BUILD); log=$(BUILD)/$(1)-build.log; \
 	echo "Building into $(BUILD)/ (log: $$log)"; \
 	if ! { $(MAKE) --no-print-directory deps && \
 	       $(MAKE) --no-print-directory build; } > $$log 2>&1; then \
-		cat $$log; echo "make demo: the build failed (log above)" >&2; exit 1; \
+		cat $$log; echo "make $(1): the build failed (log above)" >&2; exit 1; \
 	fi
+endef
+
+# ctest shows the output of every test that fails.
+test:
+	$(call quiet_build,test)
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo:
+	$(call quiet_build,demo)
 	@sh examples/demo.sh $(BUILD)
 
 # The API reference (Doxyfile) as HTML into $(BUILD)/docs/html. As root on
@@ -85,7 +91,7 @@ clean:
 # if they are missing.
 .PHONY: kernel-test kernel-demo
 kernel-test:
-	$(MAKE) -C kernel deps test O=$(abspath $(BUILD))/kernel
+	@$(MAKE) --no-print-directory -C kernel test O=$(abspath $(BUILD))/kernel
 
 kernel-demo:
-	$(MAKE) -C kernel deps demo O=$(abspath $(BUILD))/kernel
+	@$(MAKE) --no-print-directory -C kernel demo O=$(abspath $(BUILD))/kernel

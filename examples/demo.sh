@@ -26,9 +26,14 @@ about=$(sed -n '1s/^# *//p' "$trace")
 echo "Replaying $(basename "$trace"): ${about:-a memory-set trace}"
 echo
 
-echo "Final address space, merging on as in /proc/PID/maps (start-end, permissions, size, backing):"
-echo "  (r read, w write, x execute, p private or s shared; file- or anon-backed)"
-{ echo "merge on"; cat "$trace"; } | "$replay" --maps - | awk -v all="${ALL:-0}" '
+# The listing, merging on.
+maps=$({ echo "merge on"; cat "$trace"; } | "$replay" --maps -)
+n=$(printf '%s\n' "$maps" | awk 'NF { n++ } END { print n + 0 }')
+echo "Final address space, merging on as in /proc/PID/maps: $n areas"
+echo "  columns: start-end, permissions (r read, w write, x execute, p private"
+echo "  or s shared), offset, device and inode (0: the trace names no files),"
+echo "  size, backing (file or anon)"
+printf '%s\n' "$maps" | awk -v all="${ALL:-0}" '
 	{ line[NR] = $0 }
 	END {
 		for (i = 1; i <= NR; i++) {
@@ -42,18 +47,19 @@ echo "  (r read, w write, x execute, p private or s shared; file- or anon-backed
 	}'
 echo
 
-# The same trace, compared with the reference model's output and then run
-# against a shadow page table.
+# The trace as recorded (merging off, so touching areas stay apart): its
+# output compared with the reference model's, then run against a shadow
+# page table, then timed.
+stats=$("$replay" --quiet "$trace" 2>&1 >/dev/null)
+echo "$stats" | awk '{ printf "The trace as recorded, merging off: %d operations, %d areas at the end.\n", $2, $8 }'
 if [ -f "$expected" ]; then
 	if "$replay" "$trace" | cmp -s - "$expected"; then
-		echo "Output identical to the reference model (tools/reftrace.py)."
+		echo "  Output identical to the reference model (tools/reftrace.py)."
 	else
 		echo "Output DIFFERS from the reference model: see $expected" >&2
 		exit 1
 	fi
 fi
 "$replay" --check "$trace" > /dev/null
-echo "Set and shadow page table agree after every operation (--check)."
-
-"$replay" --quiet "$trace" 2>&1 >/dev/null | awk '
-	{ printf "%d operations, %d areas, %.0f ns per operation\n", $2, $8, $6 }'
+echo "  Set and shadow page table agree after every operation (--check)."
+echo "$stats" | awk '{ printf "  %.0f ns per operation.\n", $6 }'

@@ -67,6 +67,8 @@ struct proc {
 	uint64_t heap_start, brk;
 	int status;            /* for wait(): exit code << 8 or KILL_* */
 	uint64_t fault_addr;   /* for wait(): the address of a fatal fault */
+	uint64_t last_fault_pc, last_fault_va; /* the last page fault... */
+	int fault_repeats;     /* ...and how often since, with no system call */
 	uint64_t wait_status, wait_addr; /* user pointers of a blocked wait */
 };
 

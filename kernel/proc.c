@@ -264,8 +264,8 @@ static void report(void)
 	} else if (WIFEXITED(s)) {
 		printf("FAIL %s: exit %d\n", program->name, WEXITSTATUS(s));
 	} else {
-		printf("FAIL %s: killed (reason %d)\n", program->name,
-		       WKILLREASON(s));
+		printf("FAIL %s: killed: %s\n", program->name,
+		       kill_reason_name(WKILLREASON(s)));
 	}
 	programs_failed++;
 }
@@ -309,6 +309,15 @@ _Noreturn void schedule(void)
 
 /* ---- Traps ---- */
 
+/*
+ * A handled fault does not come back: one hart, no preemption, so nothing
+ * changes the page table between the fault hook and the retried access.
+ * The same fault again and again, with no system call between, means the
+ * page table refuses what the set allows: a kernel bug, which kills the
+ * process and says so rather than hang.
+ */
+#define FAULT_REPEATS 8
+
 static void page_fault(struct proc *p, uint64_t scause, uint64_t addr)
 {
 	uint64_t access = scause == SCAUSE_STORE_FAULT ? MAPPING_ACCESS_WRITE :
@@ -317,17 +326,27 @@ static void page_fault(struct proc *p, uint64_t scause, uint64_t addr)
 	const char *kind = access == MAPPING_ACCESS_WRITE ? "store" :
 			   access == MAPPING_ACCESS_READ ? "load" : "fetch";
 	enum mapping_error err;
+	int reason;
 
-	err = memory_set_handle_fault(&p->mm, addr, access, &p->pt, NULL);
-	if (err == MAPPING_OK)
-		return;
+	if (p->tf.epc != p->last_fault_pc || addr != p->last_fault_va) {
+		p->last_fault_pc = p->tf.epc;
+		p->last_fault_va = addr;
+		p->fault_repeats = 0;
+	}
+	if (p->fault_repeats++ == FAULT_REPEATS) {
+		reason = KILL_STUCK;
+	} else {
+		err = memory_set_handle_fault(&p->mm, addr, access, &p->pt, NULL);
+		if (err == MAPPING_OK)
+			return;
+		reason = err == MAPPING_ERR_BAD_STATE ? KILL_UNMAPPED :
+			 err == MAPPING_ERR_ACCESS_DENIED ? KILL_DENIED :
+			 KILL_NOMEM;
+	}
 	printf("%s[%d]: killed: %s at 0x%lx: %s\n", p->name, p->pid, kind, addr,
-	       err == MAPPING_ERR_BAD_STATE ? "unmapped" :
-	       err == MAPPING_ERR_ACCESS_DENIED ? "not allowed" :
-	       "out of memory");
+	       kill_reason_name(reason));
 	p->fault_addr = addr;
-	proc_exit(p, err == MAPPING_ERR_BAD_STATE ? KILL_UNMAPPED :
-		  err == MAPPING_ERR_ACCESS_DENIED ? KILL_DENIED : KILL_NOMEM);
+	proc_exit(p, reason);
 }
 
 _Noreturn void user_trap(struct trapframe *tf)
@@ -342,6 +361,7 @@ _Noreturn void user_trap(struct trapframe *tf)
 		long ret;
 
 		p->tf.epc += 4;
+		p->fault_repeats = 0;
 		ret = syscall(p);
 		if (p->state == RUNNABLE)
 			TF_A(&p->tf, 0) = (uint64_t)ret;

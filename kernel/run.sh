@@ -2,27 +2,42 @@
 # Boot a kernel image under QEMU. Usage: run.sh QEMU IMAGE TIMEOUT [PROGRAM...]
 # With programs named, the run passes only if the console shows "PASS NAME"
 # for each of them, the kernel's final line reports no failure, and all of
-# it happens within TIMEOUT seconds; the console text is shown either way.
+# it happens within TIMEOUT seconds; the console text is shown either way,
+# then a summary: a hang or a panic, and each failed program with its first
+# failed checks (the lines "NAME: check failed...").
 qemu=$1 image=$2 limit=$3
 shift 3
 log=${image%.bin}.log
 
-timeout "$limit" "$qemu" -machine virt -bios default -m 64M -smp 1 \
-	-nographic -no-reboot -kernel "$image" </dev/null | tr -d '\r' >"$log"
-rc=$?
+{
+	timeout "$limit" "$qemu" -machine virt -bios default -m 64M -smp 1 \
+		-nographic -no-reboot -kernel "$image" </dev/null
+	echo $? >"$log.rc"
+} | tr -d '\r' >"$log"
+rc=$(cat "$log.rc")
+rm -f "$log.rc"
 cat "$log"
 [ $# -eq 0 ] && exit 0
 
 fail=0
-if ! grep -q '^kernel: .* programs run, 0 failed$' "$log"; then
-	echo "kernel-test: the kernel did not finish cleanly (hang after ${limit}s, panic, or a failure)"
+if [ "$rc" = 124 ]; then
+	echo "kernel-test: timed out: no end after ${limit}s (a hang)"
 	fail=1
+elif grep -aq '^panic: ' "$log"; then
+	echo "kernel-test: the kernel stopped: $(grep -a -m1 '^panic: ' "$log")"
+	fail=1
+elif ! grep -aq '^kernel: .* programs run, ' "$log"; then
+	echo "kernel-test: the kernel stopped before its last line (QEMU: $rc)"
+	fail=1
+elif ! grep -aq '^kernel: .* programs run, 0 failed$' "$log"; then
+	fail=1 # the programs' lines below say which
 fi
 for p in "$@"; do
-	if grep -q "^PASS $p\$" "$log"; then
+	if grep -aq "^PASS $p\$" "$log"; then
 		:
-	elif grep -q "^FAIL $p" "$log"; then
-		echo "kernel-test: $p failed: $(grep "^FAIL $p" "$log")"
+	elif grep -aq "^FAIL $p" "$log"; then
+		echo "kernel-test: $p failed: $(grep -a "^FAIL $p" "$log")"
+		grep -a "^$p: check failed" "$log" | head -5 | sed 's/^/kernel-test:   /'
 		fail=1
 	else
 		echo "kernel-test: no result line for $p"

@@ -29,7 +29,7 @@ extern "C" {
  * | MAPPING_OK                   | success                                  | 0                   |
  * | MAPPING_ERR_INVALID_PARAM    | bad argument: alignment, range, NULL     | EINVAL (22)         |
  * | MAPPING_ERR_ALREADY_EXISTS   | the range meets an existing area         | EEXIST (17)         |
- * | MAPPING_ERR_BAD_STATE        | page table not in the expected state     | EFAULT (14)         |
+ * | MAPPING_ERR_BAD_STATE        | not mapped as the call needs: no area holds a fault's address, a remap's range is not inside one area, or part of an access check's range is not in an area with the rights; from a hook, its page table is not as the call expects | EFAULT (14) |
  * | MAPPING_ERR_NO_MEMORY        | out of memory, no free range fits, a hole in a strict range, the area limit | ENOMEM (12) |
  * | MAPPING_ERR_ACCESS_DENIED    | a fault's access is not allowed by the area's flags | EACCES (13) |
  */
@@ -43,10 +43,15 @@ enum mapping_error {
 };
 
 /**
- * @brief A short English description of @p err ("InvalidParam", ...).
+ * @brief The name of @p err: "Ok", "InvalidParam", "AlreadyExists",
+ * "BadState", "NoMemory" or "AccessDenied", "UnknownError" for any other
+ * value. Never returns NULL.
  *
- * The names are those of the trace language. Unknown values give
- * "UnknownError". Never returns NULL.
+ * A name, not a sentence: the error names of the trace language
+ * (docs/trace-format.md), which ms-replay prints, so they do not change.
+ * The table at ::mapping_error says what each code means; hosted code that
+ * wants a sentence can print the C library's
+ * strerror(mapping_error_to_errno(err)) beside the name.
  */
 const char *mapping_strerror(enum mapping_error err);
 

@@ -16,7 +16,10 @@ extern "C" {
  * @brief The area [start, start + size).
  *
  * The set hands out `const` pointers to its areas; they stay valid until the
- * next mutation of the set (map, unmap, protect, clear, set_merge, destroy).
+ * next call that may change its areas, whether it succeeds or fails: map,
+ * unmap and unmap_strict, protect, protect_flags and their _strict forms,
+ * remap, remap_fixed, dup into the set, clear, set_merge, destroy (every
+ * function that takes the set non-const but set_granule and set_max_areas).
  * Read the fields directly or through the accessors below. An area may end
  * exactly at 2^64: compare with memory_area_last(), which never wraps.
  *
@@ -27,7 +30,15 @@ extern "C" {
 struct memory_area {
 	uint64_t start;                 /**< First address. */
 	uint64_t size;                  /**< Length in bytes; 0 means 2^64. */
-	uint64_t flags;                 /**< Stored and compared, never interpreted. */
+	/**
+	 * The caller's bits: the set stores and compares them (merging needs
+	 * equal flags) and hands them to the hooks. Two defaults read them:
+	 * the fault hook's (bits 0-2, the MAPPING_ACCESS_* kinds r=1, w=2,
+	 * x=4) and memory_set_format_area() with no perms function (bits 0-2
+	 * rwx, bit 3 shared); memory_set_protect_flags() and
+	 * memory_set_can_access() test the bits of a mask the caller gives.
+	 */
+	uint64_t flags;
 	struct mapping_backend backend; /**< Ops table and per-area data. */
 };
 

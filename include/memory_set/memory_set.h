@@ -484,6 +484,13 @@ enum mapping_error memory_set_remap(struct memory_set *set, uint64_t start,
  * and after the range stay, through split(). With merging on, the moved
  * area merges with its new neighbours.
  *
+ * @warning Without a move() hook (a version-1 table, or move NULL) the
+ * contents do not move: the default maps the new range through map() and
+ * unmaps the old one, so the moved area gets fresh pages. That is right for
+ * a backend whose map() derives the pages from the area's data (a linear
+ * or device map, a shared file); anonymous memory loses its contents. Give
+ * such a backend a move() hook that moves the page-table entries.
+ *
  * Unlike Linux, which unmaps the target before it looks at the source, a
  * failure before the first page-table hook changes nothing.
  *
@@ -515,6 +522,13 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
  * duplicated through its backend's dup() hook (see mapping_backend_ops.dup
  * and its default), in address order. O(n): the tree is copied node by
  * node, with no per-area search.
+ *
+ * @warning Without a dup() hook (a version-1 table, or dup NULL) the child
+ * gets fresh pages, not the parent's contents: the default calls map() for
+ * each area on @p dst_page_table. That is right for a backend whose map()
+ * derives the pages from the area's data (a linear or device map, a shared
+ * file); anonymous memory loses its contents in the child. Give such a
+ * backend a dup() hook that copies or shares the pages.
  *
  * @p dst must be initialised and empty; it keeps its allocator and takes
  * @p src's granule, merge setting and area limit. @p src is not changed.

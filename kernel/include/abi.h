@@ -57,9 +57,22 @@
 #define KILL_NOMEM 3     /* no frame for a page fault */
 #define KILL_CHECK 4     /* the set and the page table disagree */
 #define KILL_TRAP 5      /* any other exception */
+#define KILL_STUCK 6     /* a fault the kernel handled keeps coming back */
 #define WIFEXITED(s) (((s) & 0xff) == 0)
 #define WEXITSTATUS(s) (((s) >> 8) & 0xff)
 #define WKILLREASON(s) ((s) & 0xff)
+
+/* A kill reason in words, for messages. */
+static inline const char *kill_reason_name(int reason)
+{
+	static const char *const names[] = {
+		"?", "unmapped", "not allowed", "out of memory",
+		"the set and the page table disagree", "unexpected trap",
+		"the fault does not go away",
+	};
+
+	return reason > 0 && reason <= KILL_STUCK ? names[reason] : "?";
+}
 
 /* The user address space. */
 #define USER_MIN 0x10000ul       /* programs are linked here */

@@ -8,16 +8,6 @@ const char *test_name = "faults";
 
 #define P PAGE_SIZE
 
-static void load(uint64_t addr)
-{
-	(void)*(volatile uint64_t *)addr;
-}
-
-static void store(uint64_t addr)
-{
-	*(volatile uint64_t *)addr = 1;
-}
-
 static void fetch(uint64_t addr)
 {
 	((void (*)(void))addr)();
@@ -29,20 +19,6 @@ static void exit_seven(uint64_t unused)
 	exit(7);
 }
 
-
-/* The child runs fn(addr); it must die of @reason at exactly @addr. */
-static void expect_kill(const char *what, void (*fn)(uint64_t), uint64_t addr,
-			int reason)
-{
-	uint64_t fault = 0;
-	int status = run_child(fn, addr, &fault);
-
-	CHECK(!WIFEXITED(status) && WKILLREASON(status) == reason,
-	      "%s: status %x, expected reason %d", what, status, reason);
-	CHECK(fault == addr, "%s: fault at %lx, expected %lx", what,
-	      (unsigned long)fault, (unsigned long)addr);
-}
-
 int main(void)
 {
 	long a = mmap(0, 4 * P, PROT_READ | PROT_WRITE, ANON);
@@ -51,7 +27,7 @@ int main(void)
 	store(a + P); /* populated before the fork, shared after it */
 
 	CHECK(mprotect(a + P, P, PROT_READ) == 0, "mprotect");
-	expect_kill("store to read-only", store, a + P + 8, KILL_DENIED);
+	expect_kill("store to a read-only page", store, a + P + 8, KILL_DENIED);
 	CHECK(munmap(a + 2 * P, P) == 0, "munmap");
 	expect_kill("load from unmapped", load, a + 2 * P + 16, KILL_UNMAPPED);
 	CHECK(mprotect(a + 3 * P, P, PROT_NONE) == 0, "PROT_NONE");
@@ -73,8 +49,7 @@ int main(void)
 
 	int status = run_child(exit_seven, 0, NULL);
 
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7, "exit code: %x",
-	      status);
+	expect_exit("exit(7)", status, 7);
 	CHECK(wait(&status, NULL) == -ECHILD, "wait without children");
 	CHECK(syscall5(SYS_write, 1, a + 2 * P, 8, 0, 0) == -EFAULT,
 	      "write() from unmapped memory is EFAULT, not a kill");

@@ -52,7 +52,7 @@ static void child_forks(uint64_t seed)
 {
 	int status = run_child(grandchild, seed, NULL);
 
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "grandchild");
+	expect_exit("grandchild", status, 0);
 	CHECK(holds(seed), "child unchanged by the grandchild");
 	fill(seed + 200);
 }
@@ -71,12 +71,6 @@ static void child_touches_lazy(uint64_t seed)
 	*(volatile uint64_t *)lazy_area = seed;
 }
 
-static void check_child(const char *what, int status)
-{
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: status %x",
-	      what, status);
-}
-
 int main(void)
 {
 	area = mmap(0, PAGES * P, RW, ANON);
@@ -85,7 +79,7 @@ int main(void)
 	CHECK(area > 0 && ro_area > 0 && lazy_area > 0, "mmap");
 
 	fill(1000);
-	check_child("child writes", run_child(child_writes, 1000, NULL));
+	expect_exit("child writes", run_child(child_writes, 1000, NULL), 0);
 	CHECK(holds(1000), "parent does not see the child's writes");
 	fill(2000); /* the last sharer writes in place */
 	CHECK(holds(2000), "parent writes after the child left");
@@ -101,18 +95,19 @@ int main(void)
 	int status = -1;
 
 	CHECK(wait(&status, NULL) == pid, "wait");
-	check_child("child yields", status);
+	expect_exit("child yields", status, 0);
 	CHECK(holds(3000), "parent keeps its own writes");
 
-	check_child("child forks", run_child(child_forks, 3000, NULL));
+	expect_exit("child forks", run_child(child_forks, 3000, NULL), 0);
 	CHECK(holds(3000), "parent unchanged by two generations");
 
 	*(volatile uint64_t *)ro_area = 77;
 	CHECK(mprotect(ro_area, P, PROT_READ) == 0, "mprotect");
-	check_child("child unprotects", run_child(child_unprotects, 77, NULL));
+	expect_exit("child unprotects", run_child(child_unprotects, 77, NULL),
+		    0);
 	CHECK(*(volatile uint64_t *)ro_area == 77, "parent's read-only page");
 
-	check_child("lazy", run_child(child_touches_lazy, 55, NULL));
+	expect_exit("lazy", run_child(child_touches_lazy, 55, NULL), 0);
 	CHECK(*(volatile uint64_t *)lazy_area == 0, "parent's lazy page");
 
 	/* Ten children at once, each with its own copy. */
@@ -134,7 +129,7 @@ int main(void)
 		long w = wait(&status, NULL);
 
 		CHECK(w > 0, "wait %d: %ld", i, w);
-		check_child("sibling", status);
+		expect_exit("sibling", status, 0);
 	}
 	CHECK(holds(3000), "parent after ten children");
 	printf("fork: %d failures\n", test_failures);

@@ -22,20 +22,6 @@ static bool same(long a, int pages, uint64_t seed)
 	return true;
 }
 
-static void load(uint64_t addr)
-{
-	(void)*(volatile uint64_t *)addr;
-}
-
-static void expect_unmapped(uint64_t addr)
-{
-	uint64_t fault = 0;
-	int status = run_child(load, addr, &fault);
-
-	CHECK(WKILLREASON(status) == KILL_UNMAPPED && fault == addr,
-	      "%lx: status %x", (unsigned long)addr, status);
-}
-
 int main(void)
 {
 	uint64_t base = 0x30000000;
@@ -50,7 +36,7 @@ int main(void)
 
 	r = mremap(a, 8 * P, 6 * P, 0, 0);
 	CHECK(r == a && same(a, 6, 2), "shrink in place");
-	expect_unmapped(a + 6 * P);
+	expect_kill("load past a shrunk area", load, a + 6 * P, KILL_UNMAPPED);
 
 	/* Something right after the area: growing must move. */
 	long wall = mmap(a + 6 * P, P, PROT_READ, ANON | MAP_FIXED);
@@ -62,7 +48,7 @@ int main(void)
 	CHECK(r > 0 && r != a, "moved: %lx", r);
 	CHECK(same(r, 6, 2), "contents moved");
 	CHECK(*(volatile uint64_t *)(r + 9 * P) == 0, "grown part is zero");
-	expect_unmapped(a);
+	expect_kill("load from a moved area's old place", load, a, KILL_UNMAPPED);
 
 	/* A fixed target: the middle of the area moves, the rest stays. */
 	uint64_t target = 0x40000000;
@@ -74,7 +60,8 @@ int main(void)
 	CHECK(same(target, 3, 3 + 2 * 1000), "moved middle");
 	CHECK(same(r, 2, 3), "the part before stays");
 	CHECK(same(r + 5 * P, 5, 3 + 5 * 1000), "the part after stays");
-	expect_unmapped(r + 3 * P);
+	expect_kill("load from a moved middle's old place", load, r + 3 * P,
+		    KILL_UNMAPPED);
 
 	CHECK(mremap(r, 10 * P, 11 * P, 0, 0) == -EFAULT,
 	      "a range across a hole is not one area");

@@ -88,3 +88,34 @@ int run_child(void (*fn)(uint64_t), uint64_t arg, uint64_t *fault_addr)
 	}
 	return status;
 }
+
+void expect_exit(const char *what, int status, int code)
+{
+	if (status == -1)
+		return; /* no child: run_child said why */
+	if (!WIFEXITED(status))
+		FAILED("%s: killed as \"%s\", expected exit %d", what,
+		       kill_reason_name(WKILLREASON(status)), code);
+	else if (WEXITSTATUS(status) != code)
+		FAILED("%s: exit %d, expected exit %d", what,
+		       WEXITSTATUS(status), code);
+}
+
+void expect_kill(const char *what, void (*fn)(uint64_t), uint64_t addr,
+		 int reason)
+{
+	uint64_t fault = 0;
+	int status = run_child(fn, addr, &fault);
+
+	if (status == -1)
+		return; /* no child: run_child said why */
+	if (WIFEXITED(status))
+		FAILED("%s: not killed (exit %d)", what, WEXITSTATUS(status));
+	else if (WKILLREASON(status) != reason)
+		FAILED("%s: killed as \"%s\", expected \"%s\"", what,
+		       kill_reason_name(WKILLREASON(status)),
+		       kill_reason_name(reason));
+	else if (fault != addr)
+		FAILED("%s: killed at 0x%lx, expected 0x%lx", what,
+		       (unsigned long)fault, (unsigned long)addr);
+}

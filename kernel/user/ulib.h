@@ -59,10 +59,43 @@ long count_areas(void);
 /* Fork a child that runs fn(arg) and exits 0; return what wait() saw. */
 int run_child(void (*fn)(uint64_t), uint64_t arg, uint64_t *fault_addr);
 
+/* A child must have exited with @code; a failure says how it ended. */
+void expect_exit(const char *what, int status, int code);
+
+/*
+ * Fork a child that runs fn(addr): it must be killed for @reason at @addr.
+ * A failure says what happened instead ("not killed (exit 0)").
+ */
+void expect_kill(const char *what, void (*fn)(uint64_t), uint64_t addr,
+		 int reason);
+
+/* One access, for a child that may die of it. */
+static inline void load(uint64_t addr)
+{
+	(void)*(volatile uint64_t *)addr;
+}
+
+static inline void store(uint64_t addr)
+{
+	*(volatile uint64_t *)addr = 1;
+}
+
 extern const char *test_name;
 extern int test_failures;
 
-/* A check that can fail: a failure is printed and counted, the test goes on. */
+/*
+ * A failed check: printed as "NAME: check failed..." (the test script shows
+ * these lines under a program's FAIL) and counted; the test goes on.
+ */
+#define FAILED(...)                                                         \
+	do {                                                                \
+		printf("%s: check failed: ", test_name);                    \
+		printf(__VA_ARGS__);                                        \
+		printf("\n");                                               \
+		test_failures++;                                            \
+	} while (0)
+
+/* A check that can fail, named by its line and condition. */
 #define CHECK(cond, ...)                                                    \
 	do {                                                                \
 		if (!(cond)) {                                              \
