@@ -28,7 +28,8 @@ done
 
 # core NAME INCLUDE LIBRARY: core.c over one core, made one object.
 core() {
-	"$cc" -std=c11 $opt -fPIC -Wall -Wextra -Werror -I"$here" -I"$2" \
+	"$cc" -std=c11 $opt -fPIC -Wall -Wextra -Werror -I"$here" \
+		-I"$root/tools" -I"$2" \
 		-DLK_CORE="lk_core_$1" -c "$here/core.c" -o "$obj/shim-$1.o"
 	ld -r -o "$obj/all-$1.o" "$obj/shim-$1.o" --whole-archive "$3"
 	objcopy -G "lk_core_$1" "$obj/all-$1.o" "$obj/core-$1.o"

@@ -9,37 +9,10 @@
 #include <memory_set/memory_set.h>
 
 #include "lookup.h"
+#include "trace.h"
 
-static enum mapping_error nop_map(void *data, uint64_t start, uint64_t size,
-				  uint64_t flags, void *pt)
-{
-	(void)data, (void)start, (void)size, (void)flags, (void)pt;
-	return MAPPING_OK;
-}
-
-static enum mapping_error nop_unmap(void *data, uint64_t start, uint64_t size,
-				    void *pt)
-{
-	(void)data, (void)start, (void)size, (void)pt;
-	return MAPPING_OK;
-}
-
-static enum mapping_error nop_protect(void *data, uint64_t start,
-				      uint64_t size, uint64_t old_flags,
-				      uint64_t new_flags, void *pt)
-{
-	(void)data, (void)start, (void)size, (void)old_flags, (void)new_flags;
-	(void)pt;
-	return MAPPING_OK;
-}
-
-static const struct mapping_backend_ops nop_ops = {
-	.version = 1,
-	.map = nop_map,
-	.unmap = nop_unmap,
-	.protect = nop_protect,
-};
-static const struct mapping_backend nop = { &nop_ops, NULL };
+/* ms-replay's backend: the null hooks of tools/trace.c. */
+static const struct mapping_backend nop = { &trace_null_ops, NULL };
 
 /* The set first, so that a pointer to one is a pointer to the other. */
 struct lk_set {
@@ -70,74 +43,34 @@ static int map(void *s, uint64_t start, uint64_t size, uint64_t flags)
 }
 
 /* The default set: memory_set_find(), as memory_set_handle_fault() does. */
-static uint64_t chase(void *s, const uint64_t *addr, size_t n)
+static inline uint64_t find(void *s, uint64_t addr)
 {
-	uint64_t dep = 0, sum = 0;
-	size_t i;
+	const struct memory_area *a = memory_set_find(s, addr);
 
-	for (i = 0; i < n; i++) {
-		const struct memory_area *a = memory_set_find(s, addr[i] + dep);
-		uint64_t v = a ? a->start : 0;
-
-		sum += v;
-		dep = v >> 63; /* 0: areas lie below 2^47 */
-	}
-	return sum;
-}
-
-static uint64_t stream(void *s, const uint64_t *addr, size_t n)
-{
-	uint64_t sum = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		const struct memory_area *a = memory_set_find(s, addr[i]);
-
-		sum += a ? a->start : 0;
-	}
-	return sum;
+	return a ? a->start : 0;
 }
 
 /* A lockless set: memory_set_find_copy(), with no lock. */
-static uint64_t chase_copy(void *s, const uint64_t *addr, size_t n)
+static inline uint64_t find_copy(void *s, uint64_t addr)
 {
-	uint64_t dep = 0, sum = 0;
-	size_t i;
+	struct memory_area a;
 
-	for (i = 0; i < n; i++) {
-		struct memory_area a;
-		uint64_t v = memory_set_find_copy(s, addr[i] + dep, &a) ?
-				     a.start : 0;
-
-		sum += v;
-		dep = v >> 63;
-	}
-	return sum;
+	return memory_set_find_copy(s, addr, &a) ? a.start : 0;
 }
 
-static uint64_t stream_copy(void *s, const uint64_t *addr, size_t n)
-{
-	uint64_t sum = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		struct memory_area a;
-
-		sum += memory_set_find_copy(s, addr[i], &a) ? a.start : 0;
-	}
-	return sum;
-}
+LK_LOOPS(chase, stream, find)
+LK_LOOPS(chase_copy, stream_copy, find_copy)
 
 static uint64_t chase_any(void *s, const uint64_t *addr, size_t n)
 {
 	return ((struct lk_set *)s)->lockless ? chase_copy(s, addr, n) :
-						    chase(s, addr, n);
+						chase(s, addr, n);
 }
 
 static uint64_t stream_any(void *s, const uint64_t *addr, size_t n)
 {
 	return ((struct lk_set *)s)->lockless ? stream_copy(s, addr, n) :
-						    stream(s, addr, n);
+						stream(s, addr, n);
 }
 
 static uint64_t len(void *s)

@@ -112,38 +112,16 @@ static int maple_map(void *s, uint64_t start, uint64_t size, uint64_t flags)
 	return mtg_store(start, start + (size - 1), flags, true) ? -1 : 0;
 }
 
-static uint64_t maple_chase(void *s, const uint64_t *addr, size_t n)
+static inline uint64_t maple_find(void *s, uint64_t addr)
 {
-	uint64_t dep = 0, sum = 0;
-	size_t i;
+	struct mtg_range r;
 
 	(void)s;
-	for (i = 0; i < n; i++) {
-		struct mtg_range r;
-		uint64_t v;
-
-		mtg_walk(addr[i] + dep, &r);
-		v = r.used ? r.start : 0;
-		sum += v;
-		dep = v >> 63; /* 0: areas lie below 2^47 */
-	}
-	return sum;
+	mtg_walk(addr, &r);
+	return r.used ? r.start : 0;
 }
 
-static uint64_t maple_stream(void *s, const uint64_t *addr, size_t n)
-{
-	uint64_t sum = 0;
-	size_t i;
-
-	(void)s;
-	for (i = 0; i < n; i++) {
-		struct mtg_range r;
-
-		mtg_walk(addr[i], &r);
-		sum += r.used ? r.start : 0;
-	}
-	return sum;
-}
+LK_LOOPS(maple_chase, maple_stream, maple_find)
 
 static uint64_t maple_len(void *s)
 {

@@ -34,4 +34,34 @@ struct lk_core {
 	void (*close)(void *s);
 };
 
+/*
+ * The two loops of a structure, the same code for every one: FIND(s, addr)
+ * returns the start of the area holding addr, or 0. The dependent loop
+ * offsets each address by the start found before it shifted right by 63:
+ * 0, since areas lie below 2^47, but known only once that lookup is done.
+ */
+#define LK_LOOPS(chase, stream, FIND)                                     \
+	static uint64_t chase(void *s, const uint64_t *addr, size_t n)    \
+	{                                                                 \
+		uint64_t dep = 0, sum = 0;                                \
+		size_t i;                                                 \
+									  \
+		for (i = 0; i < n; i++) {                                 \
+			uint64_t v = FIND(s, addr[i] + dep);              \
+									  \
+			sum += v;                                         \
+			dep = v >> 63;                                    \
+		}                                                         \
+		return sum;                                               \
+	}                                                                 \
+	static uint64_t stream(void *s, const uint64_t *addr, size_t n)   \
+	{                                                                 \
+		uint64_t sum = 0;                                         \
+		size_t i;                                                 \
+									  \
+		for (i = 0; i < n; i++)                                   \
+			sum += FIND(s, addr[i]);                          \
+		return sum;                                               \
+	}
+
 #endif /* MS_BENCH_LOOKUP_H */
