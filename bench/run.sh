@@ -106,12 +106,15 @@ once() {
 # away) and the last run's q_* as areas_<prog> bytes_<prog> bpa_<prog>. A
 # program stops after two rounds once a run takes over 5 s; when every
 # first run took under half a second, there are three times the rounds
-# (short runs are the ones a busy machine disturbs most).
+# (short runs are the ones a busy machine disturbs most). Also sets
+# pair_old: the median over the rounds of the older core's time over
+# memory_set's in the same round (each POP's taken away), steadier than the
+# ratio of the bests when the machine's speed drifts during a run.
 measure() {
 	w=$1 pop=$2
 	shift 2
 	for p in "$@"; do
-		eval "bw_$p=1e30 bp_$p=1e30 slow_$p=0"
+		eval "bw_$p=1e30 bp_$p=1e30 slow_$p=0 rt_$p="
 	done
 	r=1 max=$rounds quick=1
 	while [ "$r" -le "$max" ]; do
@@ -124,10 +127,13 @@ measure() {
 			eval "areas_$p=$q_areas bytes_$p=$q_bytes bpa_$p=$q_bpa ops_$p=$q_ops"
 			awk "BEGIN { exit !($q_secs > 5) }" && eval "slow_$p=1"
 			awk "BEGIN { exit !($q_secs >= 0.5) }" && quick=0
+			rtime=$q_secs
 			if [ "$pop" != - ]; then
 				once "$cmd" "$pop"
 				eval "bp_$p=\$(awk \"BEGIN { print ($q_secs < \$bp_$p ? $q_secs : \$bp_$p) }\")"
+				rtime=$(awk "BEGIN { print $rtime - $q_secs }")
 			fi
+			eval "rt_$p=\"\$rt_$p $rtime\""
 		done
 		[ "$r" = 1 ] && [ "$quick" = 1 ] && max=$((3 * rounds))
 		r=$((r + 1))
@@ -139,6 +145,18 @@ measure() {
 			eval "best_$p=\$bw_$p"
 		fi
 	done
+	pair_old=-
+	case " $* " in
+	*" old "*)
+		pair_old=$(echo "$rt_lib" "|" "$rt_old" | awk '{
+			for (i = 1; $i != "|"; i++) a[i] = $i
+			n = 0
+			for (j = i + 1; j <= NF; j++) if (a[j - i] > 0) r[++n] = $j / a[j - i]
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+				if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+			if (n == 0) print "-"
+			else printf "%.3f", (n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2) }') ;;
+	esac
 }
 
 cmd_lib=$bin/ms-replay
@@ -207,7 +225,8 @@ cat "$table"
 
 # row NAME OPS PROGS...: from the best_* and the last runs' figures.
 # results.txt: name, ns of lib peer base, B/area of lib peer base, areas,
-# ns and B/area of the older core.
+# ns and B/area of the older core, the median of the rounds' ratios of the
+# older core's time over memory_set's (the table's "older / memory_set").
 row() {
 	name=$1 nops=$2
 	shift 2
@@ -223,11 +242,13 @@ row() {
 		base) arr=$v barr=$bp ;;
 		esac
 	done
-	line="| $name | $areas_lib | $(human "$nops") | $lib | $od | $mt | $arr | $(ratio "$od" "$lib") | $(ratio "$mt" "$lib") | $(ratio "$arr" "$lib") | $blib | $bod | $bmt | $barr | $verdict_v |"
+	po=-
+	[ "$pair_old" != - ] && po=$(printf '%.2fx' "$pair_old")
+	line="| $name | $areas_lib | $(human "$nops") | $lib | $od | $mt | $arr | $po | $(ratio "$mt" "$lib") | $(ratio "$arr" "$lib") | $blib | $bod | $bmt | $barr | $verdict_v |"
 	echo "$line" | tee -a "$table"
-	printf '%s %s %s %s %s %s %s %s %s %s\n' "$(echo "$name" | tr ' ' _)" \
+	printf '%s %s %s %s %s %s %s %s %s %s %s\n' "$(echo "$name" | tr ' ' _)" \
 		"$lib" "$mt" "$arr" "$blib" "$bmt" "$barr" "$areas_lib" \
-		"$od" "$bod" >> "$results"
+		"$od" "$bod" "$pair_old" >> "$results"
 }
 
 progs="lib${old:+ old}${peer:+ peer} base"
@@ -335,8 +356,8 @@ awk -v old="$oldname" -v mib="${BENCH_DRAM_MIB:-1024}" '
 cat "$out/lookup.md"
 
 # get WORKLOAD FIELD (2 lib, 3 peer, 4 array ns; 5 6 7 B/area; 8 areas;
-# 9 older core ns, 10 its B/area); a real trace by its name alone (java for
-# java_x35).
+# 9 older core ns, 10 its B/area, 11 the median ratio of rounds); a real
+# trace by its name alone (java for java_x35).
 get() {
 	awk -v w="$1" -v f="$2" '$1 == w || index($1, w "_x") == 1 { print $f }' "$results"
 }
@@ -464,8 +485,8 @@ goal() { # text, measured, condition over the figures
 	echo "| --- | --- | --- |"
 	# Gates: measured against the older core in this run.
 	if [ -n "$old" ]; then
-		worst=$(awk '$9 != "-" && $9 != "" && $2 > 0 {
-			r = $9 / $2; if (w == "" || r < w) { w = r; n = $1 } }
+		worst=$(awk '$11 != "-" && $11 != "" {
+			r = $11; if (w == "" || r < w) { w = r; n = $1 } }
 			END { if (w != "") printf "%.3f %s", w, n }' "$results")
 		[ -n "$worst" ] && goal "gate: no workload more than 3% slower than $oldname" \
 			"slowest: $(echo "${worst#* }" | tr _ ' ') at ${worst% *}x of $oldname's speed" \
