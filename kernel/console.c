@@ -35,6 +35,20 @@ void printf(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* An interrupt at time @when (the time CSR's clock); ~0 for none. */
+void timer_set(uint64_t when)
+{
+	sbi_call(0x54494d45, 0, (long)when, 0); /* TIME: set_timer */
+}
+
+uint64_t timer_now(void)
+{
+	uint64_t t;
+
+	asm volatile("csrr %0, time" : "=r"(t));
+	return t;
+}
+
 _Noreturn void shutdown(void)
 {
 	sbi_call(0x53525354, 0, 0, 0); /* SRST: shutdown */

@@ -1,17 +1,37 @@
 /*
  * Boot, and the way in and out of user mode.
  *
- * OpenSBI enters _start in S-mode at 0x80200000 with a0 = hart id and
- * a1 = device tree. The kernel has one stack: it never sleeps inside a
- * system call (a blocked wait() is finished later by the child's exit), so
- * every trap from user mode starts on an empty kernel stack.
+ * OpenSBI enters _start in S-mode at KERNEL_PA with the MMU off, a0 = hart
+ * id and a1 = device tree. The kernel is linked at KERNEL_VA, in the upper
+ * half (memlayout.h): until it jumps there, its code uses only pc-relative
+ * addresses (lla), which hold at both places. kernel_root (vm.c) maps the
+ * kernel's gigapage at both.
+ *
+ * The kernel has one stack: it never sleeps inside a system call (a
+ * blocked wait() is finished later by the child's exit), so every trap
+ * from user mode starts on an empty kernel stack.
  */
+#include <memlayout.h>
+
 	.section .text.entry
 	.globl _start
 _start:
-	la	sp, kernel_stack_top
-	la	t0, __bss_start
-	la	t1, __bss_end
+	lla	t0, kernel_root
+	srli	t0, t0, 12
+	li	t1, SATP_SV39
+	or	t0, t0, t1
+	csrw	satp, t0
+	sfence.vma zero, zero
+	lla	t0, .Lupper
+	li	t1, DIRECT_MAP
+	add	t0, t0, t1
+	jr	t0			/* to .Lupper, in the upper half */
+.Lupper:
+	lla	t0, kernel_vector
+	csrw	stvec, t0		/* a fault in the kernel: panic, not a hang */
+	lla	sp, kernel_stack_top
+	lla	t0, __bss_start
+	lla	t1, __bss_end
 1:	bgeu	t0, t1, 2f
 	sd	zero, 0(t0)
 	addi	t0, t0, 8
@@ -104,6 +124,32 @@ user_return:
 	ld	x31, 248(a0)
 	ld	a0, 80(a0)
 	sret
+
+/*
+ * fp_save(fp), fp_restore(fp): the floating-point registers f0..f31 and
+ * fcsr, to or from uint64_t fp[33]. Static glibc programs use them; the
+ * kernel itself is built without them.
+ */
+	.option push
+	.option arch, +d
+	.globl fp_save
+fp_save:
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	fsd	f\n, \n*8(a0)
+	.endr
+	frcsr	t0
+	sd	t0, 256(a0)
+	ret
+
+	.globl fp_restore
+fp_restore:
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	fld	f\n, \n*8(a0)
+	.endr
+	ld	t0, 256(a0)
+	fscsr	t0
+	ret
+	.option pop
 
 /* A trap in the kernel itself is a bug: report it. */
 	.balign 4

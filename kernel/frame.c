@@ -1,6 +1,8 @@
 /*
  * Physical frames: a free list threaded through the free frames, and one
  * reference count per frame so that fork can share pages copy-on-write.
+ * Frames are named by their physical address; the kernel reaches their
+ * bytes through the direct map.
  */
 #include "kernel.h"
 
@@ -20,7 +22,7 @@ static uint16_t *ref_of(uint64_t pa)
 void frame_init(uint64_t first, uint64_t end)
 {
 	for (uint64_t pa = end - PAGE_SIZE; pa >= first; pa -= PAGE_SIZE) {
-		*(uint64_t *)pa = free_list;
+		*(uint64_t *)phys_to_virt(pa) = free_list;
 		free_list = pa;
 		nfree++;
 	}
@@ -32,10 +34,10 @@ uint64_t frame_alloc(void)
 
 	if (!pa)
 		return 0;
-	free_list = *(uint64_t *)pa;
+	free_list = *(uint64_t *)phys_to_virt(pa);
 	nfree--;
 	*ref_of(pa) = 1;
-	memset((void *)pa, 0, PAGE_SIZE);
+	memset(phys_to_virt(pa), 0, PAGE_SIZE);
 	return pa;
 }
 
@@ -55,7 +57,7 @@ void frame_put(uint64_t pa)
 	if (*r == 0)
 		panic("frame_put: %lx is free", pa);
 	if (--*r == 0) {
-		*(uint64_t *)pa = free_list;
+		*(uint64_t *)phys_to_virt(pa) = free_list;
 		free_list = pa;
 		nfree++;
 	}

@@ -9,16 +9,29 @@
 #include <abi.h>
 #include <memory_set/memory_set.h>
 
-#define RAM_BASE 0x80000000ul
-#define RAM_SIZE (64ul << 20)   /* qemu -m 64M */
+#define RAM_SIZE ((uint64_t)RAM_MB << 20) /* qemu -m, from kernel/Makefile */
 #define PAGE_ROUND_UP(x) (((x) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
 #define PAGE_ROUND_DOWN(x) ((x) & ~(PAGE_SIZE - 1))
+
+/* Physical memory as the kernel reaches it: in the direct map (memlayout.h). */
+static inline void *phys_to_virt(uint64_t pa)
+{
+	return (void *)(pa + DIRECT_MAP);
+}
+
+static inline uint64_t virt_to_phys(const void *va)
+{
+	return (uint64_t)va - DIRECT_MAP;
+}
 
 /* console.c */
 void printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void console_write(const char *s, size_t len);
 _Noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void shutdown(void);
+#define TIMER_HZ 10000000ul /* QEMU virt's timebase-frequency */
+void timer_set(uint64_t when);
+uint64_t timer_now(void);
 
 /* frame.c: 4 KiB physical frames, reference counted for copy-on-write. */
 void frame_init(uint64_t first, uint64_t end);
@@ -56,6 +69,15 @@ struct trapframe {
 
 enum proc_state { UNUSED, RUNNABLE, WAITING, ZOMBIE };
 
+/* An open file of a Linux process (linux.c): the console or a ramfs file. */
+enum fd_kind { FD_CLOSED, FD_CONSOLE, FD_FILE };
+struct fd {
+	enum fd_kind kind;
+	const struct rfile *file;
+	uint64_t pos;
+};
+#define NFD 16
+
 struct proc {
 	struct trapframe tf; /* first: the trap entry saves here */
 	enum proc_state state;
@@ -70,11 +92,17 @@ struct proc {
 	uint64_t last_fault_pc, last_fault_va; /* the last page fault... */
 	int fault_repeats;     /* ...and how often since, with no system call */
 	uint64_t wait_status, wait_addr; /* user pointers of a blocked wait */
+	bool linux_abi;        /* Linux's system calls (linux.c), not syscall.c's */
+	struct fd fds[NFD];    /* Linux processes' files */
+	uint64_t fp[33];       /* f0..f31 and fcsr, while another process runs */
 };
 
 struct program {
 	const char *name;
 	const unsigned char *start, *end;
+	uint64_t limit;     /* seconds it may take, its children included */
+	uint64_t linux_abi; /* a Linux program (linux.c), else the kernel's ABI */
+	uint64_t expect;    /* the wait() status it passes with: 0, exit 0 */
 };
 extern const struct program user_programs[]; /* programs.S, name 0 ends */
 
@@ -85,7 +113,34 @@ void proc_exit(struct proc *p, int status);
 long proc_wait(struct proc *p, uint64_t status_ptr, uint64_t addr_ptr);
 void proc_kill(struct proc *p, int reason, uint64_t addr, const char *why);
 
-/* syscall.c */
+/* syscall.c; the memory calls are Linux programs' too, until the port. */
 long syscall(struct proc *p);
+long sys_write(struct proc *p, uint64_t buf, uint64_t len);
+long sys_brk(struct proc *p, uint64_t addr);
+long sys_mmap(struct proc *p, uint64_t addr, uint64_t len, uint64_t prot,
+	      uint64_t flags);
+long sys_munmap(struct proc *p, uint64_t addr, uint64_t len);
+long sys_mprotect(struct proc *p, uint64_t addr, uint64_t len, uint64_t prot);
+long sys_mremap(struct proc *p, uint64_t old, uint64_t old_len,
+		uint64_t new_len, uint64_t flags, uint64_t new_addr);
+
+/* exec.c: a static ELF64 program into a fresh process. */
+int exec_load(struct proc *p, const unsigned char *image, uint64_t size,
+	      const char *path);
+void random_bytes(void *buf, size_t len);
+
+/* ramfs.c: the read-only files, programs as RAMFS_BIN NAME. */
+#define RAMFS_BIN "/bin/"
+struct rfile;
+void ramfs_init(void);
+const struct rfile *ramfs_lookup(const char *path);
+uint64_t ramfs_size(const struct rfile *f);
+uint64_t ramfs_ino(const struct rfile *f);
+long ramfs_read(struct proc *p, const struct rfile *f, uint64_t pos,
+		uint64_t ubuf, uint64_t len);
+
+/* linux.c */
+long linux_syscall(struct proc *p);
+void linux_files_init(struct proc *p);
 
 #endif

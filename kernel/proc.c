@@ -7,27 +7,44 @@
  * Only wait() blocks, and the exit of a child finishes it.
  */
 #include "kernel.h"
+#include <linux_abi.h>
 
 #define NPROC 16
 #define SCAUSE_ECALL_U 8
 #define SCAUSE_FETCH_FAULT 12
 #define SCAUSE_LOAD_FAULT 13
 #define SCAUSE_STORE_FAULT 15
+#define SCAUSE_TIMER (1ul << 63 | 5)
+#define SIE_STIE (1ul << 5)
+#define SCAUSE_ILLEGAL 2
 #define SSTATUS_SPP (1ul << 8)
+#define SSTATUS_FS (3ul << 13)       /* the FPU's state: off, initial, clean, dirty */
+#define SSTATUS_FS_CLEAN (2ul << 13)
 
 void user_vector(void);
 void kernel_vector(void);
 _Noreturn void user_return(struct trapframe *tf);
 extern char kernel_end[];
+void fp_save(uint64_t *fp);          /* entry.S */
+void fp_restore(const uint64_t *fp);
 
 static struct proc procs[NPROC];
 static struct proc *current;
+static struct proc *fp_owner; /* whose registers the FPU holds */
+
+/* The FPU holds what fp_owner->fp says (and may be used: not off). */
+static void fpu_clean(void)
+{
+	asm volatile("csrc sstatus, %0\n\tcsrs sstatus, %1" : :
+		     "r"(SSTATUS_FS), "r"(SSTATUS_FS_CLEAN));
+}
 static int next_pid = 1;
 static bool yielding;
 
 /* The program being run, its result, and what must be free after it. */
 static const struct program *program = user_programs;
 static int program_pid, program_status;
+static bool program_timed_out;
 static uint64_t baseline_frames, baseline_nodes;
 static int programs_failed;
 
@@ -36,6 +53,14 @@ static uint64_t csr_scause(void)
 	uint64_t v;
 
 	asm volatile("csrr %0, scause" : "=r"(v));
+	return v;
+}
+
+static uint64_t csr_sstatus(void)
+{
+	uint64_t v;
+
+	asm volatile("csrr %0, sstatus" : "=r"(v));
 	return v;
 }
 
@@ -60,6 +85,8 @@ static struct proc *proc_alloc(void)
 		if (p->state != UNUSED)
 			continue;
 		memset(p, 0, sizeof(*p));
+		if (fp_owner == p)
+			fp_owner = NULL; /* a new process starts with zeros */
 		if (!pagetable_create(&p->pt))
 			return NULL;
 		mm_init(&p->mm);
@@ -78,64 +105,27 @@ static void proc_release(struct proc *p)
 	pagetable_destroy(&p->pt);
 }
 
-/* ---- Loading a program ---- */
+/* ---- Starting a program ---- */
 
-struct elf_header {
-	uint8_t ident[16];
-	uint16_t type, machine;
-	uint32_t version;
-	uint64_t entry, phoff, shoff;
-	uint32_t flags;
-	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf_segment {
-	uint32_t type, flags;
-	uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
-
-#define PT_LOAD 1
-#define EM_RISCV 243
-
-/* A fresh process running @prog: its segments, a stack, an empty heap. */
+/* A fresh process running @prog (exec.c loads it). */
 static struct proc *spawn(const struct program *prog)
 {
-	const struct elf_header *eh = (const void *)prog->start;
-	struct proc *p;
+	char path[64] = RAMFS_BIN;
+	struct proc *p = proc_alloc();
+	int err;
 
-	if (memcmp(eh->ident, "\177ELF", 4) || eh->machine != EM_RISCV)
-		panic("%s: not a riscv64 ELF file", prog->name);
-	p = proc_alloc();
 	if (!p)
 		panic("%s: no process", prog->name);
 	p->name = prog->name;
-	for (int i = 0; i < eh->phnum; i++) {
-		const struct elf_segment *s = (const void *)(prog->start +
-				eh->phoff + i * (uint64_t)eh->phentsize);
-		uint64_t start = PAGE_ROUND_DOWN(s->vaddr);
-		uint64_t end = PAGE_ROUND_UP(s->vaddr + s->memsz);
-		/* ELF says x=1, w=2, r=4; the areas use r=1, w=2, x=4. */
-		uint64_t flags = (s->flags & 4 ? PROT_READ : 0) |
-				 (s->flags & 2 ? PROT_WRITE : 0) |
-				 (s->flags & 1 ? PROT_EXEC : 0);
-
-		if (s->type != PT_LOAD || s->memsz == 0)
-			continue;
-		p->pt.populate = true;
-		if (memory_set_map(&p->mm, start, end - start, flags,
-				   &anon_backend, &p->pt, false))
-			panic("%s: cannot map segment %d", prog->name, i);
-		p->pt.populate = false;
-		vm_load(&p->pt, s->vaddr, prog->start + s->offset, s->filesz);
-		if (end + PAGE_SIZE > p->heap_start)
-			p->heap_start = end + PAGE_SIZE; /* a guard page */
-	}
-	if (memory_set_map(&p->mm, USER_TOP - STACK_SIZE, STACK_SIZE,
-			   PROT_READ | PROT_WRITE, &anon_backend, &p->pt, false))
-		panic("%s: no stack", prog->name);
-	p->brk = p->heap_start;
-	p->tf.epc = eh->entry;
-	p->tf.x[1] = USER_TOP; /* sp */
+	p->linux_abi = prog->linux_abi;
+	if (p->linux_abi)
+		linux_files_init(p);
+	if (strlen(RAMFS_BIN) + strlen(prog->name) >= sizeof(path))
+		panic("%s: name too long", prog->name);
+	memcpy(path + strlen(RAMFS_BIN), prog->name, strlen(prog->name) + 1);
+	err = exec_load(p, prog->start, (uint64_t)(prog->end - prog->start), path);
+	if (err)
+		panic("%s: cannot load: error %d", prog->name, -err);
 	return p;
 }
 
@@ -156,6 +146,9 @@ long proc_fork(struct proc *parent)
 	}
 	child->tf = parent->tf;
 	TF_A(&child->tf, 0) = 0;
+	child->linux_abi = parent->linux_abi;
+	memcpy(child->fds, parent->fds, sizeof(child->fds));
+	memcpy(child->fp, parent->fp, sizeof(child->fp));
 	child->name = parent->name;
 	child->heap_start = parent->heap_start;
 	child->brk = parent->brk;
@@ -241,6 +234,12 @@ void proc_kill(struct proc *p, int reason, uint64_t addr, const char *why)
 static _Noreturn void run(struct proc *p)
 {
 	current = p;
+	if (fp_owner != p) {
+		fpu_clean();
+		fp_restore(p->fp);
+		fp_owner = p;
+	}
+	fpu_clean();
 	pagetable_activate(&p->pt);
 	asm volatile("csrc sstatus, %0" : : "r"(SSTATUS_SPP)); /* to U-mode */
 	set_stvec(user_vector);
@@ -252,20 +251,27 @@ static void report(void)
 {
 	int s = program_status;
 
-	if (frames_free() != baseline_frames) {
+	if (program_timed_out) {
+		printf("FAIL %s: time limit of %ld s reached\n", program->name,
+		       (long)program->limit);
+	} else if (frames_free() != baseline_frames) {
 		printf("FAIL %s: %ld frames not freed\n", program->name,
 		       (long)(baseline_frames - frames_free()));
 	} else if (mm_nodes_free() != baseline_nodes) {
 		printf("FAIL %s: %ld set nodes not freed\n", program->name,
 		       (long)(baseline_nodes - mm_nodes_free()));
-	} else if (WIFEXITED(s) && WEXITSTATUS(s) == 0) {
+	} else if (s == (int)program->expect) {
 		printf("PASS %s\n", program->name);
 		return;
 	} else if (WIFEXITED(s)) {
 		printf("FAIL %s: exit %d\n", program->name, WEXITSTATUS(s));
 	} else {
-		printf("FAIL %s: killed: %s\n", program->name,
-		       kill_reason_name(WKILLREASON(s)));
+		if (program->linux_abi)
+			printf("FAIL %s: killed by signal %d\n", program->name,
+			       WKILLREASON(s));
+		else
+			printf("FAIL %s: killed: %s\n", program->name,
+			       kill_reason_name(WKILLREASON(s)));
 	}
 	programs_failed++;
 }
@@ -287,6 +293,8 @@ static _Noreturn void next_program(void)
 
 	program_pid = p->pid;
 	program_status = -1;
+	program_timed_out = false;
+	timer_set(timer_now() + program->limit * TIMER_HZ);
 	run(p);
 }
 
@@ -308,6 +316,20 @@ _Noreturn void schedule(void)
 }
 
 /* ---- Traps ---- */
+
+/* The program's time is up: it and every process it made go. */
+static void time_limit(void)
+{
+	printf("%s: time limit of %ld s reached\n", program->name,
+	       (long)program->limit);
+	for (int i = 0; i < NPROC; i++) {
+		if (procs[i].state == RUNNABLE || procs[i].state == WAITING)
+			proc_release(&procs[i]);
+		procs[i].state = UNUSED;
+	}
+	program_timed_out = true;
+	timer_set(~0ul);
+}
 
 /*
  * A handled fault does not come back: one hart, no preemption, so nothing
@@ -346,7 +368,7 @@ static void page_fault(struct proc *p, uint64_t scause, uint64_t addr)
 	printf("%s[%d]: killed: %s at 0x%lx: %s\n", p->name, p->pid, kind, addr,
 	       kill_reason_name(reason));
 	p->fault_addr = addr;
-	proc_exit(p, reason);
+	proc_exit(p, p->linux_abi ? SIGSEGV : reason);
 }
 
 _Noreturn void user_trap(struct trapframe *tf)
@@ -357,21 +379,29 @@ _Noreturn void user_trap(struct trapframe *tf)
 	set_stvec(kernel_vector);
 	if (tf != &p->tf)
 		panic("trap: wrong trapframe");
+	if ((csr_sstatus() & SSTATUS_FS) == SSTATUS_FS) {
+		fp_save(p->fp); /* dirty: another process may run next */
+		fpu_clean();
+	}
 	if (scause == SCAUSE_ECALL_U) {
 		long ret;
 
 		p->tf.epc += 4;
 		p->fault_repeats = 0;
-		ret = syscall(p);
+		ret = p->linux_abi ? linux_syscall(p) : syscall(p);
 		if (p->state == RUNNABLE)
 			TF_A(&p->tf, 0) = (uint64_t)ret;
 	} else if (scause == SCAUSE_FETCH_FAULT || scause == SCAUSE_LOAD_FAULT ||
 		   scause == SCAUSE_STORE_FAULT) {
 		page_fault(p, scause, csr_stval());
+	} else if (scause == SCAUSE_TIMER) {
+		time_limit();
 	} else {
 		printf("%s[%d]: scause %lx at pc 0x%lx, stval 0x%lx\n", p->name,
 		       p->pid, scause, tf->epc, csr_stval());
-		proc_kill(p, KILL_TRAP, csr_stval(), "unexpected trap");
+		proc_kill(p, !p->linux_abi ? KILL_TRAP :
+			  scause == SCAUSE_ILLEGAL ? SIGILL : SIGSEGV,
+			  csr_stval(), "unexpected trap");
 	}
 #ifdef MEMORY_SET_DEBUG_CHECK
 	if (scause == SCAUSE_ECALL_U &&
@@ -401,9 +431,12 @@ void kernel_trap(void)
 void kmain(void)
 {
 	printf("kernel: memory_set on Sv39, %ld MiB of RAM\n", (long)(RAM_SIZE >> 20));
-	frame_init(PAGE_ROUND_UP((uint64_t)kernel_end), RAM_BASE + RAM_SIZE);
-	vm_init();
+	vm_init(); /* first: the direct map of all RAM, where the frames are */
+	frame_init(PAGE_ROUND_UP(virt_to_phys(kernel_end)), RAM_BASE + RAM_SIZE);
+	ramfs_init();
 	printf("kernel: %ld frames free\n", (long)frames_free());
 	asm volatile("csrw scounteren, %0" : : "r"(7ul)); /* rdtime in U-mode */
+	/* Taken in U-mode only: the kernel runs with interrupts off. */
+	asm volatile("csrs sie, %0" : : "r"(SIE_STIE));
 	schedule();
 }

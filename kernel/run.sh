@@ -1,16 +1,16 @@
 #!/bin/sh
-# Boot a kernel image under QEMU. Usage: run.sh QEMU IMAGE TIMEOUT [PROGRAM...]
+# Boot a kernel image under QEMU. Usage: run.sh QEMU IMAGE RAM_MB TIMEOUT [PROGRAM...]
 # With programs named, the run passes only if the console shows "PASS NAME"
 # for each of them, the kernel's final line reports no failure, and all of
 # it happens within TIMEOUT seconds; the console text is shown either way,
 # then a summary: a hang or a panic, and each failed program with its first
 # failed checks (the lines "NAME: check failed...").
-qemu=$1 image=$2 limit=$3
-shift 3
+qemu=$1 image=$2 ram=$3 limit=$4
+shift 4
 log=${image%.bin}.log
 
 {
-	timeout "$limit" "$qemu" -machine virt -bios default -m 64M -smp 1 \
+	timeout "$limit" "$qemu" -machine virt -bios default -m "${ram}M" -smp 1 \
 		-nographic -no-reboot -kernel "$image" </dev/null
 	echo $? >"$log.rc"
 } | tr -d '\r' >"$log"

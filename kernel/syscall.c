@@ -20,7 +20,7 @@ static bool user_range(uint64_t addr, uint64_t len)
 	return addr >= USER_MIN && addr <= USER_TOP && len <= USER_TOP - addr;
 }
 
-static long sys_write(struct proc *p, uint64_t buf, uint64_t len)
+long sys_write(struct proc *p, uint64_t buf, uint64_t len)
 {
 	char chunk[128];
 
@@ -35,8 +35,8 @@ static long sys_write(struct proc *p, uint64_t buf, uint64_t len)
 	return (long)len;
 }
 
-static long sys_mmap(struct proc *p, uint64_t addr, uint64_t len,
-		     uint64_t prot, uint64_t flags)
+long sys_mmap(struct proc *p, uint64_t addr, uint64_t len, uint64_t prot,
+	      uint64_t flags)
 {
 	bool replace = (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE);
 	enum mapping_error e;
@@ -71,7 +71,7 @@ static long sys_mmap(struct proc *p, uint64_t addr, uint64_t len,
 	return e ? err(e) : (long)addr;
 }
 
-static long sys_munmap(struct proc *p, uint64_t addr, uint64_t len)
+long sys_munmap(struct proc *p, uint64_t addr, uint64_t len)
 {
 	if (addr % PAGE_SIZE || len == 0 || len > USER_TOP)
 		return -EINVAL;
@@ -81,8 +81,7 @@ static long sys_munmap(struct proc *p, uint64_t addr, uint64_t len)
 	return err(memory_set_unmap(&p->mm, addr, len, &p->pt));
 }
 
-static long sys_mprotect(struct proc *p, uint64_t addr, uint64_t len,
-			 uint64_t prot)
+long sys_mprotect(struct proc *p, uint64_t addr, uint64_t len, uint64_t prot)
 {
 	if (addr % PAGE_SIZE || (prot & ~PROT_ALL) || len > USER_TOP)
 		return -EINVAL;
@@ -94,8 +93,8 @@ static long sys_mprotect(struct proc *p, uint64_t addr, uint64_t len,
 						   PROT_ALL, &p->pt));
 }
 
-static long sys_mremap(struct proc *p, uint64_t old, uint64_t old_len,
-		       uint64_t new_len, uint64_t flags, uint64_t new_addr)
+long sys_mremap(struct proc *p, uint64_t old, uint64_t old_len,
+		uint64_t new_len, uint64_t flags, uint64_t new_addr)
 {
 	enum mapping_error e;
 
@@ -129,7 +128,7 @@ static long sys_mremap(struct proc *p, uint64_t old, uint64_t old_len,
 }
 
 /* brk: the heap is one area above the program, grown and shrunk by map and unmap. */
-static long sys_brk(struct proc *p, uint64_t addr)
+long sys_brk(struct proc *p, uint64_t addr)
 {
 	uint64_t old_end = PAGE_ROUND_UP(p->brk), new_end;
 	enum mapping_error e = MAPPING_OK;

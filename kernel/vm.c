@@ -31,11 +31,15 @@
 #define PA_PTE(pa) (((pa) >> 12) << 10)
 #define VPN(va, level) (((va) >> (12 + 9 * (level))) & 511)
 #define LEVEL_SIZE(level) (1ul << (12 + 9 * (level)))
-#define SATP_SV39 (8ul << 60)
 
-/* Every process shares the kernel: one gigapage at RAM_BASE, not for U-mode. */
-#define KERNEL_PTE (PA_PTE(RAM_BASE) | PTE_V | PTE_R | PTE_W | PTE_X | PTE_G | \
-		    PTE_A | PTE_D)
+/* A gigapage of the kernel's half at physical @pa: global, not for U-mode. */
+#define KERNEL_PTE(pa) (PA_PTE(pa) | PTE_V | PTE_R | PTE_W | PTE_X | PTE_G | \
+			PTE_A | PTE_D)
+#define GIGAPAGE_OF(pa) ((pa) & ~(LEVEL_SIZE(2) - 1))
+#define KERNEL_HALF VPN(DIRECT_MAP, 2) /* the root's first entry of the kernel */
+
+_Static_assert(RAM_BASE + RAM_SIZE <= -DIRECT_MAP,
+	       "RAM beyond the direct map (physical addresses below 256 GiB)");
 
 static void sfence_vma(void)
 {
@@ -72,27 +76,49 @@ uint64_t mm_nodes_free(void)
 
 /* ---- Page tables ---- */
 
-static struct pagetable kernel_pt;
-static const uint64_t *active_root;
+/*
+ * The kernel's own root, whose upper half every process's table copies.
+ * entry.S turns the MMU on with it as the image holds it: the kernel's
+ * gigapage at its physical address, where the boot code runs, and at its
+ * place in the direct map, where it jumps. vm_init() maps the rest of RAM
+ * and drops the first. (Not static: entry.S needs it before any C runs.)
+ */
+uint64_t kernel_root[512] __attribute__((aligned(PAGE_SIZE))) = {
+	[VPN(KERNEL_PA, 2)] = KERNEL_PTE(GIGAPAGE_OF(KERNEL_PA)),
+	[VPN(KERNEL_VA, 2)] = KERNEL_PTE(GIGAPAGE_OF(KERNEL_PA)),
+};
+static struct pagetable kernel_pt = { .root = kernel_root };
+static const uint64_t *active_root = kernel_root;
 
 void vm_init(void)
 {
+	/* Gigapages: the last may reach past the end of RAM, never used there. */
+	for (uint64_t pa = GIGAPAGE_OF(RAM_BASE); pa < RAM_BASE + RAM_SIZE;
+	     pa += LEVEL_SIZE(2))
+		kernel_root[VPN(DIRECT_MAP + pa, 2)] = KERNEL_PTE(pa);
+	kernel_root[VPN(KERNEL_PA, 2)] = 0;
+	sfence_vma();
 	if (memory_set_pool_init(&node_pool, node_buffer, sizeof(node_buffer)))
 		panic("vm: node pool");
-	if (!pagetable_create(&kernel_pt))
-		panic("vm: no frame for the kernel page table");
-	pagetable_activate(&kernel_pt);
+}
+
+/* The table an entry points to, in the direct map. */
+static uint64_t *table_of(uint64_t pte)
+{
+	return phys_to_virt(PTE_PA(pte));
 }
 
 bool pagetable_create(struct pagetable *pt)
 {
 	uint64_t root = frame_alloc();
 
-	pt->root = (uint64_t *)root;
+	pt->root = NULL;
 	pt->populate = false;
 	if (!root)
 		return false;
-	pt->root[VPN(RAM_BASE, 2)] = KERNEL_PTE;
+	pt->root = phys_to_virt(root);
+	memcpy(&pt->root[KERNEL_HALF], &kernel_root[KERNEL_HALF],
+	       (512 - KERNEL_HALF) * sizeof(uint64_t));
 	return true;
 }
 
@@ -102,26 +128,26 @@ bool pagetable_create(struct pagetable *pt)
  */
 void pagetable_destroy(struct pagetable *pt)
 {
-	for (uint64_t i = 0; i < VPN(USER_TOP, 2); i++) {
-		uint64_t *l1 = (uint64_t *)PTE_PA(pt->root[i]);
+	for (uint64_t i = 0; i < KERNEL_HALF; i++) {
+		uint64_t *l1 = table_of(pt->root[i]);
 
 		if (!(pt->root[i] & PTE_V))
 			continue;
 		for (int j = 0; j < 512; j++) {
-			uint64_t *l0 = (uint64_t *)PTE_PA(l1[j]);
+			uint64_t *l0 = table_of(l1[j]);
 
 			if (!(l1[j] & PTE_V))
 				continue;
 			for (int k = 0; k < 512; k++)
 				if (l0[k] & (PTE_V | PTE_KEPT))
 					frame_put(PTE_PA(l0[k]));
-			frame_put((uint64_t)l0);
+			frame_put(virt_to_phys(l0));
 		}
-		frame_put((uint64_t)l1);
+		frame_put(virt_to_phys(l1));
 	}
 	if (pt->root == active_root)
 		pagetable_activate(&kernel_pt); /* the root frame may be reused */
-	frame_put((uint64_t)pt->root);
+	frame_put(virt_to_phys(pt->root));
 	pt->root = NULL;
 }
 
@@ -130,7 +156,7 @@ void pagetable_activate(const struct pagetable *pt)
 	if (pt->root == active_root)
 		return;
 	active_root = pt->root;
-	asm volatile("csrw satp, %0" : : "r"(SATP_SV39 | (uint64_t)pt->root >> 12));
+	asm volatile("csrw satp, %0" : : "r"(SATP_SV39 | virt_to_phys(pt->root) >> 12));
 	sfence_vma(); /* no ASIDs: the old translations must go */
 }
 
@@ -149,7 +175,7 @@ static uint64_t *walk(const struct pagetable *pt, uint64_t va, bool alloc)
 				return NULL;
 			*pte = PA_PTE(pa) | PTE_V;
 		}
-		table = (uint64_t *)PTE_PA(*pte);
+		table = table_of(*pte);
 	}
 	return &table[VPN(va, 0)];
 }
@@ -171,7 +197,7 @@ static uint64_t *next_leaf(const struct pagetable *pt, uint64_t *va,
 
 			if (!(pte & PTE_V))
 				break;
-			table = (uint64_t *)PTE_PA(pte);
+			table = table_of(pte);
 		}
 		if (level > 0) {
 			*va = (*va & ~(LEVEL_SIZE(level) - 1)) + LEVEL_SIZE(level);
@@ -341,7 +367,7 @@ static enum mapping_error anon_fault(void *data, const struct memory_area *area,
 			pa = frame_alloc();
 			if (!pa)
 				return MAPPING_ERR_NO_MEMORY;
-			memcpy((void *)pa, (void *)old, PAGE_SIZE);
+			memcpy(phys_to_virt(pa), phys_to_virt(old), PAGE_SIZE);
 			frame_put(old);
 		}
 		*pte = leaf(pa, area->flags);
@@ -369,7 +395,7 @@ const struct mapping_backend anon_backend = { &anon_ops, NULL };
 /*
  * Copy @len bytes between @buf and user address @uva of an address space,
  * through its page table: the kernel reads and writes the frames through
- * its own mapping of RAM, so the target need not be the active one. A page
+ * the direct map, so the target need not be the active one. A page
  * that is missing, or read-only for a copy to the user (copy-on-write), goes
  * through the fault path first, as the process's own access would.
  * Returns 0, or -EFAULT when the process itself could not do this access.
@@ -393,7 +419,7 @@ int user_copy(struct memory_set *mm, struct pagetable *pt, uint64_t uva,
 		}
 		if (n > len)
 			n = len;
-		char *frame = (char *)PTE_PA(*pte) + uva % PAGE_SIZE;
+		char *frame = (char *)phys_to_virt(PTE_PA(*pte)) + uva % PAGE_SIZE;
 
 		if (to_user)
 			memcpy(frame, p, n);
@@ -420,7 +446,7 @@ void vm_load(const struct pagetable *pt, uint64_t va, const void *src,
 			panic("vm_load: %lx is not populated", va);
 		if (n > len)
 			n = len;
-		memcpy((char *)PTE_PA(*pte) + va % PAGE_SIZE, p, n);
+		memcpy((char *)phys_to_virt(PTE_PA(*pte)) + va % PAGE_SIZE, p, n);
 		p += n;
 		va += n;
 		len -= n;
@@ -450,8 +476,9 @@ const char *vm_check(const struct memory_set *mm, const struct pagetable *pt)
 	a = memory_set_iter_prev(&it);
 	if (a && memory_area_last(a) >= USER_TOP)
 		return "an area above the user window";
-	if (pt->root[VPN(RAM_BASE, 2)] != KERNEL_PTE)
-		return "the kernel's entry changed";
+	if (memcmp(&pt->root[KERNEL_HALF], &kernel_root[KERNEL_HALF],
+		   (512 - KERNEL_HALF) * sizeof(uint64_t)))
+		return "the kernel's half changed";
 
 	/* Entries and areas both in address order: one pass over each. */
 	memory_set_iter_init(&it, mm, 0);

@@ -5,6 +5,8 @@
 #ifndef KERNEL_ABI_H
 #define KERNEL_ABI_H
 
+#include <memlayout.h> /* USER_TOP, and the kernel's addresses */
+
 /* System calls: number in a7, arguments in a0..a4, result in a0. */
 #define SYS_exit 1     /* exit(code) */
 #define SYS_write 2    /* write(fd, buf, len) -> len */
@@ -74,12 +76,11 @@ static inline const char *kill_reason_name(int reason)
 	return reason > 0 && reason <= KILL_STUCK ? names[reason] : "?";
 }
 
-/* The user address space. */
+/* The user address space: [USER_MIN, USER_TOP), USER_TOP in memlayout.h. */
 #define USER_MIN 0x10000ul       /* programs are linked here */
-#define USER_TOP 0x80000000ul    /* the kernel's gigapage starts here */
 #define MMAP_MIN 0x10000000ul    /* mmap without a usable hint: top-down */
-#define MMAP_TOP 0x7f000000ul
-#define STACK_SIZE 0x10000ul     /* [USER_TOP - STACK_SIZE, USER_TOP) */
+#define MMAP_TOP (USER_TOP - 0x1000000ul)
+#define STACK_SIZE 0x800000ul    /* [USER_TOP - STACK_SIZE, USER_TOP), lazy */
 #define PAGE_SIZE 4096ul
 
 #endif

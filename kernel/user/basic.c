@@ -65,9 +65,41 @@ static void placement(void)
 	CHECK(mmap(0, 0, RW, ANON) == -EINVAL, "length 0");
 	CHECK(mmap(0, P, RW, MAP_PRIVATE) == -EINVAL, "not anonymous");
 	CHECK(mmap(hint + 1, P, RW, ANON | MAP_FIXED) == -EINVAL, "unaligned fixed");
-	CHECK(mmap(0x90000000ul, P, RW, ANON | MAP_FIXED) == -ENOMEM,
+	CHECK(mmap(USER_TOP, P, RW, ANON | MAP_FIXED) == -ENOMEM,
 	      "fixed above the user window");
 	CHECK(munmap(hint + 1, P) == -EINVAL, "unaligned munmap");
+}
+
+/*
+ * User space is the whole lower half of Sv39: pages at 2 GiB (where RAM
+ * is, physically), past 4 GiB and just below the stack (the stack itself
+ * is at the top, near 256 GiB), and a 2 GiB area moved from 1 GiB to
+ * 5 GiB, across them, with its data.
+ */
+static void whole_lower_half(void)
+{
+	const uint64_t at[] = { RAM_BASE, 5ul << 30, USER_TOP - STACK_SIZE - P };
+	const uint64_t from = 1ul << 30, to = 5ul << 30, size = 2ul << 30;
+	const uint64_t off[] = { 0, 1ul << 30, size - 8 };
+
+	for (unsigned i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		CHECK(mmap(at[i], P, RW, ANON | MAP_FIXED_NOREPLACE) == (long)at[i],
+		      "mmap at %lx", (unsigned long)at[i]);
+		*(volatile uint64_t *)at[i] = at[i];
+		CHECK(*(volatile uint64_t *)at[i] == at[i], "data at %lx",
+		      (unsigned long)at[i]);
+		CHECK(munmap(at[i], P) == 0, "munmap at %lx", (unsigned long)at[i]);
+	}
+	CHECK(mmap(from, size, RW, ANON | MAP_FIXED_NOREPLACE) == (long)from,
+	      "2 GiB at 1 GiB");
+	for (unsigned i = 0; i < sizeof(off) / sizeof(off[0]); i++)
+		*(volatile uint64_t *)(from + off[i]) = 0x7000 + i;
+	CHECK(mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to) ==
+	      (long)to, "2 GiB moved to 5 GiB");
+	for (unsigned i = 0; i < sizeof(off) / sizeof(off[0]); i++)
+		CHECK(*(volatile uint64_t *)(to + off[i]) == 0x7000 + i,
+		      "moved data at +%lx", (unsigned long)off[i]);
+	CHECK(munmap(to, size) == 0, "munmap 2 GiB");
 }
 
 static void protection_and_areas(void)
@@ -121,6 +153,7 @@ int main(void)
 {
 	lazy_memory();
 	placement();
+	whole_lower_half();
 	protection_and_areas();
 	heap();
 	printf("basic: %d failures\n", test_failures);

@@ -37,10 +37,20 @@ int main(void)
 	*(volatile uint32_t *)a = 0x00008067;
 	expect_kill("fetch from rw- memory", fetch, a, KILL_DENIED);
 	expect_kill("store to text", store, (uint64_t)&main & ~7ul, KILL_DENIED);
-	expect_kill("load from the kernel", load, 0x80200000ul, KILL_UNMAPPED);
 	expect_kill("load below the stack", load, USER_TOP - STACK_SIZE - 8,
 		    KILL_UNMAPPED);
 	expect_kill("load from page 0", load, 0, KILL_UNMAPPED);
+
+	/* The kernel's half is in the page table, but not for U-mode. */
+	expect_kill("load from the kernel", load, KERNEL_VA, KILL_UNMAPPED);
+	expect_kill("fetch from the kernel", fetch, KERNEL_VA, KILL_UNMAPPED);
+	expect_kill("store to the direct map's last frame", store,
+		    DIRECT_MAP + RAM_BASE + ((uint64_t)RAM_MB << 20) - 8,
+		    KILL_UNMAPPED);
+	/* Between the halves, no address is valid at all. */
+	expect_kill("load above user space", load, USER_TOP, KILL_UNMAPPED);
+	expect_kill("load below the kernel's half", load, DIRECT_MAP - 8,
+		    KILL_UNMAPPED);
 
 	/* A store to a read-only page at the same place works in the parent
 	 * after mprotect: the child's death changed nothing here. */

@@ -4,7 +4,8 @@
  * process may not write the call fails with EFAULT and writes nothing; into
  * a page shared copy-on-write with another process it breaks the sharing,
  * and the other process's copy stays as it was. A read from a page the
- * process may not read fails with EFAULT too.
+ * process may not read fails with EFAULT too, and so does an address in
+ * the kernel's half.
  */
 #include "ulib.h"
 
@@ -126,10 +127,26 @@ static void copy_on_write(void)
 	CHECK(munmap(shared, P) == 0, "munmap");
 }
 
+/*
+ * A pointer into the kernel's half is no user memory: the kernel's copies
+ * refuse it both ways, rather than write into itself or read itself out.
+ */
+static void kernel_addresses(void)
+{
+	long r = kernel_writes(KERNEL_VA);
+
+	CHECK(r == -EFAULT, "maps() into the kernel: %ld", r);
+	r = syscall5(SYS_write, 1, KERNEL_VA, 8, 0, 0);
+	CHECK(r == -EFAULT, "write() from the kernel: %ld", r);
+	r = kernel_writes(DIRECT_MAP + RAM_BASE + ((uint64_t)RAM_MB << 20) - P);
+	CHECK(r == -EFAULT, "maps() into the direct map's last frame: %ld", r);
+}
+
 int main(void)
 {
 	not_writable();
 	copy_on_write();
+	kernel_addresses();
 	printf("uaccess: %d failures\n", test_failures);
 	return test_failures != 0;
 }

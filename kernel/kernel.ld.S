@@ -1,11 +1,16 @@
-/* The kernel: one flat image at 0x80200000, where OpenSBI jumps. */
+/*
+ * The kernel: one flat image, loaded at KERNEL_PA (where OpenSBI jumps)
+ * and linked at KERNEL_VA, its place in the direct map (memlayout.h; the
+ * Makefile runs this file through the C preprocessor).
+ */
+#include <memlayout.h>
 OUTPUT_ARCH(riscv)
 ENTRY(_start)
 
 SECTIONS
 {
-	. = 0x80200000;
-	.text : { *(.text.entry) *(.text .text.*) }
+	. = KERNEL_VA;
+	.text : AT(KERNEL_PA) { *(.text.entry) *(.text .text.*) }
 	.rodata : { *(.rodata .rodata.* .srodata .srodata.*) }
 	.data : { *(.data .data.* .sdata .sdata.*) }
 	.bss : {
