@@ -2,7 +2,8 @@
 # CI stage: readers under a read lock and a writer under the write lock
 # (tests/reliability/rw_threads.c), and readers without a lock on a
 # lockless_lookups set (tests/concurrency/lockless_stress.c), built with
-# ThreadSanitizer: any report fails.
+# ThreadSanitizer: any report fails. Nothing is muted: every node word a
+# lock-free reader loads is an atomic on both sides (docs/concurrency.md).
 # Debian packages: cmake, clang, libclang-rt-14-dev (the TSan runtime).
 set -eu
 cd "$(dirname "$0")/.."

@@ -9,82 +9,22 @@
  * instant. Otherwise it walks again.
  *
  * A walk that overlaps a change may read a node half rewritten. It must not
- * fail then, only come out wrong: such a set never gives nodes back to its
- * allocator before destroy and zeroes them when it first gets them, so any
- * pointer read from a node is NULL or a node; counts are clamped to a
- * node's capacity and the depth to the tree's most, so every loop ends.
+ * fail then, only come out wrong. Each word it loads, the writer stores with
+ * a relaxed atomic store (tree.h), so every load is defined and gives some
+ * value stored there (a 64-bit word on a 32-bit host: two halves, maybe of
+ * two stores); such a set never gives nodes back to its allocator before
+ * destroy and zeroes them when it first gets them, so any pointer read
+ * from a node is NULL or a node; counts are clamped to a node's capacity
+ * and the depth to the tree's most, so every loop ends.
  */
-#include <string.h>
-
 #include "tree.h"
-
-/*
- * The writer's stores to nodes are plain, as with Linux's seqcount; the
- * reader's loads are relaxed atomics. ThreadSanitizer would call each pair
- * a race, and it instruments atomics even where told not to look, so under
- * it the reader's loads of node words are volatile ones in functions it
- * leaves alone; the sequence count stays atomic, so it still sees the
- * reader synchronise with the writer.
- */
-#ifdef MS_TSAN
-#define NO_TSAN __attribute__((no_sanitize("thread")))
-#else
-#define NO_TSAN
-#endif
-
-/* A torn 64-bit value on a 32-bit host is only a wrong value, which the
- * count check then throws away. */
-NO_TSAN static inline uint64_t ld64(const uint64_t *p)
-{
-#ifdef MS_TSAN
-	return *(const volatile uint64_t *)p;
-#elif UINTPTR_MAX > 0xffffffffu
-	return atomic_load_explicit((const _Atomic uint64_t *)(const void *)p,
-				    memory_order_relaxed);
-#else
-	const _Atomic uint32_t *w = (const _Atomic uint32_t *)(const void *)p;
-	uint32_t part[2];
-	uint64_t v;
-
-	part[0] = atomic_load_explicit(&w[0], memory_order_relaxed);
-	part[1] = atomic_load_explicit(&w[1], memory_order_relaxed);
-	memcpy(&v, part, sizeof(v));
-	return v;
-#endif
-}
-
-NO_TSAN static inline unsigned ld16(const uint16_t *p)
-{
-#ifdef MS_TSAN
-	return *(const volatile uint16_t *)p;
-#else
-	return atomic_load_explicit((const _Atomic uint16_t *)(const void *)p,
-				    memory_order_relaxed);
-#endif
-}
-
-NO_TSAN static inline const void *ldptr(const void *const *p)
-{
-#ifdef MS_TSAN
-	return *(const void *const volatile *)p;
-#else
-	return (const void *)atomic_load_explicit(
-		(const _Atomic uintptr_t *)(const void *)p,
-		memory_order_relaxed);
-#endif
-}
-
-_Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t) &&
-		       sizeof(_Atomic uint16_t) == sizeof(uint16_t) &&
-		       sizeof(_Atomic uintptr_t) == sizeof(void *),
-	       "atomic words have the size of plain ones");
 
 static const _Atomic uint32_t *seq_in(const struct memory_set *set)
 {
 	return (const _Atomic uint32_t *)(const void *)&set->seq;
 }
 
-NO_TSAN static uint32_t read_begin(const struct memory_set *set)
+static uint32_t read_begin(const struct memory_set *set)
 {
 	uint32_t s;
 
@@ -94,7 +34,7 @@ NO_TSAN static uint32_t read_begin(const struct memory_set *set)
 }
 
 /* True if a change overlapped the reads since read_begin() gave s. */
-NO_TSAN static bool read_retry(const struct memory_set *set, uint32_t s)
+static bool read_retry(const struct memory_set *set, uint32_t s)
 {
 	atomic_thread_fence(memory_order_acquire);
 	return atomic_load_explicit(seq_in(set), memory_order_relaxed) != s;
@@ -105,19 +45,19 @@ NO_TSAN static bool read_retry(const struct memory_set *set, uint32_t s)
  * there is one, 0 if not, -1 if the walk met a node that cannot be whole
  * (only a change under way can show one).
  */
-NO_TSAN static int peek(const struct memory_set *set, uint64_t addr,
-			struct memory_area *out)
+static int peek(const struct memory_set *set, uint64_t addr,
+		struct memory_area *out)
 {
-	const struct ms_node *n = ldptr((const void *const *)&set->root);
+	const struct ms_node *n = MS_LOAD(&set->root);
 	const struct ms_inner *p;
 	unsigned depth, i;
 
 	if (!n)
 		return 0;
 	for (depth = 0; depth < MS_MAX_HEIGHT; depth++) {
-		unsigned count = ld16(&n->count);
+		unsigned count = MS_LOAD(&n->count);
 
-		if (ld16(&n->leaf)) {
+		if (MS_LOAD(&n->leaf)) {
 			const struct ms_leaf *l = (const struct ms_leaf *)n;
 			const struct memory_area *a;
 
@@ -138,9 +78,8 @@ NO_TSAN static int peek(const struct memory_set *set, uint64_t addr,
 			out->start = ld64(&a->start);
 			out->size = ld64(&a->size);
 			out->flags = ld64(&a->flags);
-			out->backend.ops = ldptr((const void *const *)&a->backend.ops);
-			out->backend.data =
-				(void *)ldptr((const void *const *)&a->backend.data);
+			out->backend.ops = MS_LOAD(&a->backend.ops);
+			out->backend.data = MS_LOAD(&a->backend.data);
 			return out->backend.ops ? 1 : -1;
 		}
 		p = (const struct ms_inner *)n;
@@ -151,7 +90,7 @@ NO_TSAN static int peek(const struct memory_set *set, uint64_t addr,
 		i += (i + 4 < count && ld64(&p->min[i + 4]) <= addr) * 4;
 		i += (i + 2 < count && ld64(&p->min[i + 2]) <= addr) * 2;
 		i += (i + 1 < count && ld64(&p->min[i + 1]) <= addr);
-		n = ldptr((const void *const *)&p->child[i]);
+		n = MS_LOAD(&p->child[i]);
 		if (!n)
 			return -1;
 	}

@@ -54,7 +54,7 @@ static void merge_window(struct memory_set *set, uint64_t lo, uint64_t hi)
 		do {
 			grown.size += at_area(&nx)->size;
 		} while (step(&nx) && memory_set_mergeable(&grown, at_area(&nx)));
-		a->size = grown.size;
+		st64(&a->size, grown.size);
 		memory_set_tree_propagate(&at.l->h);
 		memory_set_tree_remove_range(set, first_gone, area_last(a));
 		if (!memory_set_tree_first_from(set, grown.start, &at))
@@ -214,16 +214,28 @@ static bool right_of(const struct memory_set *set, uint64_t t, void *rdata,
 
 /* ---- Set basics ------------------------------------------------------- */
 
+/*
+ * The sizes of the options of released headers: each ended just before the
+ * field the next one added (memory_set.h). A size of 0 is refused: taking it
+ * for this header's would read past the struct of a caller built against
+ * an older one.
+ */
+#define OPTIONS_V1 offsetof(struct memory_set_options, max_areas)
+#define OPTIONS_V2 offsetof(struct memory_set_options, lockless_lookups)
+
+static bool options_size_ok(uint32_t size)
+{
+	return size == OPTIONS_V1 || size == OPTIONS_V2 ||
+	       size >= sizeof(struct memory_set_options);
+}
+
 enum mapping_error memory_set_init(struct memory_set *set,
 				   const struct memory_set_options *opts)
 {
 	const struct memory_set_allocator *al;
 	uint64_t g;
 
-	/* The first version of the options ended just before max_areas. */
-	if (!set || !opts ||
-	    (opts->size != offsetof(struct memory_set_options, max_areas) &&
-	     opts->size < sizeof(*opts)))
+	if (!set || !opts || !options_size_ok(opts->size))
 		return MAPPING_ERR_INVALID_PARAM;
 	al = opts->allocator;
 	if (!al || al->version < 1 || !al->alloc || !al->free)
@@ -236,10 +248,10 @@ enum mapping_error memory_set_init(struct memory_set *set,
 	set->alloc = al;
 	set->alloc_ctx = opts->allocator_ctx;
 	set->merge = opts->merge;
-	if (opts->size >= sizeof(*opts)) {
+	if (opts->size > OPTIONS_V1)
 		set->max_areas = opts->max_areas;
+	if (opts->size > OPTIONS_V2)
 		set->lockless = opts->lockless_lookups;
-	}
 	return MAPPING_OK;
 }
 
@@ -249,10 +261,11 @@ void memory_set_destroy(struct memory_set *set)
 		return;
 	if (set->root)
 		memory_set_tree_free_subtree(set, set->root, true);
-	set->root = NULL;
+	set_root(set, NULL);
 	set->count = 0;
 	set->height = 0;
-	memory_set_tree_trim_to(set, 0);
+	/* No reader is left: a lockless set gives its nodes back too. */
+	memory_set_tree_unreserve(set, 0, 0);
 	set->alloc = NULL;
 }
 
@@ -359,9 +372,9 @@ static bool trim_front(struct ms_leaf *l, struct memory_area *a, uint64_t s,
 		return false;
 	cut = t + 1 - a->start;
 	drop_data(a, a->backend.data, a->start, cut);
-	a->backend.data = rdata;
-	a->start = t + 1;
-	a->size -= cut;
+	MS_STORE(&a->backend.data, rdata);
+	st64(&a->start, t + 1);
+	st64(&a->size, a->size - cut);
 	memory_set_tree_propagate(&l->h);
 	return true;
 }
@@ -457,12 +470,12 @@ static void cut_range(struct memory_set *set, const struct ms_span *sp,
 			right.start = t + 1;
 			right.size = area_last(a) - t;
 			right.backend.data = rdata;
-			a->size = s - a->start;
+			st64(&a->size, s - a->start);
 			/* The insertion brings the summaries up to date. */
 			memory_set_tree_leaf_insert(set, at.l, at.i + 1, &right);
 			return;
 		}
-		a->size = s - a->start;
+		st64(&a->size, s - a->start);
 		memory_set_tree_propagate(&at.l->h);
 		if (!step(&at) || (a = at_area(&at))->start > t)
 			return;
@@ -475,7 +488,7 @@ static void cut_range(struct memory_set *set, const struct ms_span *sp,
 	 * starting in range. */
 	if (fill) {
 		release_area(a);
-		*a = *fill;
+		set_area(set->lockless, a, fill);
 		memory_set_tree_propagate(&at.l->h);
 		if (s < t && step(&at))
 			memory_set_tree_remove_from(set, &at, t);
@@ -707,7 +720,7 @@ static void protect_commit(struct memory_set *set, struct ms_protect *pr,
 
 	write_begin(set);
 	if (!cut_left && !cut_right) {
-		a->flags = nf;
+		st64(&a->flags, nf);
 		return;
 	}
 	rest = *a;
@@ -721,7 +734,7 @@ static void protect_commit(struct memory_set *set, struct ms_protect *pr,
 		piece.flags = nf;
 		piece.backend.data = pr->mid;
 		/* The insertions bring the summaries up to date. */
-		a->size = pr->s - a->start;
+		st64(&a->size, pr->s - a->start);
 		if (cut_right) {
 			memory_set_tree_leaf_insert2(set, at->l, at->i + 1,
 						     &piece, &rest);
@@ -735,8 +748,8 @@ static void protect_commit(struct memory_set *set, struct ms_protect *pr,
 		pr->first = NULL;
 		return;
 	}
-	a->size = pr->t - a->start + 1;
-	a->flags = nf;
+	st64(&a->size, pr->t - a->start + 1);
+	st64(&a->flags, nf);
 	memory_set_tree_leaf_insert(set, at->l, at->i + 1, &rest);
 	pr->right = NULL;
 	pr->last = NULL;
@@ -1024,7 +1037,7 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 		if (new_flags(update, ctx, a, &nf)) {
 			write_begin(set);
 			if (a->start >= pr.s && last <= pr.t) {
-				a->flags = nf;
+				st64(&a->flags, nf);
 			} else {
 				protect_commit(set, &pr, &at, nf);
 				/* An area cut at t is the range's last. */
@@ -1222,7 +1235,7 @@ enum mapping_error memory_set_remap(struct memory_set *set, uint64_t start,
 		return err;
 	l = memory_set_tree_locate(set, start, &pos);
 	write_begin(set);
-	l->a[pos - 1].size += grow;
+	st64(&l->a[pos - 1].size, l->a[pos - 1].size + grow);
 	memory_set_tree_propagate(&l->h);
 	merge_window(set, start, ol + grow);
 	after_mutation(set);
@@ -1249,7 +1262,7 @@ static void remove_piece(struct memory_set *set, uint64_t s, uint64_t e,
 	if (a->start < s) {
 		struct memory_area right = *a;
 
-		a->size = s - a->start;
+		st64(&a->size, s - a->start);
 		memory_set_tree_propagate(&l->h);
 		if (last > e) {
 			right.start = e + 1;
@@ -1262,16 +1275,16 @@ static void remove_piece(struct memory_set *set, uint64_t s, uint64_t e,
 	if (last > e) {
 		if (!keep)
 			drop_data(a, a->backend.data, a->start, e + 1 - a->start);
-		a->backend.data = rdata;
-		a->size -= e + 1 - a->start;
-		a->start = e + 1;
+		MS_STORE(&a->backend.data, rdata);
+		st64(&a->size, a->size - (e + 1 - a->start));
+		st64(&a->start, e + 1);
 		memory_set_tree_propagate(&l->h);
 		return;
 	}
 	if (!keep)
 		release_area(a);
-	memmove(a, a + 1, (l->h.count - pos) * sizeof(*a));
-	l->h.count--;
+	move_areas(set->lockless, a, a + 1, l->h.count - pos);
+	set_count(&l->h, l->h.count - 1u);
 	set->count--;
 	memory_set_tree_rebalance(set, &l->h);
 }
@@ -1381,27 +1394,50 @@ static void move_neighbours(const struct memory_set *set,
 	}
 }
 
+/* Where a failed move left the pages. */
+enum ms_moved {
+	MOVE_UNDONE,  /* at the old place only: nothing moved */
+	MOVE_BOTH,    /* at both places: the default move's undo failed */
+	MOVE_NEITHER, /* at neither place: the same, unmapping first */
+};
+
 /*
  * Move n bytes of pages: the move() hook, or by default map the new range
- * and unmap the old one, unmapping the new one again if that fails. Only
- * when the undo fails too are both ranges left mapped (*both).
+ * and unmap the old one, unmapping the new one again if that fails; only
+ * when the undo fails too are both places mapped, and the set then holds
+ * the area at both. With split(), though, each area's data is its own, and
+ * a range at its area's start has the area's data, which two areas cannot
+ * both hold: for it the old range is unmapped first, and mapped again if
+ * the map of the new one fails; a failed undo leaves it at neither place.
  */
 static enum mapping_error move_pages(const struct ms_move *mv, uint64_t n,
-				     void *page_table, bool *both)
+				     void *page_table, enum ms_moved *left)
 {
 	const struct mapping_backend_ops *o = mv->ap.backend.ops;
 	enum mapping_error err;
 
-	*both = false;
+	*left = MOVE_UNDONE;
 	if (has_v2(o) && o->move)
 		return o->move(mv->mid, mv->s, mv->ns, n, mv->ap.flags,
 			       page_table);
+	if (o->split && !mv->made_mid) {
+		err = o->unmap(mv->mid, mv->s, n, page_table);
+		if (err != MAPPING_OK)
+			return err;
+		err = o->map(mv->mid, mv->ns, n, mv->ap.flags, page_table);
+		if (err != MAPPING_OK &&
+		    o->map(mv->mid, mv->s, n, mv->ap.flags, page_table) !=
+			    MAPPING_OK)
+			*left = MOVE_NEITHER;
+		return err;
+	}
 	err = o->map(mv->mid, mv->ns, n, mv->ap.flags, page_table);
 	if (err != MAPPING_OK)
 		return err;
 	err = o->unmap(mv->ap.backend.data, mv->s, n, page_table);
-	if (err != MAPPING_OK)
-		*both = o->unmap(mv->mid, mv->ns, n, page_table) != MAPPING_OK;
+	if (err != MAPPING_OK &&
+	    o->unmap(mv->mid, mv->ns, n, page_table) != MAPPING_OK)
+		*left = MOVE_BOTH;
 	return err;
 }
 
@@ -1502,7 +1538,7 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 	struct ms_leaf *l;
 	unsigned pos;
 	uint64_t moved;
-	bool both;
+	enum ms_moved left;
 	enum mapping_error err;
 
 	if (!size || !new_size || !range_ok(set, start, size) ||
@@ -1559,14 +1595,19 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 	na.start = new_start;
 	na.size = moved;
 	na.backend.data = mv.mid;
-	err = move_pages(&mv, moved, page_table, &both);
+	err = move_pages(&mv, moved, page_table, &left);
 	if (err != MAPPING_OK) {
-		if (both) {
+		if (left == MOVE_BOTH) {
 			/* Mapped at both places, so in the set at both. */
 			l = insert_pos(set, new_start, &pos);
 			memory_set_tree_leaf_insert(set, l, pos, &na);
 			mv.made_mid = false;
 			merge_window(set, new_start, new_start + (moved - 1));
+		} else if (left == MOVE_NEITHER) {
+			/* Mapped nowhere: the moved range leaves the set. */
+			remove_piece(set, start, start + moved - 1, mv.right,
+				     false);
+			mv.made_right = false;
 		}
 		move_drop(&mv);
 		goto out;
@@ -1602,62 +1643,94 @@ static enum mapping_error dup_area(struct memory_area *a, void *src_pt,
 	err = o->dup(a->backend.data, a->start, a->size, a->flags, src_pt,
 		     dst_pt, &child);
 	if (err == MAPPING_OK)
-		a->backend.data = child;
+		MS_STORE(&a->backend.data, child);
 	return err;
 }
 
-/* Undo the areas duplicated before the one at fail, then empty dst. */
+/*
+ * A dup failed at the area at fail: undo the areas duplicated before it,
+ * last first (unmap() on dst's page table, then release() of the child's
+ * data). An area whose unmap fails stays in dst, as the page table still
+ * maps it; the others leave dst, and so do the areas never duplicated,
+ * which hold src's data (nothing is released for them).
+ */
 static void dup_undo(struct memory_set *dst, struct ms_pos fail, void *dst_pt)
 {
-	struct memory_set_iter it;
-	const struct memory_area *a;
+	struct ms_pos at = fail;
+	uint64_t hi = U64_MAX; /* the areas from the last kept one on go */
+	bool kept = false;
 
-	it.set = dst;
-	it.leaf = fail.l;
-	it.index = fail.i;
-	while ((a = memory_set_iter_prev(&it)) != NULL) {
-		(void)a->backend.ops->unmap(a->backend.data, a->start, a->size,
-					    dst_pt);
-		release_area(a);
+	for (;;) {
+		struct memory_set_iter it = { dst, at.l, at.i };
+		const struct memory_area *a = memory_set_iter_prev(&it);
+		uint64_t s;
+
+		if (!a)
+			break;
+		at.l = (struct ms_leaf *)it.leaf;
+		at.i = it.index;
+		if (a->backend.ops->unmap(a->backend.data, a->start, a->size,
+					  dst_pt) == MAPPING_OK) {
+			release_area(a);
+			continue;
+		}
+		/* a stays: what follows it goes now, then find a again. */
+		kept = true;
+		s = a->start;
+		if (s < hi)
+			memory_set_tree_forget_range(dst, s + 1, hi);
+		if (s == 0)
+			return;
+		hi = s - 1;
+		memory_set_tree_first_from(dst, s, &at);
+	}
+	if (kept) {
+		memory_set_tree_forget_range(dst, 0, hi);
+		return;
 	}
 	memory_set_tree_free_subtree(dst, dst->root, false);
-	dst->root = NULL;
+	set_root(dst, NULL);
 	dst->count = 0;
 	dst->height = 0;
-	memory_set_tree_trim_to(dst, 0);
-	write_end(dst);
 }
 
 enum mapping_error memory_set_dup(struct memory_set *dst,
 				  const struct memory_set *src,
 				  void *src_page_table, void *dst_page_table)
 {
+	unsigned spare = dst ? dst->nspare : 0;
+	unsigned spare_leaf = dst ? dst->nspare_leaf : 0;
 	struct ms_pos at;
 	enum mapping_error err;
 
 	if (!dst || !src || dst == src || !dst->alloc || dst->root)
 		return MAPPING_ERR_INVALID_PARAM;
+	if (src->root) {
+		if (!memory_set_tree_reserve_copy(dst, src)) {
+			memory_set_tree_unreserve(dst, spare, spare_leaf);
+			return MAPPING_ERR_NO_MEMORY;
+		}
+		write_begin(dst);
+		set_root(dst, memory_set_tree_clone_subtree(dst, src->root));
+		dst->count = src->count;
+		dst->height = src->height;
+		memory_set_tree_first_from(dst, 0, &at);
+		do {
+			err = dup_area(at_area(&at), src_page_table,
+				       dst_page_table);
+			if (err != MAPPING_OK) {
+				/* dst keeps its settings: the areas its undo
+				 * could not unmap merge by them. */
+				dup_undo(dst, at, dst_page_table);
+				merge_window(dst, 0, U64_MAX);
+				after_mutation(dst);
+				return err;
+			}
+		} while (step(&at));
+	}
 	dst->granule = src->granule;
 	dst->merge = src->merge;
 	dst->max_areas = src->max_areas;
-	if (!src->root)
-		return MAPPING_OK;
-	if (!memory_set_tree_reserve_copy(dst, src)) {
-		memory_set_tree_trim_to(dst, 0);
-		return MAPPING_ERR_NO_MEMORY;
-	}
-	write_begin(dst);
-	dst->root = memory_set_tree_clone_subtree(dst, src->root);
-	dst->count = src->count;
-	dst->height = src->height;
-	memory_set_tree_first_from(dst, 0, &at);
-	do {
-		err = dup_area(at_area(&at), src_page_table, dst_page_table);
-		if (err != MAPPING_OK) {
-			dup_undo(dst, at, dst_page_table);
-			return err;
-		}
-	} while (step(&at));
 	/* A dup() hook may hand out data that lets touching areas merge. */
 	merge_window(dst, 0, U64_MAX);
 	after_mutation(dst);
@@ -1687,7 +1760,7 @@ enum mapping_error memory_set_clear(struct memory_set *set, void *page_table)
 	write_begin(set);
 	if (set->root)
 		memory_set_tree_free_subtree(set, set->root, true);
-	set->root = NULL;
+	set_root(set, NULL);
 	set->count = 0;
 	set->height = 0;
 out:

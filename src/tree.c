@@ -54,14 +54,20 @@ static unsigned child_index(const struct ms_inner *p, const struct ms_node *c)
 	return i;
 }
 
-static void set_slot(struct ms_inner *p, unsigned i)
+static inline void put_sum(struct ms_inner *p, unsigned i,
+			   const struct ms_sum *s)
+{
+	st64(&p->min[i], s->min);
+	st64(&p->last[i], s->last);
+	st64(&p->gap[i], s->gap);
+}
+
+static inline void set_slot(struct ms_inner *p, unsigned i)
 {
 	struct ms_sum s;
 
 	memory_set_tree_node_sum(p->child[i], &s);
-	p->min[i] = s.min;
-	p->last[i] = s.last;
-	p->gap[i] = s.gap;
+	put_sum(p, i, &s);
 }
 
 /* Node n changed: bring the summaries of its ancestors up to date. */
@@ -77,9 +83,7 @@ void memory_set_tree_propagate(struct ms_node *n)
 		if (p->min[i] == s.min && p->last[i] == s.last &&
 		    p->gap[i] == s.gap)
 			return;
-		p->min[i] = s.min;
-		p->last[i] = s.last;
-		p->gap[i] = s.gap;
+		put_sum(p, i, &s);
 		n = &p->h;
 	}
 }
@@ -111,15 +115,20 @@ static void push_spare(struct memory_set *set, void *node, bool leaf)
 	}
 }
 
+/* Any word of a node, whatever the field that lies there. */
+typedef uintptr_t __attribute__((may_alias)) ms_word;
+
 static bool grow_spare(struct memory_set *set, bool leaf)
 {
-	void *s = set->alloc->alloc(set->alloc_ctx, MEMORY_SET_NODE_SIZE);
+	ms_word *s = set->alloc->alloc(set->alloc_ctx, MEMORY_SET_NODE_SIZE);
+	unsigned i;
 
 	if (!s)
 		return false;
-	/* Lock-free readers may reach it: no stray pointers in it. */
-	if (set->lockless)
-		memset(s, 0, MEMORY_SET_NODE_SIZE);
+	/* Lock-free readers may reach it: no stray pointers in it, and no
+	 * plain store to a word they load. */
+	for (i = 0; set->lockless && i < MEMORY_SET_NODE_SIZE / sizeof(*s); i++)
+		MS_STORE(&s[i], 0);
 	push_spare(set, s, leaf);
 	return true;
 }
@@ -176,7 +185,7 @@ bool memory_set_tree_reserve_copy(struct memory_set *set,
 }
 
 /* Take a reserved node: cannot fail. */
-static struct ms_node *take_node(struct memory_set *set, bool leaf)
+static inline struct ms_node *take_node(struct memory_set *set, bool leaf)
 {
 	struct ms_spare *s;
 	struct ms_node *n;
@@ -195,8 +204,8 @@ static struct ms_node *take_node(struct memory_set *set, bool leaf)
 	n = (struct ms_node *)(void *)s;
 	set->nodes++;
 	n->parent = NULL;
-	n->count = 0;
-	n->leaf = leaf;
+	set_count(n, 0);
+	MS_STORE(&n->leaf, (uint16_t)leaf);
 	return n;
 }
 
@@ -218,14 +227,25 @@ static void free_list(struct memory_set *set, void **list, uint32_t *n,
 	}
 }
 
-/* Give back spare nodes beyond keep. */
+/* Give back spare nodes beyond keep; none in a lockless set. */
 void memory_set_tree_trim_to(struct memory_set *set, unsigned keep)
 {
 	/* Type-stable nodes: a lock-free reader may still be in any of them. */
-	if (set->lockless && keep > 0)
+	if (set->lockless)
 		return;
 	free_list(set, &set->spare, &set->nspare, keep);
-	free_list(set, &set->spare_leaf, &set->nspare_leaf, keep);
+}
+
+/*
+ * Give back the nodes reserved since the spare lists held n and nleaf: they
+ * lie at the heads of the lists and no reader has seen them, as nothing
+ * was taken from the lists meanwhile.
+ */
+void memory_set_tree_unreserve(struct memory_set *set, unsigned n,
+			       unsigned nleaf)
+{
+	free_list(set, &set->spare, &set->nspare, n);
+	free_list(set, &set->spare_leaf, &set->nspare_leaf, nleaf);
 }
 
 /*
@@ -368,27 +388,64 @@ bool memory_set_tree_first_from(const struct memory_set *set, uint64_t addr,
 
 /* ---- Insertion -------------------------------------------------------- */
 
-/* Move n slots of inner node src from si to dst at di (regions may overlap). */
-static void inner_move(struct ms_inner *dst, unsigned di, struct ms_inner *src,
-		       unsigned si, unsigned n)
+void memory_set_tree_put_areas(struct memory_area *dst,
+			       const struct memory_area *src, unsigned n)
 {
 	unsigned i;
 
-	memmove(&dst->min[di], &src->min[si], n * sizeof(uint64_t));
-	memmove(&dst->last[di], &src->last[si], n * sizeof(uint64_t));
-	memmove(&dst->gap[di], &src->gap[si], n * sizeof(uint64_t));
-	memmove(&dst->child[di], &src->child[si], n * sizeof(struct ms_node *));
+	if ((uintptr_t)dst < (uintptr_t)src) {
+		for (i = 0; i < n; i++)
+			put_area(&dst[i], &src[i]);
+	} else {
+		for (i = n; i-- > 0;)
+			put_area(&dst[i], &src[i]);
+	}
+}
+
+static inline void put_slot(struct ms_inner *dst, unsigned di,
+			    const struct ms_inner *src, unsigned si)
+{
+	st64(&dst->min[di], src->min[si]);
+	st64(&dst->last[di], src->last[si]);
+	st64(&dst->gap[di], src->gap[si]);
+	MS_STORE(&dst->child[di], src->child[si]);
+}
+
+/*
+ * Move n slots of inner node src from si to dst at di (regions may
+ * overlap): memmove outside a lockless set, slot by slot in one.
+ */
+static void inner_move(bool lk, struct ms_inner *dst, unsigned di,
+		       struct ms_inner *src, unsigned si, unsigned n)
+{
+	unsigned i;
+
+	if (!lk) {
+		memmove(&dst->min[di], &src->min[si], n * sizeof(uint64_t));
+		memmove(&dst->last[di], &src->last[si], n * sizeof(uint64_t));
+		memmove(&dst->gap[di], &src->gap[si], n * sizeof(uint64_t));
+		memmove(&dst->child[di], &src->child[si],
+			n * sizeof(struct ms_node *));
+	} else if (dst != src || di < si) {
+		/* Down, or into another node: first slot first. */
+		for (i = 0; i < n; i++)
+			put_slot(dst, di + i, src, si + i);
+	} else {
+		for (i = n; i-- > 0;)
+			put_slot(dst, di + i, src, si + i);
+	}
 	if (dst != src)
 		for (i = 0; i < n; i++)
 			dst->child[di + i]->parent = dst;
 }
 
-static void inner_put(struct ms_inner *p, unsigned i, struct ms_node *c)
+static inline void inner_put(bool lk, struct ms_inner *p, unsigned i,
+			     struct ms_node *c)
 {
-	inner_move(p, i + 1, p, i, p->h.count - i);
-	p->child[i] = c;
+	inner_move(lk, p, i + 1, p, i, p->h.count - i);
+	MS_STORE(&p->child[i], c);
 	c->parent = p;
-	p->h.count++;
+	set_count(&p->h, p->h.count + 1u);
 }
 
 /* Put the new node right just after node left, which was split. */
@@ -400,19 +457,19 @@ static void insert_child(struct memory_set *set, struct ms_node *left,
 
 	if (!p) {
 		p = as_inner(take_node(set, false));
-		p->h.count = 2;
-		p->child[0] = left;
-		p->child[1] = right;
+		MS_STORE(&p->child[0], left);
+		MS_STORE(&p->child[1], right);
 		left->parent = right->parent = p;
 		set_slot(p, 0);
 		set_slot(p, 1);
-		set->root = &p->h;
+		set_count(&p->h, 2);
+		set_root(set, &p->h);
 		set->height++;
 		return;
 	}
 	i = child_index(p, left) + 1;
 	if (p->h.count < MS_INNER_MAX) {
-		inner_put(p, i, right);
+		inner_put(set->lockless, p, i, right);
 		set_slot(p, i - 1);
 		set_slot(p, i);
 		memory_set_tree_propagate(&p->h);
@@ -422,15 +479,16 @@ static void insert_child(struct memory_set *set, struct ms_node *left,
 	q = as_inner(take_node(set, false));
 	keep = (MS_INNER_MAX + 1) / 2;
 	if (i < keep) {
-		inner_move(q, 0, p, keep - 1, MS_INNER_MAX - keep + 1);
-		q->h.count = MS_INNER_MAX - keep + 1;
-		p->h.count = keep - 1;
-		inner_put(p, i, right);
+		inner_move(set->lockless, q, 0, p, keep - 1,
+			   MS_INNER_MAX - keep + 1);
+		set_count(&q->h, MS_INNER_MAX - keep + 1);
+		set_count(&p->h, keep - 1);
+		inner_put(set->lockless, p, i, right);
 	} else {
-		inner_move(q, 0, p, keep, MS_INNER_MAX - keep);
-		q->h.count = MS_INNER_MAX - keep;
-		p->h.count = keep;
-		inner_put(q, i - keep, right);
+		inner_move(set->lockless, q, 0, p, keep, MS_INNER_MAX - keep);
+		set_count(&q->h, MS_INNER_MAX - keep);
+		set_count(&p->h, keep);
+		inner_put(set->lockless, q, i - keep, right);
 	}
 	set_slot(left->parent, child_index(left->parent, left));
 	set_slot(right->parent, child_index(right->parent, right));
@@ -445,7 +503,7 @@ static void insert_child(struct memory_set *set, struct ms_node *left,
  * operation finds the nodes this one did not take. False if neither has
  * room.
  */
-static bool shift_insert(struct ms_leaf *l, unsigned pos,
+static bool shift_insert(bool lk, struct ms_leaf *l, unsigned pos,
 			 const struct memory_area *a)
 {
 	struct ms_inner *p = l->h.parent;
@@ -457,24 +515,25 @@ static bool shift_insert(struct ms_leaf *l, unsigned pos,
 	i = child_index(p, &l->h);
 	if (i > 0 && (s = as_leaf(p->child[i - 1]))->h.count < MS_LEAF_MAX) {
 		if (pos == 0) {
-			s->a[s->h.count++] = *a;
+			set_area(lk, &s->a[s->h.count], a);
 		} else {
-			s->a[s->h.count++] = l->a[0];
-			memmove(&l->a[0], &l->a[1], (pos - 1) * sizeof(*a));
-			l->a[pos - 1] = *a;
+			set_area(lk, &s->a[s->h.count], &l->a[0]);
+			move_areas(lk, &l->a[0], &l->a[1], pos - 1);
+			set_area(lk, &l->a[pos - 1], a);
 		}
+		set_count(&s->h, s->h.count + 1u);
 		set_slot(p, i - 1);
 	} else if (i + 1 < p->h.count &&
 		   (s = as_leaf(p->child[i + 1]))->h.count < MS_LEAF_MAX) {
-		memmove(&s->a[1], &s->a[0], s->h.count * sizeof(*a));
-		s->h.count++;
+		move_areas(lk, &s->a[1], &s->a[0], s->h.count);
+		set_count(&s->h, s->h.count + 1u);
 		if (pos == MS_LEAF_MAX) {
-			s->a[0] = *a;
+			set_area(lk, &s->a[0], a);
 		} else {
-			s->a[0] = l->a[MS_LEAF_MAX - 1];
-			memmove(&l->a[pos + 1], &l->a[pos],
-				(MS_LEAF_MAX - 1 - pos) * sizeof(*a));
-			l->a[pos] = *a;
+			set_area(lk, &s->a[0], &l->a[MS_LEAF_MAX - 1]);
+			move_areas(lk, &l->a[pos + 1], &l->a[pos],
+				   MS_LEAF_MAX - 1 - pos);
+			set_area(lk, &l->a[pos], a);
 		}
 		set_slot(p, i + 1);
 	} else {
@@ -490,6 +549,7 @@ void memory_set_tree_leaf_insert(struct memory_set *set, struct ms_leaf *l,
 				 unsigned pos,
 				 const struct memory_area *a)
 {
+	bool lk = set->lockless;
 	struct ms_leaf *r, *dst;
 	unsigned keep;
 
@@ -498,42 +558,39 @@ void memory_set_tree_leaf_insert(struct memory_set *set, struct ms_leaf *l,
 	set->count++;
 	if (!l) {
 		l = as_leaf(take_node(set, true));
-		l->a[0] = *a;
-		l->h.count = 1;
-		set->root = &l->h;
+		set_area(lk, &l->a[0], a);
+		set_count(&l->h, 1);
+		set_root(set, &l->h);
 		set->height = 1;
 		return;
 	}
 	if (l->h.count < MS_LEAF_MAX) {
-		memmove(&l->a[pos + 1], &l->a[pos],
-			(l->h.count - pos) * sizeof(*a));
-		l->a[pos] = *a;
-		l->h.count++;
+		move_areas(lk, &l->a[pos + 1], &l->a[pos], l->h.count - pos);
+		set_area(lk, &l->a[pos], a);
+		set_count(&l->h, l->h.count + 1u);
 		memory_set_tree_propagate(&l->h);
 		return;
 	}
-	if (shift_insert(l, pos, a))
+	if (shift_insert(lk, l, pos, a))
 		return;
 	/* Split in halves; later shifts into the neighbours fill them up. */
 	r = as_leaf(take_node(set, true));
 	keep = (MS_LEAF_MAX + 1) / 2;
 	if (pos < keep) {
-		memcpy(r->a, &l->a[keep - 1],
-		       (MS_LEAF_MAX - keep + 1) * sizeof(*a));
-		r->h.count = MS_LEAF_MAX - keep + 1;
-		l->h.count = keep - 1;
+		copy_areas(lk, r->a, &l->a[keep - 1], MS_LEAF_MAX - keep + 1);
+		set_count(&r->h, MS_LEAF_MAX - keep + 1);
+		set_count(&l->h, keep - 1);
 		dst = l;
 	} else {
-		memcpy(r->a, &l->a[keep], (MS_LEAF_MAX - keep) * sizeof(*a));
-		r->h.count = MS_LEAF_MAX - keep;
-		l->h.count = keep;
+		copy_areas(lk, r->a, &l->a[keep], MS_LEAF_MAX - keep);
+		set_count(&r->h, MS_LEAF_MAX - keep);
+		set_count(&l->h, keep);
 		dst = r;
 		pos -= keep;
 	}
-	memmove(&dst->a[pos + 1], &dst->a[pos],
-		(dst->h.count - pos) * sizeof(*a));
-	dst->a[pos] = *a;
-	dst->h.count++;
+	move_areas(lk, &dst->a[pos + 1], &dst->a[pos], dst->h.count - pos);
+	set_area(lk, &dst->a[pos], a);
+	set_count(&dst->h, dst->h.count + 1u);
 	insert_child(set, &l->h, &r->h);
 }
 
@@ -551,37 +608,38 @@ void memory_set_tree_leaf_insert2(struct memory_set *set, struct ms_leaf *l,
 	}
 	write_begin(set);
 	set->count += 2;
-	memmove(&l->a[pos + 2], &l->a[pos], (l->h.count - pos) * sizeof(*a));
-	l->a[pos] = *a;
-	l->a[pos + 1] = *b;
-	l->h.count += 2;
+	move_areas(set->lockless, &l->a[pos + 2], &l->a[pos],
+		   l->h.count - pos);
+	set_area(set->lockless, &l->a[pos], a);
+	set_area(set->lockless, &l->a[pos + 1], b);
+	set_count(&l->h, l->h.count + 2u);
 	memory_set_tree_propagate(&l->h);
 }
 
 /* ---- Removal ---------------------------------------------------------- */
 
 /* Remove slot i of inner node p (the child itself is the caller's). */
-static void inner_remove(struct ms_inner *p, unsigned i)
+static void inner_remove(bool lk, struct ms_inner *p, unsigned i)
 {
-	inner_move(p, i, p, i + 1, p->h.count - i - 1);
-	p->h.count--;
+	inner_move(lk, p, i, p, i + 1, p->h.count - i - 1);
+	set_count(&p->h, p->h.count - 1u);
 }
 
 /* Move everything of right into left, its left neighbour. */
-static void join_nodes(struct ms_node *left, struct ms_node *right)
+static void join_nodes(bool lk, struct ms_node *left, struct ms_node *right)
 {
 	if (left->leaf)
-		memcpy(&as_leaf(left)->a[left->count], as_leaf(right)->a,
-		       right->count * sizeof(struct memory_area));
+		copy_areas(lk, &as_leaf(left)->a[left->count],
+			   as_leaf(right)->a, right->count);
 	else
-		inner_move(as_inner(left), left->count, as_inner(right), 0,
-			   right->count);
-	left->count += right->count;
-	right->count = 0;
+		inner_move(lk, as_inner(left), left->count, as_inner(right),
+			   0, right->count);
+	set_count(left, left->count + right->count);
+	set_count(right, 0);
 }
 
 /* Even out two neighbours whose counts add up to more than a node holds. */
-static void share_nodes(struct ms_node *left, struct ms_node *right)
+static void share_nodes(bool lk, struct ms_node *left, struct ms_node *right)
 {
 	unsigned total = left->count + right->count;
 	unsigned want = total / 2, n;
@@ -591,31 +649,30 @@ static void share_nodes(struct ms_node *left, struct ms_node *right)
 		if (left->leaf) {
 			struct ms_leaf *l = as_leaf(left), *r = as_leaf(right);
 
-			memmove(&r->a[n], r->a, r->h.count * sizeof(r->a[0]));
-			memcpy(r->a, &l->a[want], n * sizeof(r->a[0]));
+			move_areas(lk, &r->a[n], r->a, r->h.count);
+			copy_areas(lk, r->a, &l->a[want], n);
 		} else {
 			struct ms_inner *r = as_inner(right);
 
-			inner_move(r, n, r, 0, r->h.count);
-			inner_move(r, 0, as_inner(left), want, n);
+			inner_move(lk, r, n, r, 0, r->h.count);
+			inner_move(lk, r, 0, as_inner(left), want, n);
 		}
 	} else {
 		n = want - left->count;
 		if (left->leaf) {
 			struct ms_leaf *l = as_leaf(left), *r = as_leaf(right);
 
-			memcpy(&l->a[l->h.count], r->a, n * sizeof(r->a[0]));
-			memmove(r->a, &r->a[n],
-				(r->h.count - n) * sizeof(r->a[0]));
+			copy_areas(lk, &l->a[l->h.count], r->a, n);
+			move_areas(lk, r->a, &r->a[n], r->h.count - n);
 		} else {
 			struct ms_inner *l = as_inner(left), *r = as_inner(right);
 
-			inner_move(l, l->h.count, r, 0, n);
-			inner_move(r, 0, r, n, r->h.count - n);
+			inner_move(lk, l, l->h.count, r, 0, n);
+			inner_move(lk, r, 0, r, n, r->h.count - n);
 		}
 	}
-	left->count = (uint16_t)want;
-	right->count = (uint16_t)(total - want);
+	set_count(left, want);
+	set_count(right, total - want);
 }
 
 /* Node n lost entries: restore fill bounds up the tree, and summaries. */
@@ -630,10 +687,10 @@ void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n)
 		if (!p) {
 			if (n->count == 0) {
 				drop_node(set, n);
-				set->root = NULL;
+				set_root(set, NULL);
 				set->height = 0;
 			} else if (!n->leaf && n->count == 1) {
-				set->root = as_inner(n)->child[0];
+				set_root(set, as_inner(n)->child[0]);
 				as_inner(n)->child[0]->parent = NULL;
 				set->height--;
 				drop_node(set, n);
@@ -656,14 +713,14 @@ void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n)
 			right = p->child[1];
 		}
 		if (left->count + right->count > max) {
-			share_nodes(left, right);
+			share_nodes(set->lockless, left, right);
 			set_slot(p, i);
 			set_slot(p, i + 1);
 			memory_set_tree_propagate(&p->h);
 			return;
 		}
-		join_nodes(left, right);
-		inner_remove(p, i + 1);
+		join_nodes(set->lockless, left, right);
+		inner_remove(set->lockless, p, i + 1);
 		drop_node(set, right);
 		set_slot(p, i);
 		n = &p->h;
@@ -671,30 +728,30 @@ void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n)
 }
 
 /*
- * Remove, and release, the areas of leaf l from position pos on whose start
- * is at most hi; true if the run reached the leaf's end, so that it may go
- * on in the next leaf.
+ * Remove the areas of leaf l from position pos on whose start is at most hi,
+ * releasing them if asked; true if the run reached the leaf's end, so that
+ * it may go on in the next leaf.
  */
-static bool remove_in_leaf(struct memory_set *set, struct ms_leaf *l,
-			   unsigned pos, uint64_t hi)
+static inline bool remove_in_leaf(struct memory_set *set, struct ms_leaf *l,
+				  unsigned pos, uint64_t hi, bool release)
 {
 	unsigned end, k;
 	bool more;
 
 	for (end = pos; end < l->h.count && l->a[end].start <= hi; end++)
-		release_area(&l->a[end]);
+		if (release)
+			release_area(&l->a[end]);
 	more = end == l->h.count;
 	k = end - pos;
-	memmove(&l->a[pos], &l->a[end], (l->h.count - end) * sizeof(l->a[0]));
-	l->h.count = (uint16_t)(l->h.count - k);
+	move_areas(set->lockless, &l->a[pos], &l->a[end], l->h.count - end);
+	set_count(&l->h, l->h.count - k);
 	set->count -= k;
 	memory_set_tree_rebalance(set, &l->h);
 	return more;
 }
 
-/* Remove, and release, every area whose start lies in [lo, hi]. */
-void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
-				  uint64_t hi)
+static void remove_range(struct memory_set *set, uint64_t lo, uint64_t hi,
+			 bool release)
 {
 	write_begin(set);
 	while (set->root) {
@@ -710,9 +767,22 @@ void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
 				return;
 			pos = 0;
 		}
-		if (l->a[pos].start > hi || !remove_in_leaf(set, l, pos, hi))
+		if (l->a[pos].start > hi ||
+		    !remove_in_leaf(set, l, pos, hi, release))
 			return;
 	}
+}
+
+void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
+				  uint64_t hi)
+{
+	remove_range(set, lo, hi, true);
+}
+
+void memory_set_tree_forget_range(struct memory_set *set, uint64_t lo,
+				  uint64_t hi)
+{
+	remove_range(set, lo, hi, false);
 }
 
 void memory_set_tree_remove_from(struct memory_set *set,
@@ -722,7 +792,7 @@ void memory_set_tree_remove_from(struct memory_set *set,
 
 	write_begin(set);
 	/* The rebalance may move what follows: find it again, by address. */
-	if (remove_in_leaf(set, at->l, at->i, hi) && lo < hi)
+	if (remove_in_leaf(set, at->l, at->i, hi, true) && lo < hi)
 		memory_set_tree_remove_range(set, lo + 1, hi);
 }
 
@@ -944,9 +1014,10 @@ enum mapping_error memory_set_find_free_area_top(const struct memory_set *set,
 
 /* ---- Duplicate ----------------------------------------------------- */
 
-/* Copy the subtree n node by node into reserved nodes of dst. */
-struct ms_node *memory_set_tree_clone_subtree(struct memory_set *dst,
-					      const struct ms_node *n)
+/* Copy the subtree n node by node into reserved nodes of dst, one memcpy
+ * per node: dst has no lock-free readers. */
+static struct ms_node *clone_plain(struct memory_set *dst,
+				   const struct ms_node *n)
 {
 	struct ms_node *c = take_node(dst, n->leaf);
 	unsigned i;
@@ -958,7 +1029,7 @@ struct ms_node *memory_set_tree_clone_subtree(struct memory_set *dst,
 
 		memcpy(c, n, sizeof(struct ms_inner));
 		for (i = 0; i < n->count; i++) {
-			struct ms_node *k = memory_set_tree_clone_subtree(dst, p->child[i]);
+			struct ms_node *k = clone_plain(dst, p->child[i]);
 
 			as_inner(c)->child[i] = k;
 			k->parent = as_inner(c);
@@ -966,6 +1037,44 @@ struct ms_node *memory_set_tree_clone_subtree(struct memory_set *dst,
 	}
 	c->parent = NULL;
 	return c;
+}
+
+/*
+ * The same for a lockless dst, where a reader may be in a node taken from
+ * the spare lists: word by word, and no pointer into src's tree is ever
+ * stored (a reader would follow it into nodes that src may free).
+ */
+static struct ms_node *clone_words(struct memory_set *dst,
+				   const struct ms_node *n)
+{
+	struct ms_node *c = take_node(dst, n->leaf);
+	unsigned i;
+
+	if (n->leaf) {
+		memory_set_tree_put_areas(as_leaf(c)->a,
+					  ((const struct ms_leaf *)n)->a,
+					  n->count);
+	} else {
+		const struct ms_inner *p = (const struct ms_inner *)n;
+
+		for (i = 0; i < n->count; i++) {
+			struct ms_sum s = { p->min[i], p->last[i], p->gap[i] };
+			struct ms_node *k = clone_words(dst, p->child[i]);
+
+			put_sum(as_inner(c), i, &s);
+			MS_STORE(&as_inner(c)->child[i], k);
+			k->parent = as_inner(c);
+		}
+	}
+	set_count(c, n->count);
+	c->parent = NULL;
+	return c;
+}
+
+struct ms_node *memory_set_tree_clone_subtree(struct memory_set *dst,
+					      const struct ms_node *n)
+{
+	return dst->lockless ? clone_words(dst, n) : clone_plain(dst, n);
 }
 
 /* ---- Iteration -------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #define MEMORY_SET_TREE_H
 
 #include <stdatomic.h>
+#include <string.h>
 
 #include <memory_set/memory_set.h>
 
@@ -60,6 +61,121 @@ _Static_assert(sizeof(struct ms_inner) <= MEMORY_SET_NODE_SIZE,
 
 #define U64_MAX UINT64_MAX
 
+/* ---- Words that readers without a lock load (docs/concurrency.md) ----
+ *
+ * In a set with lockless_lookups, readers load node words (a node's count
+ * and kind, an inner node's keys and children, a leaf's areas) and the
+ * root while the one writer stores them. Both sides make each such access
+ * a relaxed atomic, one word at a time, so the race is defined (the C11
+ * memory model, through the compiler's __atomic builtins, which act on
+ * plain objects) and ThreadSanitizer checks it. A relaxed store of an
+ * aligned word is a plain store instruction on every target the project
+ * builds for, so the writer uses these stores in every set; only copies of
+ * many words (memmove, memcpy) stay plain outside a lockless set, where no
+ * reader may look. A node's parent and the spare list's link, which share
+ * its first word, are the writer's alone.
+ *
+ * On a 32-bit host a 64-bit word is two 32-bit halves: a reader may see the
+ * halves of two different stores, a wrong value that the sequence count
+ * throws away; the core never needs a 64-bit atomic (no __atomic_*_8).
+ */
+#define MS_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define MS_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+#if UINTPTR_MAX > 0xffffffffu
+static inline uint64_t ld64(const uint64_t *p)
+{
+	return MS_LOAD(p);
+}
+
+static inline void st64(uint64_t *p, uint64_t v)
+{
+	MS_STORE(p, v);
+}
+#else
+typedef uint32_t __attribute__((may_alias)) ms_half;
+
+static inline uint64_t ld64(const uint64_t *p)
+{
+	const ms_half *h = (const ms_half *)(const void *)p;
+	uint32_t part[2];
+	uint64_t v;
+
+	part[0] = MS_LOAD(&h[0]);
+	part[1] = MS_LOAD(&h[1]);
+	memcpy(&v, part, sizeof(v));
+	return v;
+}
+
+static inline void st64(uint64_t *p, uint64_t v)
+{
+	ms_half *h = (ms_half *)(void *)p;
+	uint32_t part[2];
+
+	memcpy(part, &v, sizeof(v));
+	MS_STORE(&h[0], part[0]);
+	MS_STORE(&h[1], part[1]);
+}
+#endif
+
+static inline void set_count(struct ms_node *n, unsigned count)
+{
+	MS_STORE(&n->count, (uint16_t)count);
+}
+
+static inline void set_root(struct memory_set *set, struct ms_node *root)
+{
+	MS_STORE(&set->root, (void *)root);
+}
+
+/* Store area *src into the node slot *dst, word by word. */
+static inline void put_area(struct memory_area *dst,
+			    const struct memory_area *src)
+{
+	st64(&dst->start, src->start);
+	st64(&dst->size, src->size);
+	st64(&dst->flags, src->flags);
+	MS_STORE(&dst->backend.ops, src->backend.ops);
+	MS_STORE(&dst->backend.data, src->backend.data);
+}
+
+/* Copy n areas from src to dst, area by area, in the order that reads each
+ * area before it is overwritten (the ranges may overlap). */
+void memory_set_tree_put_areas(struct memory_area *dst,
+			       const struct memory_area *src, unsigned n);
+
+/* Store area *src into the node slot *dst: one plain copy outside a
+ * lockless set, word by word in one (lk). */
+static inline void set_area(bool lk, struct memory_area *dst,
+			    const struct memory_area *src)
+{
+	if (lk)
+		memory_set_tree_put_areas(dst, src, 1);
+	else
+		*dst = *src;
+}
+
+/* Copy n areas from src to dst (the ranges may overlap): memmove outside a
+ * lockless set, area by area in one (lk). */
+static inline void move_areas(bool lk, struct memory_area *dst,
+			      const struct memory_area *src, unsigned n)
+{
+	if (lk)
+		memory_set_tree_put_areas(dst, src, n);
+	else
+		memmove(dst, src, n * sizeof(*dst));
+}
+
+/* The same for ranges that do not overlap (another node's): memcpy. */
+static inline void copy_areas(bool lk, struct memory_area *dst,
+			      const struct memory_area *src, unsigned n)
+{
+	if (lk)
+		memory_set_tree_put_areas(dst, src, n);
+	else
+		memcpy(dst, src, n * sizeof(*dst));
+}
+
 static inline uint64_t area_last(const struct memory_area *a)
 {
 	return a->start + (a->size - 1);
@@ -106,8 +222,13 @@ bool memory_set_tree_reserve(struct memory_set *set, unsigned need);
  * a lockless set). */
 bool memory_set_tree_reserve_copy(struct memory_set *set,
 				  const struct memory_set *src);
-/* Give back reserved nodes beyond keep. */
+/* Give back reserved nodes beyond keep; a lockless set keeps them all
+ * (a reader may be in any node it ever used). */
 void memory_set_tree_trim_to(struct memory_set *set, unsigned keep);
+/* Give back the nodes reserved since the spare lists held n and nleaf, if
+ * none was taken since: no reader has seen them. */
+void memory_set_tree_unreserve(struct memory_set *set, unsigned n,
+			       unsigned nleaf);
 /*
  * Nodes that inserting k (1 or 2) areas into leaf l (NULL: an empty tree)
  * may need. Inner nodes are counted as if they received two children, so
@@ -162,6 +283,9 @@ void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n);
 /* Remove, and release, every area whose start lies in [lo, hi]. */
 void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
 				  uint64_t hi);
+/* The same without release: the areas' data is not the set's to release. */
+void memory_set_tree_forget_range(struct memory_set *set, uint64_t lo,
+				  uint64_t hi);
 /* The same from the area at *at (at->i below the count) up to the last
  * starting at or before hi: where the caller knows the place. */
 void memory_set_tree_remove_from(struct memory_set *set,
@@ -181,15 +305,6 @@ bool memory_set_mergeable(const struct memory_area *a,
 
 /* ---- Lookups without a lock: the writer's side (docs/concurrency.md) ---- */
 
-/* Built with ThreadSanitizer, which knows no fences (see lockless.c). */
-#if defined(__SANITIZE_THREAD__)
-#define MS_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define MS_TSAN 1
-#endif
-#endif
-
 static inline _Atomic uint32_t *seq_of(struct memory_set *set)
 {
 	return (_Atomic uint32_t *)(void *)&set->seq;
@@ -203,14 +318,9 @@ static inline _Atomic uint32_t *seq_of(struct memory_set *set)
 static inline void write_begin(struct memory_set *set)
 {
 	if (set->lockless && !(set->seq & 1)) {
-#ifdef MS_TSAN
-		atomic_exchange_explicit(seq_of(set), set->seq + 1,
-					 memory_order_acq_rel);
-#else
 		atomic_store_explicit(seq_of(set), set->seq + 1,
 				      memory_order_relaxed);
 		atomic_thread_fence(memory_order_release);
-#endif
 	}
 }
 

@@ -185,7 +185,7 @@ struct mapping_backend_ops {
 	 * If it fails it must leave both page tables as they were for the
 	 * range; the set then undoes the areas already duplicated (unmap() on
 	 * the child's page table, then release() of the child's data, in
-	 * reverse order).
+	 * reverse order; an area whose unmap() fails stays in the child).
 	 * Default (NULL): the child shares @p data and map() is called for the
 	 * range on @p dst_page_table.
 	 */
@@ -202,7 +202,11 @@ struct mapping_backend_ops {
 	 * Default (NULL): map() the new range, then unmap() the old one (the
 	 * contents are not kept). If that unmap() fails, the new range is
 	 * unmapped again and the error returned, nothing moved; only if that
-	 * fails too are both ranges mapped, and the set then holds both.
+	 * fails too are both ranges mapped, and the set then holds both. With a
+	 * split() hook, a range at its area's start has the area's own data,
+	 * which two areas cannot hold: the old range is unmapped first, then
+	 * the new one mapped, and if that fails the old one mapped again; only
+	 * if that fails too is neither mapped, and the set holds neither.
 	 */
 	enum mapping_error (*move)(void *data, uint64_t old_start,
 				   uint64_t new_start, uint64_t size,

@@ -36,7 +36,8 @@
  * retries, and one that reads a node being rewritten never loops forever
  * nor reads outside node memory. Such a set never gives a node back to its
  * allocator before memory_set_destroy() (freed nodes wait on its spare
- * list), so a reader can always read a node it reached. They return copies:
+ * list; a failed call gives back at most nodes it got and never used), so a
+ * reader can always read a node it reached. They return copies:
  * a pointer into the set could be reused as soon as the call returns. In a
  * set without the option those functions need the shared lock, as the
  * others do, and cost the same as before. See docs/concurrency.md.
@@ -77,9 +78,27 @@ struct memory_set_allocator {
 	void (*free)(void *ctx, void *ptr, size_t size);
 };
 
-/** @brief Options of memory_set_init(). Zero-initialise, then set fields. */
+/**
+ * @brief Options of memory_set_init(). Zero-initialise them, then set
+ * @c size, the allocator and the fields you need.
+ *
+ * @c size says which fields the caller's header had, so that a program
+ * built against an earlier release keeps working with this one. Each size
+ * that a released header had is accepted and reads only its fields:
+ *
+ * | @c size                                                 | fields read |
+ * |---------------------------------------------------------|-------------|
+ * | `offsetof(struct memory_set_options, max_areas)`        | @c size to @c granule (the first release) |
+ * | `offsetof(struct memory_set_options, lockless_lookups)` | and @c max_areas |
+ * | `sizeof(struct memory_set_options)` or more             | all of them |
+ *
+ * A size above this header's is a newer caller's: the fields this header
+ * knows are read. Any other size is MAPPING_ERR_INVALID_PARAM, and so is
+ * 0: zero-initialised options with no size are refused, not taken for this
+ * header's size (which would read past the struct of an older caller).
+ */
 struct memory_set_options {
-	/** sizeof(struct memory_set_options), for forward compatibility. */
+	/** sizeof(struct memory_set_options); required (see above). */
 	uint32_t size;
 	/** Start the set with merging on: see memory_set_set_merge(). */
 	bool merge;
@@ -97,7 +116,7 @@ struct memory_set_options {
 	/**
 	 * Most areas the set may hold (Linux's max_map_count), 0 for no limit:
 	 * see memory_set_set_max_areas(). Read only when @c size covers it, so
-	 * callers built against the first version of this struct still work.
+	 * callers built against the first release still work.
 	 */
 	uint64_t max_areas;
 	/**
@@ -134,8 +153,9 @@ struct memory_set {
 /**
  * @brief Initialise @p set as an empty set.
  * @return MAPPING_OK, or MAPPING_ERR_INVALID_PARAM if @p set or @p opts is
- *         NULL, opts->size is too small, the allocator is missing or of
- *         version 0, or the granule is not a power of two.
+ *         NULL, opts->size is none of the sizes memory_set_options lists
+ *         (0 included), the allocator is missing or of version 0, or the
+ *         granule is not a power of two.
  *         Nothing is allocated until the first area is mapped.
  */
 enum mapping_error memory_set_init(struct memory_set *set,
@@ -505,7 +525,11 @@ enum mapping_error memory_set_remap(struct memory_set *set, uint64_t start,
  *   in the page table) and the failing step is not: a target unmap failing
  *   leaves as memory_set_unmap(); the tail unmap, the move or the map
  *   of the rest failing leaves the target free and the area at the old
- *   place (move, tail) or moved but not grown (map of the rest).
+ *   place (move, tail) or moved but not grown (map of the rest). When the
+ *   default move (no move() hook) cannot undo its first step either, the
+ *   moved range is in the set where the page table has it: at both places,
+ *   or, for a backend with split() and a range at its area's start, at
+ *   neither (see mapping_backend_ops.move).
  *
  * Ownership: the moved area's data stays the set's (the old area's, or
  * the split() result for its offset); data of areas unmapped at the target
@@ -530,17 +554,22 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
  * file); anonymous memory loses its contents in the child. Give such a
  * backend a dup() hook that copies or shares the pages.
  *
- * @p dst must be initialised and empty; it keeps its allocator and takes
- * @p src's granule, merge setting and area limit. @p src is not changed.
- * The dup() hook may change both page tables (copy-on-write marks).
+ * @p dst must be initialised and empty; it keeps its allocator and, on
+ * success, takes @p src's granule, merge setting and area limit (a failure
+ * leaves its own). @p src is not changed. The dup() hook may change both
+ * page tables (copy-on-write marks).
  *
  * @return MAPPING_OK;
  *   MAPPING_ERR_INVALID_PARAM: @p dst or @p src NULL, the same set, or
  *   @p dst not empty;
- *   MAPPING_ERR_NO_MEMORY: @p dst's allocator failed (before any hook);
+ *   MAPPING_ERR_NO_MEMORY: @p dst's allocator failed (before any hook):
+ *   nothing changed;
  *   a dup() or map() hook's error: every area already duplicated is undone
  *   in reverse order (unmap() on @p dst_page_table, then release() of the
- *   child's data), @p dst is empty again and holds no memory.
+ *   child's data), and @p dst is empty again, but for an area whose unmap()
+ *   failed: it stays in @p dst, as @p dst_page_table still maps it. An
+ *   empty @p dst holds no memory, unless it has lookups without a lock:
+ *   such a set keeps the nodes it used until memory_set_destroy().
  */
 enum mapping_error memory_set_dup(struct memory_set *dst,
 				  const struct memory_set *src,

@@ -6,6 +6,10 @@
  * operations: map (plain or replacing), unmap, protect and their strict
  * forms, remap in place and to a fixed place, dup (the sequence goes on
  * with the copy), page faults, area limits, clear and merge on and off.
+ * Double faults: a second call fails too in protect's roll-back, in the
+ * default move of remap_fixed (a backend with split and release but no
+ * move hook, or none of them) and in dup's undo. A set with lookups
+ * without a lock must never give back a node it had before the operation.
  *
  *   fault_injection [SEQUENCES] [SEED]
  *
@@ -47,6 +51,7 @@ struct op {
 	uint64_t start, size, flags, mask;
 	uint64_t new_size, new_start; /* remap */
 	bool tok; /* map with token_ops (split/release/can_merge/v2) */
+	bool nomove; /* with tok: token_nomove_ops (the default move) */
 	bool aim; /* move start and size into an area (see aim_op) */
 };
 
@@ -95,6 +100,7 @@ static bool prot_update(void *ctx, uint64_t old_flags, uint64_t *new_flags)
 /* Statistics printed at the end, to show what was exercised. */
 static struct {
 	long runs, hook_faults, rollback_faults, alloc_faults, alloc_ok;
+	long move_undo_faults, dup_undo_faults;
 	long by_hook[HOOK_KINDS], by_op[OP_KINDS];
 } st;
 
@@ -133,6 +139,7 @@ static void run_end(struct run *r)
 	verify_set(cur_set(r), cur_sh(r));
 	REL_CHECK(memory_set_is_empty(cur_set(r)) && cur_sh(r)->n == 0,
 		  "clear left areas or pages");
+	r->fa.keep_below = 0;
 	memory_set_destroy(cur_set(r));
 	REL_CHECK(r->fa.live == 0, "%ld nodes leaked", r->fa.live);
 	REL_CHECK(inj.tokens_live == 0, "%ld tokens never released",
@@ -143,8 +150,10 @@ static void run_end(struct run *r)
 
 /*
  * Fork: duplicate into the other set. On success the original is
- * destroyed (its pages are the old process's) and the copy goes on; on a
- * failure the copy must be empty, hold no memory and have no pages.
+ * destroyed (its pages are the old process's) and the copy goes on. On a
+ * failure the copy must hold what its page table holds: nothing, or the
+ * areas whose undo failed; when it is empty and has no lookups without a
+ * lock, no memory either. Then it goes.
  */
 static enum mapping_error run_dup(struct run *r)
 {
@@ -153,13 +162,16 @@ static enum mapping_error run_dup(struct run *r)
 
 	set_init(r, c, false);
 	e = memory_set_dup(&r->sets[c], cur_set(r), cur_sh(r), &r->shs[c]);
+	r->fa.keep_below = 0;
 	if (e != MAPPING_OK) {
-		REL_CHECK(memory_set_is_empty(&r->sets[c]) &&
+		verify_pages(&r->sets[c], &r->shs[c]);
+		REL_CHECK(!memory_set_is_empty(&r->sets[c]) || r->lockless ||
 				  memory_set_memory_bytes(&r->sets[c]) == 0,
-			  "a failed dup left the copy with areas or memory");
-		REL_CHECK(r->shs[c].n == 0,
+			  "a failed dup left the copy with memory");
+		REL_CHECK(inj.nfailed == 2 || r->shs[c].n == 0,
 			  "a failed dup left pages in the copy's page table");
 		memory_set_destroy(&r->sets[c]);
+		shadow_free(&r->shs[c]);
 		return e;
 	}
 	memory_set_destroy(cur_set(r));
@@ -225,11 +237,16 @@ static enum mapping_error run_op(struct run *r, const struct op *op)
 	struct shadow *sh = cur_sh(r);
 	enum mapping_error e;
 
+	/* A lockless set keeps every node it has until destroy: a reader
+	 * may be in any of them. */
+	r->fa.keep_below = r->lockless ? r->fa.calls + 1 : 0;
 	switch (op->kind) {
 	case OP_MAP:
 	case OP_MAP_REPLACE:
 		if (op->tok)
-			b = (struct mapping_backend){&token_ops, token_new()};
+			b = (struct mapping_backend){
+				op->nomove ? &token_nomove_ops : &token_ops,
+				token_new()};
 		e = memory_set_map(set, op->start, op->size, op->flags, &b, sh,
 				   op->kind == OP_MAP_REPLACE);
 		/* A failed map never took the area: its data is ours again. */
@@ -307,6 +324,7 @@ static void gen_seq(struct seq *s, struct rng *g)
 				  .size = gr};
 		op->flags = rng_below(g, 3);
 		op->tok = rng_chance(g, 50);
+		op->nomove = op->tok && rng_chance(g, 50);
 	}
 	nops = 6 + (unsigned)rng_below(g, 12);
 	for (unsigned i = 0; i < nops; i++) {
@@ -325,6 +343,7 @@ static void gen_seq(struct seq *s, struct rng *g)
 		op->flags = rng_below(g, 4);
 		op->mask = masks[rng_below(g, 4)];
 		op->tok = rng_chance(g, 50);
+		op->nomove = op->tok && rng_chance(g, 50);
 		op->kind = w < 15   ? OP_MAP
 			   : w < 30 ? OP_MAP_REPLACE
 			   : w < 40 ? OP_UNMAP
@@ -430,6 +449,19 @@ static void want_remap_fixed(struct snap *want, const struct op *op,
 	if (op->new_size < op->size &&
 	    !(hc->kind == HOOK_UNMAP && hc->start == op->start + moved))
 		snap_remove(want, op->start + moved, op->size - moved);
+	if (inj.nfailed < 2)
+		return;
+	/* The default move's undo failed too: the moved pages are at both
+	 * places (the new range's unmap failed) or at neither (the old
+	 * range's map failed). */
+	hc = &inj.failed[1];
+	st.move_undo_faults++;
+	if (hc->kind == HOOK_UNMAP && hc->start == op->new_start)
+		snap_set_pages(want, op->new_start, moved, flags);
+	else if (hc->kind == HOOK_MAP && hc->start == op->start)
+		snap_remove(want, op->start, moved);
+	else
+		REL_FAIL("remap_fixed's undo called another hook");
 }
 
 /* What the set must look like after a hook of op failed (see the failure
@@ -500,10 +532,15 @@ static void check_hook_failure(const struct op *op, const struct snap *before,
 			  "remap called another hook");
 		break;
 	case OP_DUP:
-		/* The failed copy is gone (run_dup checked it empty); the
-		 * original is untouched, data included. */
+		/* The failed copy is gone (run_dup checked it against its
+		 * page table); the original is untouched, data included. */
 		REL_CHECK(hc->kind == HOOK_DUP || hc->kind == HOOK_MAP,
 			  "dup called another hook");
+		if (inj.nfailed == 2) {
+			REL_CHECK(inj.failed[1].kind == HOOK_UNMAP,
+				  "dup's undo called another hook");
+			st.dup_undo_faults++;
+		}
 		REL_CHECK(snap_identical(before, after),
 			  "a failed dup changed the original");
 		break;
@@ -703,6 +740,20 @@ static bool is_protect(const struct op *op)
 	return op->kind == OP_PROTECT || op->kind == OP_PROTECT_STRICT;
 }
 
+/*
+ * Which later hook call m of op (the first failing at call n, the op then
+ * making `made` calls) fails too: each of protect's roll-back and of
+ * remap_fixed's (at most one call); in dup's undo, which makes one call per
+ * area before the failing one, the first, the last and one in between.
+ */
+static bool second_fault(const struct op *op, long n, long m, long made)
+{
+	if (is_protect(op) || op->kind == OP_REMAP_FIXED)
+		return true;
+	return op->kind == OP_DUP &&
+	       (m == n + 1 || m == made || m == (n + 1 + made) / 2);
+}
+
 static void run_seq(unsigned long long seed, struct ref *ref)
 {
 	static const enum mapping_error codes[] = {
@@ -748,9 +799,10 @@ static void run_seq(unsigned long long seed, struct ref *ref)
 			struct fault f = {{n, 0}, 0, codes[(k + n) % 4]};
 			long made = run_fault(s, k, &f, ref, seed);
 
-			/* Fail each later call too: protect's roll-back. */
-			for (long m = n + 1; m <= made && is_protect(&s->ops[k]);
-			     m++) {
+			/* Fail a later call too: the roll-back or undo. */
+			for (long m = n + 1; m <= made; m++) {
+				if (!second_fault(&s->ops[k], n, m, made))
+					continue;
 				f.hook[1] = m;
 				run_fault(s, k, &f, ref, seed);
 			}
@@ -835,13 +887,14 @@ int main(int argc, char **argv)
 	free(ref);
 	printf("fault_injection: %u sequences, %ld runs, %ld hook faults "
 	       "(map %ld unmap %ld protect %ld split %ld dup %ld move %ld "
-	       "fault %ld), %ld roll-back faults, %ld allocation faults "
-	       "(+%ld absorbed)\n",
+	       "fault %ld), %ld roll-back faults, undo faults: %ld in moves, "
+	       "%ld in dups, %ld allocation faults (+%ld absorbed)\n",
 	       nseq, st.runs, st.hook_faults, st.by_hook[HOOK_MAP],
 	       st.by_hook[HOOK_UNMAP], st.by_hook[HOOK_PROTECT],
 	       st.by_hook[HOOK_SPLIT], st.by_hook[HOOK_DUP],
 	       st.by_hook[HOOK_MOVE], st.by_hook[HOOK_FAULT],
-	       st.rollback_faults, st.alloc_faults, st.alloc_ok);
+	       st.rollback_faults, st.move_undo_faults, st.dup_undo_faults,
+	       st.alloc_faults, st.alloc_ok);
 	printf("hook faults by operation:");
 	for (int i = 0; i < OP_KINDS; i++)
 		if (st.by_op[i])
@@ -857,7 +910,8 @@ int main(int argc, char **argv)
 				  st.by_op[OP_REMAP] &&
 				  st.by_op[OP_REMAP_FIXED] && st.by_op[OP_DUP],
 			  "a new operation never saw a failing hook");
-		REL_CHECK(st.rollback_faults && st.alloc_faults,
+		REL_CHECK(st.rollback_faults && st.move_undo_faults &&
+				  st.dup_undo_faults && st.alloc_faults,
 			  "a kind of fault was never injected");
 	}
 	return 0;

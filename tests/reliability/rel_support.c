@@ -56,9 +56,13 @@ bool rng_chance(struct rng *r, unsigned percent)
 }
 
 /* ---- failing allocator ---------------------------------------------- */
+/* Each block is preceded by the number of the call that made it. */
+#define FA_HEAD 16
+
 static void *fa_alloc(void *ctx, size_t size)
 {
 	struct fail_alloc *fa = ctx;
+	unsigned char *p;
 
 	REL_CHECK(size == MEMORY_SET_NODE_SIZE, "alloc of %zu bytes", size);
 	fa->calls++;
@@ -66,19 +70,28 @@ static void *fa_alloc(void *ctx, size_t size)
 		fa->failed++;
 		return NULL;
 	}
+	p = malloc(FA_HEAD + size);
+	REL_CHECK(p != NULL, "out of memory");
+	memcpy(p, &fa->calls, sizeof(fa->calls));
 	fa->live++;
-	return malloc(size);
+	return p + FA_HEAD;
 }
 
 static void fa_free(void *ctx, void *ptr, size_t size)
 {
 	struct fail_alloc *fa = ctx;
+	unsigned char *p = (unsigned char *)ptr - FA_HEAD;
+	long made;
 
 	REL_CHECK(ptr != NULL, "free(NULL)");
 	REL_CHECK(size == MEMORY_SET_NODE_SIZE, "free of %zu bytes", size);
 	REL_CHECK(fa->live > 0, "more frees than allocations");
+	memcpy(&made, p, sizeof(made));
+	REL_CHECK(made >= fa->keep_below,
+		  "block of allocation %ld given back, while the blocks of "
+		  "allocations before %ld must stay", made, fa->keep_below);
 	fa->live--;
-	free(ptr);
+	free(p);
 }
 
 const struct memory_set_allocator fail_allocator = {
@@ -415,6 +428,23 @@ const struct mapping_backend_ops token_ops = {
 	.fault = h_fault,
 };
 
+const struct mapping_backend_ops token_nomove_ops = {
+	.version = MAPPING_BACKEND_OPS_VERSION,
+	.map = h_map,
+	.unmap = h_unmap,
+	.protect = h_protect,
+	.split = h_split,
+	.release = h_release,
+	.can_merge = h_can_merge,
+	.dup = h_dup,
+	.fault = h_fault,
+};
+
+bool is_token_ops(const struct mapping_backend_ops *ops)
+{
+	return ops == &token_ops || ops == &token_nomove_ops;
+}
+
 /* ---- snapshots ------------------------------------------------------ */
 void snap_take(struct snap *s, const struct memory_set *set)
 {
@@ -472,7 +502,7 @@ void snap_print(FILE *f, const char *title, const struct snap *s)
 			(unsigned long long)s->a[i].start,
 			(unsigned long long)s->a[i].size,
 			(unsigned long long)s->a[i].flags,
-			s->a[i].ops == &token_ops ? " tok" : "");
+			is_token_ops(s->a[i].ops) ? " tok" : "");
 }
 
 void snap_remove(struct snap *s, uint64_t start, uint64_t size)
@@ -598,15 +628,31 @@ static int cmp_ptr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-void verify_set(const struct memory_set *set, const struct shadow *sh)
+void verify_pages(const struct memory_set *set, const struct shadow *sh)
 {
 	const char *why = memory_set_check(set);
 	struct snap s;
 	struct srange *r;
+
+	REL_CHECK(why == NULL, "memory_set_check: %s", why);
+	snap_take(&s, set);
+	r = snap_ranges(&s);
+	if (!same_ranges(r, s.n, sh->r, sh->n)) {
+		snap_print(stderr, "set", &s);
+		print_shadow(sh);
+		REL_FAIL("set and page table disagree");
+	}
+	free(r);
+	snap_free(&s);
+}
+
+void verify_set(const struct memory_set *set, const struct shadow *sh)
+{
+	struct snap s;
 	const void **toks;
 	size_t ntok = 0;
 
-	REL_CHECK(why == NULL, "memory_set_check: %s", why);
+	verify_pages(set, sh);
 	snap_take(&s, set);
 	REL_CHECK(memory_set_is_empty(set) == (s.n == 0), "is_empty wrong");
 
@@ -631,7 +677,7 @@ void verify_set(const struct memory_set *set, const struct shadow *sh)
 	toks = malloc((s.n + 1) * sizeof(*toks));
 	REL_CHECK(toks != NULL, "out of memory");
 	for (size_t i = 0; i < s.n; i++) {
-		if (s.a[i].ops != &token_ops)
+		if (!is_token_ops(s.a[i].ops))
 			continue;
 		REL_CHECK(token_alive(s.a[i].data),
 			  "area %#llx has a released token",
@@ -644,13 +690,5 @@ void verify_set(const struct memory_set *set, const struct shadow *sh)
 	REL_CHECK((long)ntok == inj.tokens_live,
 		  "%zu tokens in the set, %ld alive", ntok, inj.tokens_live);
 	free(toks);
-
-	r = snap_ranges(&s);
-	if (!same_ranges(r, s.n, sh->r, sh->n)) {
-		snap_print(stderr, "set", &s);
-		print_shadow(sh);
-		REL_FAIL("set and page table disagree");
-	}
-	free(r);
 	snap_free(&s);
 }

@@ -50,6 +50,9 @@ struct fail_alloc {
 	long calls;     /* alloc() calls so far */
 	long fail_at;   /* the call number that returns NULL; 0: never */
 	long failed;    /* how many calls returned NULL */
+	/* Giving back a block made by a call numbered below this fails the
+	 * test (0: any block may come back). */
+	long keep_below;
 };
 extern const struct memory_set_allocator fail_allocator;
 
@@ -109,6 +112,9 @@ extern const struct mapping_backend_ops plain_ops;
  * the flags have (as the default does). Checks
  * use-after-release. */
 extern const struct mapping_backend_ops token_ops;
+/* The same without a move hook: remap_fixed takes its default move. */
+extern const struct mapping_backend_ops token_nomove_ops;
+bool is_token_ops(const struct mapping_backend_ops *ops);
 void *token_new(void);
 /* The caller gives back a token the set never took (a failed map). */
 void token_drop(void *tok);
@@ -143,6 +149,9 @@ void snap_set_pages(struct snap *s, uint64_t start, uint64_t size,
  * token is alive and owned by that area alone. Fails the test otherwise.
  */
 void verify_set(const struct memory_set *set, const struct shadow *sh);
+/* The same but for the tokens: for a set whose tokens are not the only ones
+ * alive (a failed dup's copy). */
+void verify_pages(const struct memory_set *set, const struct shadow *sh);
 
 /* Page-for-page comparison of two area lists: same pages, same flags. */
 bool same_pages(const struct snap *x, const struct snap *y);

@@ -503,6 +503,101 @@ const struct mapping_backend_ops mock_ops_v1_trap = {
 	.fault = trap_fault,
 };
 
+/* ---- owned data: one tag per area, no move hook ----------------------- */
+
+/* Tag states by id: 1 alive, 2 released. Ids start at 1, so a tag is never
+ * NULL, and are never reused, so a stale tag cannot look alive. */
+#define OWNED_MAX 4096
+static unsigned char owned_state[OWNED_MAX];
+static unsigned owned_n;
+static long owned_live_n;
+
+void *owned_new(void)
+{
+	if (owned_n + 1 >= OWNED_MAX)
+		fail_msg("out of owned tags");
+	owned_state[++owned_n] = 1;
+	owned_live_n++;
+	return (void *)(uintptr_t)owned_n;
+}
+
+bool owned_alive(const void *tag)
+{
+	uintptr_t id = (uintptr_t)tag;
+
+	return id > 0 && id <= owned_n && owned_state[id] == 1;
+}
+
+long owned_live(void)
+{
+	return owned_live_n;
+}
+
+static void owned_check(const void *tag, const char *hook)
+{
+	if (!owned_alive(tag))
+		fail_msg("%s hook given a tag that is not alive (%p)", hook,
+			 tag);
+}
+
+static enum mapping_error owned_map(void *data, uint64_t start, uint64_t size,
+				    uint64_t flags, void *pt)
+{
+	owned_check(data, "map");
+	return do_map(pt, data, start, size, flags, start);
+}
+
+static enum mapping_error owned_unmap(void *data, uint64_t start,
+				      uint64_t size, void *pt)
+{
+	owned_check(data, "unmap");
+	return do_unmap(pt, data, start, size, start);
+}
+
+static enum mapping_error owned_protect(void *data, uint64_t start,
+					uint64_t size, uint64_t old_flags,
+					uint64_t new_flags, void *pt)
+{
+	owned_check(data, "protect");
+	return do_protect(pt, data, start, size, old_flags, new_flags, start);
+}
+
+static enum mapping_error owned_split(void *data, uint64_t start,
+				      uint64_t size, uint64_t offset,
+				      void **right_data)
+{
+	(void)start, (void)size, (void)offset;
+	owned_check(data, "split");
+	*right_data = owned_new();
+	return MAPPING_OK;
+}
+
+static void owned_release(void *data, uint64_t start, uint64_t size)
+{
+	(void)start, (void)size;
+	owned_check(data, "release");
+	owned_state[(uintptr_t)data] = 2;
+	owned_live_n--;
+}
+
+static bool owned_can_merge(const struct memory_area *l,
+			    const struct memory_area *r)
+{
+	owned_check(l->backend.data, "can_merge");
+	owned_check(r->backend.data, "can_merge");
+	return true;
+}
+
+const struct mapping_backend_ops owned_ops = {
+	.version = MAPPING_BACKEND_OPS_VERSION,
+	.map = owned_map,
+	.unmap = owned_unmap,
+	.protect = owned_protect,
+	.split = owned_split,
+	.release = owned_release,
+	.can_merge = owned_can_merge,
+};
+
 /* ---- file-like backend ------------------------------------------------ */
 
 static long file_live;
@@ -680,10 +775,13 @@ const struct mapping_backend_ops file_ops = {
 
 /* ---- counting allocator ------------------------------------------------ */
 
+/* Each block is preceded by the number of the call that made it. */
+#define COUNT_HEAD 16
+
 static void *count_alloc(void *ctx, size_t size)
 {
 	struct count_alloc *ca = ctx;
-	void *p;
+	unsigned char *p;
 
 	assert_int_equal(size, MEMORY_SET_NODE_SIZE);
 	ca->calls++;
@@ -691,21 +789,30 @@ static void *count_alloc(void *ctx, size_t size)
 		ca->failed++;
 		return NULL;
 	}
-	p = malloc(size);
+	p = malloc(COUNT_HEAD + size);
 	assert_non_null(p);
+	memcpy(p, &ca->calls, sizeof(ca->calls));
 	ca->live++;
-	return p;
+	return p + COUNT_HEAD;
 }
 
 static void count_free(void *ctx, void *ptr, size_t size)
 {
 	struct count_alloc *ca = ctx;
+	unsigned char *p = (unsigned char *)ptr - COUNT_HEAD;
+	unsigned long made;
 
 	assert_int_equal(size, MEMORY_SET_NODE_SIZE);
 	assert_non_null(ptr);
 	assert_true(ca->live > 0);
+	memcpy(&made, p, sizeof(made));
+	if (made < ca->keep_below)
+		fail_msg("block of allocation %lu given back, while the "
+			 "blocks of allocations before %lu must stay",
+			 made, ca->keep_below);
 	ca->live--;
-	free(ptr);
+	ca->frees++;
+	free(p);
 }
 
 const struct memory_set_allocator count_allocator = {
@@ -718,7 +825,7 @@ const struct memory_set_allocator count_allocator = {
 
 static void env_setup(struct env *e, uint64_t granule, bool merge,
 		      const struct memory_set_allocator *alloc, void *ctx,
-		      long file_others);
+		      long file_others, bool lockless);
 
 void env_init(struct env *e, uint64_t granule, bool merge)
 {
@@ -733,17 +840,22 @@ void env_init_alloc(struct env *e, uint64_t granule, bool merge,
 		fail_msg("file data leaked by an earlier test");
 	}
 	file_split_mock = &e->m; /* count split calls */
-	env_setup(e, granule, merge, alloc, ctx, 0);
+	env_setup(e, granule, merge, alloc, ctx, 0, false);
 }
 
 void env_init_child(struct env *e, long file_others)
 {
-	env_setup(e, 0, false, &count_allocator, NULL, file_others);
+	env_setup(e, 0, false, &count_allocator, NULL, file_others, false);
+}
+
+void env_init_lockless(struct env *e, bool merge)
+{
+	env_setup(e, 0, merge, &count_allocator, NULL, 0, true);
 }
 
 static void env_setup(struct env *e, uint64_t granule, bool merge,
 		      const struct memory_set_allocator *alloc, void *ctx,
-		      long file_others)
+		      long file_others, bool lockless)
 {
 	struct memory_set_options o;
 
@@ -755,6 +867,8 @@ static void env_setup(struct env *e, uint64_t granule, bool merge,
 	o.allocator = alloc;
 	o.allocator_ctx = ctx ? ctx : &e->ca;
 	o.granule = granule;
+	o.lockless_lookups = lockless;
+	e->lockless = lockless;
 	assert_int_equal(memory_set_init(&e->set, &o), MAPPING_OK);
 	e->plain.ops = &mock_ops;
 	e->plain.data = &e->tag;
@@ -767,6 +881,7 @@ void env_fini(struct env *e)
 	assert_int_equal(t_clear(e), MAPPING_OK);
 	assert_int_equal(e->m.sh.n, 0);
 	assert_true(memory_set_is_empty(&e->set));
+	e->ca.keep_below = 0;
 	memory_set_destroy(&e->set);
 	assert_int_equal(e->ca.live, 0);
 	assert_int_equal(file_data_live(), e->file_others);
@@ -823,8 +938,8 @@ void check_env(struct env *e)
 	const struct memory_area **v, *a;
 	struct memory_set_iter it;
 	struct run *sr, *hr;
-	void **fd;
-	size_t n, k = 0, nsr = 0, nhr = 0, nfd = 0, j;
+	void **fd, **ot;
+	size_t n, k = 0, nsr = 0, nhr = 0, nfd = 0, not = 0, j;
 	uint64_t page = e->m.page;
 	/* Queries never write to the set nor allocate: compare afterwards. */
 	struct memory_set before;
@@ -840,7 +955,8 @@ void check_env(struct env *e)
 	sr = calloc(n + 1, sizeof(*sr));
 	hr = calloc(sh->n + 1, sizeof(*hr));
 	fd = calloc(n + 1, sizeof(*fd));
-	assert_true(v && sr && hr && fd);
+	ot = calloc(n + 1, sizeof(*ot));
+	assert_true(v && sr && hr && fd && ot);
 
 	memory_set_foreach(a, &it, set) {
 		assert_true(k < n);
@@ -899,6 +1015,12 @@ void check_env(struct env *e)
 				fail_msg("area %#llx holds released data",
 					 (unsigned long long)a->start);
 			fd[nfd++] = d;
+		}
+		if (a->backend.ops == &owned_ops) {
+			if (!owned_alive(a->backend.data))
+				fail_msg("area %#llx holds a released tag",
+					 (unsigned long long)a->start);
+			ot[not++] = a->backend.data;
 		}
 	}
 	/* The gap after the last area. */
@@ -961,6 +1083,10 @@ void check_env(struct env *e)
 				    cmp_ptr) == NULL)
 		nfd++;
 	assert_int_equal(nfd + e->file_others, file_data_live());
+	qsort(ot, not, sizeof(*ot), cmp_ptr);
+	for (j = 1; j < not; j++)
+		if (ot[j] == ot[j - 1])
+			fail_msg("two areas share one owned tag");
 
 	if (memcmp(&before, set, sizeof(before)) != 0)
 		fail_msg("a query changed the set");
@@ -970,6 +1096,7 @@ void check_env(struct env *e)
 	free(sr);
 	free(hr);
 	free(fd);
+	free(ot);
 }
 
 void snap_take(struct snap *s, const struct memory_set *set)

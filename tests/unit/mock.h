@@ -53,7 +53,7 @@ struct hook_call {
 	const struct memory_area *area; /* fault: the area given */
 };
 
-#define MOCK_MAX_FAIL 4
+#define MOCK_MAX_FAIL 8
 #define MOCK_LOG 256
 
 struct mock {
@@ -125,12 +125,29 @@ long file_data_live(void);
 /* Make split hook call number split_calls+n fail with NO_MEMORY. */
 void file_split_fail_in(struct mock *m, unsigned long n);
 
+/* ---- owned data: a tag per area ---------------------------------------- */
+/*
+ * A backend whose areas each own a tag: split() makes a new one, release()
+ * ends it (a second release fails the test), can_merge() allows any merge;
+ * map, unmap and protect as mock_ops. No dup and no move hook, so dup and
+ * remap_fixed take their defaults. check_env() checks that every area's
+ * tag is alive and no other area's.
+ */
+extern const struct mapping_backend_ops owned_ops;
+void *owned_new(void);
+bool owned_alive(const void *tag);
+long owned_live(void);
+
 /* ---- counting allocator ------------------------------------------------ */
 struct count_alloc {
 	long live;          /* blocks handed out and not freed */
 	unsigned long calls; /* alloc() calls so far */
+	unsigned long frees; /* free() calls so far */
 	unsigned long fail_from; /* calls numbered >= this return NULL; 0: never */
 	unsigned long failed;
+	/* Giving back a block made by a call numbered below this fails the
+	 * test (env_fini() clears it before destroy). */
+	unsigned long keep_below;
 };
 extern const struct memory_set_allocator count_allocator;
 
@@ -143,6 +160,7 @@ struct env {
 	struct mapping_backend plain;
 	/* Live file data held outside this set (another env, after a dup). */
 	long file_others;
+	bool lockless; /* the set was made with lockless_lookups */
 };
 
 /* Set up with granule (0: default) and merge; mock page = granule or 4096. */
@@ -153,6 +171,8 @@ void env_init_alloc(struct env *e, uint64_t granule, bool merge,
 /* A second env (a dup's child, default granule, merge off) while another
  * holds file_others live file data. */
 void env_init_child(struct env *e, long file_others);
+/* A second env like a dup's child, whose set has lockless_lookups. */
+void env_init_lockless(struct env *e, bool merge);
 /* Clear through the backend, check, destroy and check nothing is leaked. */
 void env_fini(struct env *e);
 

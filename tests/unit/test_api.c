@@ -1,4 +1,5 @@
 /* init, destroy, len, granule, errors, find, overlaps, iterators, check. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +104,55 @@ static void test_init_good(void **state)
 	assert_int_equal(memory_set_granule(&set), 0x10000);
 	memory_set_destroy(&set);
 	assert_int_equal(ca.live, 0);
+}
+
+/*
+ * Options written against every released header: the first ended just
+ * before max_areas, the second just before lockless_lookups. Each size
+ * reads only the fields it covers; a size above this header's is a newer
+ * caller's and accepted; any other size, 0 included, is InvalidParam.
+ */
+static void test_init_sizes(void **state)
+{
+	struct count_alloc ca = { 0 };
+	struct memory_set set;
+	struct memory_set_options o = opts_of(&ca, 0);
+	const uint32_t v1 = offsetof(struct memory_set_options, max_areas);
+	const uint32_t v2 =
+		offsetof(struct memory_set_options, lockless_lookups);
+	const uint32_t bad[] = { 0, 1, 4, v1 - 1, v1 + 1, v2 - 1, v2 + 1,
+				 (uint32_t)sizeof(o) - 1 };
+	size_t i;
+
+	(void)state;
+	o.max_areas = 5;
+	o.lockless_lookups = true;
+	o.size = v1;
+	assert_int_equal(memory_set_init(&set, &o), MAPPING_OK);
+	assert_int_equal(memory_set_max_areas(&set), 0);
+	assert_false(set.lockless);
+	memory_set_destroy(&set);
+
+	o.size = v2;
+	assert_int_equal(memory_set_init(&set, &o), MAPPING_OK);
+	assert_int_equal(memory_set_max_areas(&set), 5);
+	assert_false(set.lockless);
+	memory_set_destroy(&set);
+
+	o.size = sizeof(o);
+	assert_int_equal(memory_set_init(&set, &o), MAPPING_OK);
+	assert_int_equal(memory_set_max_areas(&set), 5);
+	assert_true(set.lockless);
+	memory_set_destroy(&set);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (bad[i] >= sizeof(o))
+			continue; /* a newer caller's size */
+		o.size = bad[i];
+		assert_int_equal(memory_set_init(&set, &o),
+				 MAPPING_ERR_INVALID_PARAM);
+	}
+	assert_int_equal(ca.calls, 0);
 }
 
 static void test_destroy(void **state)
@@ -472,6 +522,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_bad),
 		cmocka_unit_test(test_init_good),
+		cmocka_unit_test(test_init_sizes),
 		cmocka_unit_test(test_destroy),
 		cmocka_unit_test(test_len),
 		cmocka_unit_test(test_granule),

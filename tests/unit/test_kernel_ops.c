@@ -447,6 +447,147 @@ static void test_dup_failure(void **state)
 	dup_fail_kth(&file_ops, true);             /* with child data */
 }
 
+/*
+ * The undo of a failed dup whose unmap fails for some areas: those stay in
+ * the child, as its page table still maps them; the others are unmapped and
+ * released as usual. Every subset of the four undone areas fails in turn.
+ */
+static void test_dup_undo_unmap_fails(void **state)
+{
+	const size_t k = 5; /* the fifth dup fails: four areas to undo */
+	struct env p, c;
+
+	(void)state;
+	env_init(&p, 0, false);
+	map_dup_areas(&p, &mock_ops_v2_release);
+	for (unsigned mask = 0; mask < 16; mask++) {
+		struct want w[4];
+		size_t nw = 0;
+		unsigned kept = 0;
+
+		env_init_child(&c, 0);
+		mock_nrelease = 0;
+		mock_fail_in(&c.m, k, MAPPING_ERR_BAD_STATE);
+		/* Undo call j unmaps area k - 2 - j. */
+		for (unsigned j = 0; j < 4; j++)
+			if (mask & (1u << j))
+				mock_fail_in(&c.m, k + 1 + j,
+					     MAPPING_ERR_NO_MEMORY);
+		assert_int_equal(memory_set_dup(&c.set, &p.set, &p.m, &c.m),
+				 MAPPING_ERR_BAD_STATE);
+		assert_int_equal(c.m.nlog, k + (k - 1));
+		for (size_t i = 0; i + 1 < k; i++) {
+			if (mask & (1u << (k - 2 - i))) {
+				w[nw++] = dup_areas[i];
+				kept++;
+			}
+		}
+		assert_areas(&c.set, w, nw);
+		assert_int_equal(mock_nrelease, 4 - kept);
+		check_env(&c); /* the set is the page table */
+		assert_int_equal(memory_set_granule(&c.set), 4096);
+		env_fini(&c);
+	}
+	env_fini(&p);
+}
+
+/*
+ * A lockless set never gives back a node that a reader may be in: here the
+ * nodes of the tree it held before a clear, spare since. Not when a dup
+ * into it fails at a hook, nor when it runs out of memory; it then gives
+ * back only the nodes it got during the call, which no reader saw.
+ */
+/* A lockless set that held a tree of 300 areas and was cleared: the nodes
+ * it has now must all stay until destroy. */
+static void init_cleared_lockless(struct env *c)
+{
+	env_init_lockless(c, false);
+	for (uint64_t i = 0; i < 300; i++)
+		assert_int_equal(t_map(c, 0x4000000 + i * 0x2000, 0x1000,
+				       i & 1, false),
+				 MAPPING_OK);
+	assert_int_equal(t_clear(c), MAPPING_OK);
+	c->ca.keep_below = c->ca.calls + 1;
+}
+
+static void test_dup_lockless_keeps_nodes(void **state)
+{
+	struct env p, c;
+	enum mapping_error err;
+	uint64_t bytes;
+
+	(void)state;
+	env_init(&p, 0, false);
+	for (uint64_t i = 0; i < 600; i++)
+		assert_int_equal(map_with(&p, 0x100000 + i * 0x2000, 0x1000,
+					  i & 3, &mock_ops_v2_release),
+				 MAPPING_OK);
+	for (unsigned long k = 1; k <= 600; k += 299) {
+		init_cleared_lockless(&c);
+		mock_fail_in(&c.m, k, MAPPING_ERR_BAD_STATE);
+		assert_int_equal(memory_set_dup(&c.set, &p.set, &p.m, &c.m),
+				 MAPPING_ERR_BAD_STATE);
+		assert_true(memory_set_is_empty(&c.set));
+		check_env(&c);
+		env_fini(&c);
+	}
+
+	init_cleared_lockless(&c);
+	bytes = memory_set_memory_bytes(&c.set);
+	for (unsigned long k = 1;; k++) {
+		unsigned long calls = c.m.calls;
+
+		c.ca.fail_from = c.ca.calls + k;
+		err = memory_set_dup(&c.set, &p.set, &p.m, &c.m);
+		c.ca.fail_from = 0;
+		if (err == MAPPING_OK)
+			break;
+		assert_int_equal(err, MAPPING_ERR_NO_MEMORY);
+		assert_int_equal(c.m.calls, calls);
+		assert_true(memory_set_is_empty(&c.set));
+		assert_int_equal(memory_set_memory_bytes(&c.set), bytes);
+		check_env(&c);
+	}
+	assert_same_areas(&p.set, &c.set, true);
+	check_env(&c);
+	env_fini(&c);
+	env_fini(&p);
+}
+
+/* A failed dup leaves the child's granule, merge setting and limit as
+ * they were, whether a hook failed or memory ran out. */
+static void test_dup_failure_keeps_settings(void **state)
+{
+	struct env p, c;
+
+	(void)state;
+	env_init(&p, 0x2000, true);
+	memory_set_set_max_areas(&p.set, 7);
+	assert_int_equal(t_map_b(&p, 0x10000, 0x2000, 1,
+				 &(struct mapping_backend){ &mock_ops_v2_release,
+							    &p.tag },
+				 false),
+			 MAPPING_OK);
+	for (int nomem = 0; nomem < 2; nomem++) {
+		env_init_child(&c, 0);
+		memory_set_set_max_areas(&c.set, 3);
+		if (nomem)
+			c.ca.fail_from = 1;
+		else
+			mock_fail_in(&c.m, 1, MAPPING_ERR_BAD_STATE);
+		assert_int_equal(memory_set_dup(&c.set, &p.set, &p.m, &c.m),
+				 nomem ? MAPPING_ERR_NO_MEMORY
+				       : MAPPING_ERR_BAD_STATE);
+		c.ca.fail_from = 0;
+		assert_int_equal(memory_set_granule(&c.set), 4096);
+		assert_false(memory_set_merge_enabled(&c.set));
+		assert_int_equal(memory_set_max_areas(&c.set), 3);
+		check_env(&c);
+		env_fini(&c);
+	}
+	env_fini(&p);
+}
+
 /* ---- remap in place ------------------------------------------------------ */
 
 static void test_remap_shrink(void **state)
@@ -804,6 +945,57 @@ static void test_remap_fixed_default_both(void **state)
 	}
 	assert_null(memory_set_check(&e.set));
 	env_fini(&e);
+}
+
+/*
+ * The default move of a backend whose areas own their data (split() and
+ * release(), no move hook), with every one and every two of its hook calls
+ * failing, for a range that is its whole area, the start of a longer one,
+ * and the middle of one; with merging off and on (the target touches an
+ * area that any area may join). Every area keeps data of its own (checked
+ * by check_env()) and each data is released exactly once (owned_ops fails
+ * the test on a second release; none is left when the set is gone).
+ */
+static void test_remap_fixed_default_owned(void **state)
+{
+	static const struct {
+		uint64_t area, size, start, len;
+	} shapes[] = {
+		{ 0x10000, 0x2000, 0x10000, 0x2000 },
+		{ 0x10000, 0x4000, 0x10000, 0x2000 },
+		{ 0x10000, 0x4000, 0x11000, 0x2000 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(shapes); i++)
+	for (int merge = 0; merge < 2; merge++)
+	for (unsigned long f1 = 0; f1 <= 4; f1++)
+	for (unsigned long f2 = f1 + 1; f2 <= 5; f2++) {
+		struct env e;
+		struct mapping_backend b = { &owned_ops, NULL };
+		enum mapping_error err;
+
+		env_init(&e, 0, merge);
+		b.data = owned_new();
+		assert_int_equal(t_map_b(&e, shapes[i].area, shapes[i].size,
+					 1, &b, false),
+				 MAPPING_OK);
+		b.data = owned_new();
+		assert_int_equal(t_map_b(&e, 0x30000, 0x1000, 1, &b, false),
+				 MAPPING_OK);
+		if (f1)
+			mock_fail_in(&e.m, f1, MAPPING_ERR_BAD_STATE);
+		mock_fail_in(&e.m, f2, MAPPING_ERR_BAD_STATE);
+		err = t_remap_fixed(&e, shapes[i].start, shapes[i].len,
+				    shapes[i].len, 0x31000);
+		if (e.m.failed)
+			assert_int_equal(err, MAPPING_ERR_BAD_STATE);
+		else
+			assert_int_equal(err, MAPPING_OK);
+		e.m.nfail = 0; /* calls the move did not make */
+		env_fini(&e);
+		assert_int_equal(owned_live(), 0);
+	}
 }
 
 static void test_remap_fixed_merge(void **state)
@@ -1868,6 +2060,9 @@ int main(void)
 		cmocka_unit_test(test_dup_empty_and_invalid),
 		cmocka_unit_test(test_dup_no_memory),
 		cmocka_unit_test(test_dup_failure),
+		cmocka_unit_test(test_dup_undo_unmap_fails),
+		cmocka_unit_test(test_dup_lockless_keeps_nodes),
+		cmocka_unit_test(test_dup_failure_keeps_settings),
 		cmocka_unit_test(test_remap_shrink),
 		cmocka_unit_test(test_remap_grow),
 		cmocka_unit_test(test_remap_grow_blocked),
@@ -1878,6 +2073,7 @@ int main(void)
 		cmocka_unit_test(test_remap_fixed_file),
 		cmocka_unit_test(test_remap_fixed_default),
 		cmocka_unit_test(test_remap_fixed_default_both),
+		cmocka_unit_test(test_remap_fixed_default_owned),
 		cmocka_unit_test(test_remap_fixed_merge),
 		cmocka_unit_test(test_remap_fixed_bad_args),
 		cmocka_unit_test(test_remap_fixed_failures),
