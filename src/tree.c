@@ -315,10 +315,13 @@ struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
 				       uint64_t addr, unsigned *pos)
 {
 	const struct ms_node *n = set->root;
+	unsigned depth = 0;
 
-	while (!n->leaf)
+	for (; !n->leaf; depth++)
 		n = ((const struct ms_inner *)n)->child[inner_slot(
 			(const struct ms_inner *)n, addr)];
+	if (depth >= MS_PREFETCH_DEPTH)
+		memory_set_tree_prefetch_leaf(n);
 	*pos = leaf_rank((const struct ms_leaf *)n, addr);
 	return (struct ms_leaf *)n;
 }
@@ -448,6 +451,60 @@ static inline void inner_put(bool lk, struct ms_inner *p, unsigned i,
 	set_count(&p->h, p->h.count + 1u);
 }
 
+/* The slot of node c in its parent brought up to date. */
+static void set_own_slot(struct ms_node *c)
+{
+	set_slot(c->parent, child_index(c->parent, c));
+}
+
+/*
+ * Put right at slot i of the full inner node p, next to left, by passing
+ * p's first child to a left sibling with room, or its last to a right one,
+ * as shift_insert() does for leaves: inner nodes then fill up instead of
+ * staying half full after sequential insertions, and the tree is lower.
+ * False if neither sibling has room.
+ */
+static bool inner_shift(struct memory_set *set, struct ms_inner *p,
+			unsigned i, struct ms_node *left, struct ms_node *right)
+{
+	struct ms_inner *g = p->h.parent, *s;
+	bool lk = set->lockless;
+	unsigned j, js;
+
+	if (!g)
+		return false;
+	j = child_index(g, &p->h);
+	if (j > 0 && (s = as_inner(g->child[j - 1]))->h.count < MS_INNER_MAX) {
+		inner_move(lk, s, s->h.count, p, 0, 1);
+		set_count(&s->h, s->h.count + 1u);
+		inner_move(lk, p, 0, p, 1, p->h.count - 1u);
+		set_count(&p->h, p->h.count - 1u);
+		inner_put(lk, p, i - 1, right);
+		js = j - 1;
+	} else if (j + 1 < g->h.count &&
+		   (s = as_inner(g->child[j + 1]))->h.count < MS_INNER_MAX) {
+		if (i == MS_INNER_MAX) {
+			inner_put(lk, s, 0, right);
+		} else {
+			inner_move(lk, s, 1, s, 0, s->h.count);
+			inner_move(lk, s, 0, p, MS_INNER_MAX - 1, 1);
+			set_count(&s->h, s->h.count + 1u);
+			set_count(&p->h, p->h.count - 1u);
+			inner_put(lk, p, i, right);
+		}
+		js = j + 1;
+	} else {
+		return false;
+	}
+	/* The children's slots first: g's summaries are made of them. */
+	set_own_slot(left);
+	set_own_slot(right);
+	set_slot(g, js);
+	set_slot(g, j);
+	memory_set_tree_propagate(&g->h);
+	return true;
+}
+
 /* Put the new node right just after node left, which was split. */
 static void insert_child(struct memory_set *set, struct ms_node *left,
 			 struct ms_node *right)
@@ -475,6 +532,8 @@ static void insert_child(struct memory_set *set, struct ms_node *left,
 		memory_set_tree_propagate(&p->h);
 		return;
 	}
+	if (inner_shift(set, p, i, left, right))
+		return;
 	/* Split p: the first keep slots stay, the rest go to q. */
 	q = as_inner(take_node(set, false));
 	keep = (MS_INNER_MAX + 1) / 2;
@@ -490,8 +549,8 @@ static void insert_child(struct memory_set *set, struct ms_node *left,
 		set_count(&p->h, keep);
 		inner_put(set->lockless, q, i - keep, right);
 	}
-	set_slot(left->parent, child_index(left->parent, left));
-	set_slot(right->parent, child_index(right->parent, right));
+	set_own_slot(left);
+	set_own_slot(right);
 	insert_child(set, &p->h, &q->h);
 }
 
