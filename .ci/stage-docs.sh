@@ -36,6 +36,6 @@ if [ -n "$dead" ]; then
 fi
 
 cc -std=c11 -O1 -Wall -Wextra -Werror -o "$out/doc_check" tests/examples/doc_check.c
-for doc in README.md docs/typed.md docs/backends.md; do
+for doc in README.md docs/typed.md docs/backends.md docs/aspace.md; do
 	"$out/doc_check" "$doc" .
 done

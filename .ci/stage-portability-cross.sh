@@ -30,15 +30,15 @@ ARCHES=${MS_CROSS_ARCHES:-aarch64 riscv64 i686 armhf}
 JOBS=$(nproc 2>/dev/null || echo 2)
 TIMEOUT=${MS_CROSS_TIMEOUT:-600}
 TIMEOUT_SCALE=${MS_CROSS_TIMEOUT_SCALE:-5} # tests' own TIMEOUT under qemu
-# Left out under qemu-user: linux_oracle compares the set with the kernel's
-# /proc/self/maps, and under qemu-user that file is qemu's own rendering of
-# the guest's pages (it does not merge neighbours as Linux does), so the test
-# would check qemu, not this library. It runs natively in every other build.
+# Left out under qemu-user: linux_oracle and aspace_oracle compare with the
+# kernel's /proc/self/maps, and under qemu-user that file is qemu's own
+# rendering of the guest's pages (it does not merge neighbours as Linux
+# does), so the tests would check qemu, not this library. They run natively.
 # Also left out: efence.check, the 40,000-area trace with the invariant
 # checker after each of its 330,000 operations (O(n) each): seconds natively,
 # many minutes under qemu. Its plain replay (output compared byte for byte)
 # runs under qemu; --check runs natively, under the sanitizers and valgrind.
-EXCLUDE=${MS_CROSS_EXCLUDE:-'^reliability\.linux_oracle$|^conformance\.efence\.check$'}
+EXCLUDE=${MS_CROSS_EXCLUDE:-'^reliability\.(linux_oracle|aspace_oracle.*)$|^conformance\.efence\.check$'}
 CM=$ROOT/build-cross-cmocka
 
 triple_of() {

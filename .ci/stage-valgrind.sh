@@ -6,9 +6,9 @@
 #   command is a built executable), the reliability ones with smaller loop
 #   counts (MS_REL_SCALE). Left out: unit_scale and unit_fail (large
 #   parameters: minutes under valgrind; fault_injection covers the failure
-#   paths here), hw_protect (touches inaccessible memory on purpose) and
-#   linux_oracle (compares the kernel's maps of the process, which
-#   valgrind's own mappings change).
+#   paths here), hw_protect (touches inaccessible memory on purpose),
+#   linux_oracle and aspace_oracle (compare the kernel's maps of the
+#   process, which valgrind's own mappings change).
 # - The replay tool, if built, checks the edge and generated traces of the
 #   conformance suite under valgrind (--check: shadow page table too).
 # Debian packages: cmake, gcc, valgrind.
@@ -24,7 +24,7 @@ cmake --build "$B" -j "$J"
 
 export MS_REL_SCALE=0.1
 (cd "$B" && ctest --output-on-failure -j "$J" --timeout 900 -L 'unit|reliability' \
-  -E 'unit_scale|unit_fail|hw_protect|linux_oracle')
+  -E 'unit_scale|unit_fail|hw_protect|linux_oracle|aspace_oracle')
 
 if [ -x "$B/bin/ms-replay" ] && [ -d tests/conformance/traces ]; then
   n=0

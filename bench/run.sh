@@ -7,10 +7,11 @@
 # that all four print the same results; times dependent and independent
 # lookups of every structure in one process against one DRAM access
 # (bench/lookup); measures the kernel operations of the C API
-# (bench/api-bench.c) and, under callgrind, instructions, cache misses and
-# descents from the root per operation. Writes everything under BUILD/bench
-# only:
+# (bench/api-bench.c) and the address-space layer (bench/aspace-bench.c)
+# and, under callgrind, instructions, cache misses and descents from the
+# root per operation. Writes everything under BUILD/bench only:
 #   results.md, lookup.md, growth.md, api.md, profile.md, goals.md  tables
+#   aspace.md                                            the address-space layer's
 #   results.txt, lookup.txt, api.txt, profile.txt       the raw figures
 #   bench.png                                            the plot
 #   meta.txt                                             commit, load
@@ -547,6 +548,11 @@ goal() { # text, measured, condition over the figures
 	fi
 } > "$out/goals.md"
 cat "$out/goals.md"
+# The address-space layer's costs (bench/aspace-bench.c), when it is built.
+if [ -x "$bin/aspace-bench" ]; then
+	"$bin/aspace-bench" > "$out/aspace.md"
+fi
+
 echo "load_end $(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo -)" >> "$out/meta.txt"
 
 # The plot: ns per operation against areas; lines for the synthetic

@@ -1,76 +1,93 @@
 /*
- * An emulator's guest address space on memory_set.
+ * A CPU emulator's guest processes on the address-space layer.
  *
  * The guest has 1 MiB of virtual space from 0x400000 and 64 frames of
  * "physical" memory. Each process has a page table of its own: an array of
- * page entries, one per guest page. memory_set decides which ranges are
- * mapped and with what rights; the backend below applies each decision to
- * the page table:
- *
- * - mmap, munmap, mprotect, mremap: the set's map, unmap, protect_flags and
- *   remap / remap_fixed, through the map, unmap, protect and move hooks;
- * - fork: memory_set_dup, through the dup hook, which shares every frame
- *   copy-on-write;
- * - page faults: the emulated CPU calls memory_set_handle_fault when an
- *   entry does not allow an access; the fault hook hands out a zeroed frame
- *   on first touch and copies a shared frame on the first write;
- * - /proc/PID/maps: memory_set_format_area.
+ * entries, one per guest page. The emulator writes what only it knows, the
+ * hooks of struct aspace_ops (its frames and its entries) and its CPU; the
+ * layer does the rest as Linux does: mmap placement, demand-zero faults,
+ * copy-on-write, fork, mremap, brk, the copies a system call makes to and
+ * from guest memory, /proc/PID/maps.
  *
  * It prints what happens; tests/examples compares that with emulator.out.
+ * docs/aspace.md walks through it.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <memory_set/aspace.h>
 #include <memory_set/malloc.h>
-#include <memory_set/memory_set.h>
 
 #define PAGE 4096u
 #define GUEST_BASE 0x400000u
 #define GUEST_PAGES 256u /* 1 MiB of virtual space */
+#define GUEST_END (GUEST_BASE + GUEST_PAGES * PAGE)
 #define NFRAMES 64u      /* 256 KiB of physical memory */
 
-#define R MAPPING_ACCESS_READ
-#define W MAPPING_ACCESS_WRITE
-#define X MAPPING_ACCESS_EXEC
+#define PRIV_ANON (ASPACE_MAP_PRIVATE | ASPACE_MAP_ANONYMOUS)
+#define RX (ASPACE_PROT_READ | ASPACE_PROT_EXEC)
+#define RW (ASPACE_PROT_READ | ASPACE_PROT_WRITE)
 
-/* ---- physical memory: frames with a reference count ------------------- */
+/* ---- Frames: memory and a reference count each ------------------------ */
 
 static unsigned char frame_mem[NFRAMES][PAGE];
-static unsigned frame_ref[NFRAMES]; /* 0: free; >1: shared copy-on-write */
-static unsigned frames_used;
+static unsigned frame_ref[NFRAMES]; /* 0: free; >1: shared */
 
-static int frame_alloc(void)
+static int frame_alloc(void *ctx, uint64_t *frame)
 {
 	unsigned f;
 
+	(void)ctx;
 	for (f = 0; f < NFRAMES; f++) {
 		if (!frame_ref[f]) {
 			frame_ref[f] = 1;
-			frames_used++;
 			memset(frame_mem[f], 0, PAGE);
-			return (int)f;
+			*frame = f;
+			return 0;
 		}
 	}
-	return -1;
+	return -ASPACE_ENOMEM;
 }
 
-static void frame_put(unsigned f)
+static void frame_get(void *ctx, uint64_t frame)
 {
-	if (--frame_ref[f] == 0)
-		frames_used--;
+	(void)ctx;
+	frame_ref[frame]++;
 }
 
-/* ---- the page table: one entry per guest page ------------------------- */
+static void frame_put(void *ctx, uint64_t frame)
+{
+	(void)ctx;
+	frame_ref[frame]--;
+}
 
-enum pte_state {
-	PTE_NONE,     /* not mapped: an access faults, the set says SEGV */
-	PTE_RESERVED, /* mapped, no frame yet (demand-zero) */
-	PTE_PRESENT,  /* mapped to a frame */
-};
+static uint64_t frame_refs(void *ctx, uint64_t frame)
+{
+	(void)ctx;
+	return frame_ref[frame];
+}
+
+static void *frame_map(void *ctx, uint64_t frame)
+{
+	(void)ctx;
+	return frame_mem[frame];
+}
+
+static unsigned frames_used(void)
+{
+	unsigned f, n = 0;
+
+	for (f = 0; f < NFRAMES; f++)
+		n += frame_ref[f] != 0;
+	return n;
+}
+
+/* ---- Page tables: one entry per guest page ---------------------------- */
 
 struct pte {
-	uint8_t state;
-	uint8_t flags; /* r/w/x as the MMU checks them */
+	bool present;
+	uint8_t rights; /* ASPACE_PTE_* */
 	uint16_t frame;
 };
 
@@ -78,391 +95,307 @@ struct page_table {
 	struct pte e[GUEST_PAGES];
 };
 
-static struct pte *pte_of(struct page_table *pt, uint64_t addr)
+static struct pte *pte_of(void *pt, uint64_t va)
 {
-	return &pt->e[(addr - GUEST_BASE) / PAGE];
+	return &((struct page_table *)pt)->e[(va - GUEST_BASE) / PAGE];
 }
 
-static bool in_guest(uint64_t start, uint64_t size)
+static int pt_map(void *ctx, void *pt, uint64_t va, uint64_t frame,
+		  unsigned rights)
 {
-	return start >= GUEST_BASE &&
-	       size <= (uint64_t)GUEST_PAGES * PAGE - (start - GUEST_BASE);
+	struct pte *e = pte_of(pt, va);
+
+	(void)ctx;
+	e->present = true;
+	e->rights = (uint8_t)rights;
+	e->frame = (uint16_t)frame;
+	return 0; /* an array needs no memory: pt_map never fails */
 }
 
-/* ---- the backend: anonymous memory, demand-zero, copy-on-write -------- */
-
-static enum mapping_error anon_map(void *data, uint64_t start, uint64_t size,
-				   uint64_t flags, void *page_table)
+static void pt_unmap(void *ctx, void *pt, uint64_t va, uint64_t size)
 {
-	uint64_t a;
+	(void)ctx;
+	for (; size; va += PAGE, size -= PAGE)
+		pte_of(pt, va)->present = false;
+}
 
-	(void)data;
-	if (!in_guest(start, size))
-		return MAPPING_ERR_INVALID_PARAM;
-	for (a = start; a < start + size; a += PAGE) {
-		struct pte *e = pte_of(page_table, a);
+static void pt_protect(void *ctx, void *pt, uint64_t va, uint64_t size,
+		       unsigned rights)
+{
+	(void)ctx;
+	for (; size; va += PAGE, size -= PAGE)
+		pte_of(pt, va)->rights = (uint8_t)rights;
+}
 
-		e->state = PTE_RESERVED;
-		e->flags = (uint8_t)flags;
+static bool pt_lookup(void *ctx, void *pt, uint64_t *va, uint64_t end,
+		      uint64_t *frame, unsigned *rights)
+{
+	uint64_t a = *va;
+
+	(void)ctx;
+	if (a < GUEST_BASE)
+		a = GUEST_BASE;
+	if (end > GUEST_END)
+		end = GUEST_END;
+	for (; a < end; a += PAGE) {
+		struct pte *e = pte_of(pt, a);
+
+		if (e->present) {
+			*va = a;
+			*frame = e->frame;
+			*rights = e->rights;
+			return true;
+		}
 	}
-	return MAPPING_OK;
+	return false;
 }
 
-static enum mapping_error anon_unmap(void *data, uint64_t start,
-				     uint64_t size, void *page_table)
+static void *mem_alloc(void *ctx, size_t size)
 {
-	uint64_t a;
-
-	(void)data;
-	for (a = start; a < start + size; a += PAGE) {
-		struct pte *e = pte_of(page_table, a);
-
-		if (e->state == PTE_PRESENT)
-			frame_put(e->frame);
-		e->state = PTE_NONE;
-	}
-	return MAPPING_OK;
+	(void)ctx;
+	return malloc(size);
 }
 
-static enum mapping_error anon_protect(void *data, uint64_t start,
-				       uint64_t size, uint64_t old_flags,
-				       uint64_t new_flags, void *page_table)
+static void mem_free(void *ctx, void *p, size_t size)
 {
-	uint64_t a;
-
-	(void)data, (void)old_flags;
-	for (a = start; a < start + size; a += PAGE)
-		pte_of(page_table, a)->flags = (uint8_t)new_flags;
-	return MAPPING_OK;
+	(void)ctx, (void)size;
+	free(p);
 }
 
-/* fork: the child's entries point at the parent's frames, which become
- * shared; the first write on either side copies (see anon_fault). */
-static enum mapping_error anon_dup(void *data, uint64_t start, uint64_t size,
-				   uint64_t flags, void *src_page_table,
-				   void *dst_page_table, void **child_data)
-{
-	uint64_t a;
-
-	(void)flags;
-	for (a = start; a < start + size; a += PAGE) {
-		struct pte *src = pte_of(src_page_table, a);
-
-		*pte_of(dst_page_table, a) = *src;
-		if (src->state == PTE_PRESENT)
-			frame_ref[src->frame]++;
-	}
-	*child_data = data;
-	return MAPPING_OK;
-}
-
-/* mremap: the entries move, so the frames (the contents) go with them. */
-static enum mapping_error anon_move(void *data, uint64_t old_start,
-				    uint64_t new_start, uint64_t size,
-				    uint64_t flags, void *page_table)
-{
-	uint64_t off;
-
-	(void)data, (void)flags;
-	if (!in_guest(new_start, size))
-		return MAPPING_ERR_INVALID_PARAM;
-	for (off = 0; off < size; off += PAGE) {
-		struct pte *from = pte_of(page_table, old_start + off);
-
-		*pte_of(page_table, new_start + off) = *from;
-		from->state = PTE_NONE;
-	}
-	return MAPPING_OK;
-}
-
-static enum mapping_error anon_fault(void *data,
-				     const struct memory_area *area,
-				     uint64_t addr, uint64_t access,
-				     void *page_table)
-{
-	struct pte *e = pte_of(page_table, addr);
-	uint64_t need = access & (R | W | X);
-	int f;
-
-	(void)data;
-	if ((area->flags & need) != need)
-		return MAPPING_ERR_ACCESS_DENIED;
-	if (e->state == PTE_RESERVED) {
-		f = frame_alloc();
-		if (f < 0)
-			return MAPPING_ERR_NO_MEMORY;
-		e->frame = (uint16_t)f;
-		e->state = PTE_PRESENT;
-	} else if ((access & W) && frame_ref[e->frame] > 1) {
-		f = frame_alloc();
-		if (f < 0)
-			return MAPPING_ERR_NO_MEMORY;
-		memcpy(frame_mem[f], frame_mem[e->frame], PAGE);
-		frame_put(e->frame);
-		e->frame = (uint16_t)f;
-	}
-	return MAPPING_OK;
-}
-
-static const struct mapping_backend_ops anon_ops = {
-	.version = MAPPING_BACKEND_OPS_VERSION,
-	.map = anon_map,
-	.unmap = anon_unmap,
-	.protect = anon_protect,
-	.dup = anon_dup,
-	.move = anon_move,
-	.fault = anon_fault,
+static const struct aspace_ops guest_ops = {
+	.version = ASPACE_OPS_VERSION,
+	.alloc = mem_alloc,
+	.free = mem_free,
+	.frame_alloc = frame_alloc,
+	.frame_get = frame_get,
+	.frame_put = frame_put,
+	.frame_refs = frame_refs,
+	.frame_map = frame_map,
+	.pt_map = pt_map,
+	.pt_unmap = pt_unmap,
+	.pt_protect = pt_protect,
+	.pt_lookup = pt_lookup,
+	/* optional: frame_unmap, tlb_flush, pt_reserve, pt_trim, next_ino */
 };
 
-static const struct mapping_backend anon = { &anon_ops, NULL };
-
-/* ---- a process and its system calls ----------------------------------- */
+/* ---- A process -------------------------------------------------------- */
 
 struct proc {
 	const char *name;
-	struct memory_set mm;
+	struct aspace as;
 	struct page_table pt;
 };
 
 static struct proc procs[2];
 
-static bool proc_init(struct proc *p, const char *name)
+static void proc_init(struct proc *p, const char *name)
 {
-	struct memory_set_options opts = {
-		.size = sizeof(opts),
-		.allocator = &memory_set_malloc_allocator,
-		.granule = PAGE,
-		.merge = true, /* touching areas with equal rights are one, as Linux */
-	};
+	struct aspace_options o;
 
-	memset(&p->pt, 0, sizeof(p->pt));
+	memset(&o, 0, sizeof(o));
+	o.size = sizeof(o);
+	o.ops = &guest_ops;
+	o.page_table = &p->pt;
+	o.allocator = &memory_set_malloc_allocator;
+	/* The guest's user space: mmap places from the top down. */
+	o.mmap_min_addr = GUEST_BASE;
+	o.mmap_base = o.task_size = GUEST_END;
+	o.unmapped_base = GUEST_BASE;
+	o.start_brk = GUEST_BASE + 16 * PAGE;
 	p->name = name;
-	return memory_set_init(&p->mm, &opts) == MAPPING_OK;
-}
-
-/* A system call's result as Linux gives it: a value or -errno. */
-static void say(const char *call, enum mapping_error err)
-{
-	if (err == MAPPING_OK)
-		printf("  %s = 0\n", call);
-	else
-		printf("  %s = -%d (%s)\n", call, mapping_error_to_errno(err),
-		       mapping_strerror(err));
-}
-
-/* mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS): the lowest free
- * range of the guest space. */
-static uint64_t sys_mmap(struct proc *p, uint64_t len, uint64_t prot)
-{
-	uint64_t addr;
-	enum mapping_error err;
-
-	err = memory_set_find_free_area(&p->mm, 0, len, PAGE, GUEST_BASE,
-					GUEST_BASE + GUEST_PAGES * PAGE - 1,
-					&addr);
-	if (err == MAPPING_OK)
-		err = memory_set_map(&p->mm, addr, len, prot, &anon, &p->pt,
-				     false);
-	if (err != MAPPING_OK) {
-		say("mmap", err);
-		return 0;
+	if (aspace_init(&p->as, &o)) {
+		fprintf(stderr, "aspace_init failed\n");
+		exit(1);
 	}
-	printf("  mmap(%#llx bytes) = %#llx\n", (unsigned long long)len,
-	       (unsigned long long)addr);
-	return addr;
 }
 
-/* mremap(old, size, new_size, MREMAP_MAYMOVE): in place if it can, else
- * moved to the lowest free range (the contents move with the frames). */
-static uint64_t sys_mremap(struct proc *p, uint64_t old, uint64_t size,
-			   uint64_t new_size)
+/* ---- The emulated CPU ------------------------------------------------- */
+
+/*
+ * Translate @va for an access: the entry allows it, or it is a page fault
+ * and the layer decides (the page is there now: retry; or the signal Linux
+ * would send). NULL: the process got that signal.
+ */
+static unsigned char *mmu(struct proc *p, uint64_t va, unsigned access)
 {
-	enum mapping_error err;
-	uint64_t addr = old;
-
-	err = memory_set_remap(&p->mm, old, size, new_size, &p->pt);
-	if (err == MAPPING_ERR_NO_MEMORY) {
-		err = memory_set_find_free_area(&p->mm, 0, new_size, PAGE,
-						GUEST_BASE,
-						GUEST_BASE +
-						GUEST_PAGES * PAGE - 1,
-						&addr);
-		if (err == MAPPING_OK)
-			err = memory_set_remap_fixed(&p->mm, old, size,
-						     new_size, addr, &p->pt);
-	}
-	if (err != MAPPING_OK) {
-		say("mremap", err);
-		return 0;
-	}
-	printf("  mremap(%#llx, %#llx -> %#llx) = %#llx%s\n",
-	       (unsigned long long)old, (unsigned long long)size,
-	       (unsigned long long)new_size, (unsigned long long)addr,
-	       addr == old ? " (in place)" : " (moved)");
-	return addr;
-}
-
-/* fork(): the child gets a copy of the address space. */
-static bool sys_fork(struct proc *parent, struct proc *child, const char *name)
-{
-	enum mapping_error err;
-
-	if (!proc_init(child, name))
-		return false;
-	err = memory_set_dup(&child->mm, &parent->mm, &parent->pt, &child->pt);
-	say("fork", err);
-	return err == MAPPING_OK;
-}
-
-/* ---- the emulated CPU ------------------------------------------------- */
-
-/* Translate addr for an access, faulting as a real MMU would: the entry
- * allows it, or the set's fault entry point decides. NULL: SIGSEGV. */
-static unsigned char *mmu(struct proc *p, uint64_t addr, uint64_t access)
-{
-	const struct memory_area *area;
-	enum mapping_error err;
-	struct pte *e;
+	static const char *const sig[] = { "", "SIGSEGV (SEGV_MAPERR)",
+					   "SIGSEGV (SEGV_ACCERR)", "SIGBUS",
+					   "out of memory" };
+	unsigned need = access == ASPACE_ACCESS_WRITE ? ASPACE_PTE_WRITE :
+							ASPACE_PTE_READ;
+	enum aspace_fault f;
 	int tries;
 
 	for (tries = 0; tries < 2; tries++) {
-		if (in_guest(addr, 1)) {
-			e = pte_of(&p->pt, addr);
-			if (e->state == PTE_PRESENT &&
-			    (e->flags & access) == access &&
-			    !((access & W) && frame_ref[e->frame] > 1))
-				return &frame_mem[e->frame][addr % PAGE];
+		if (va >= GUEST_BASE && va < GUEST_END) {
+			struct pte *e = pte_of(&p->pt, va);
+
+			if (e->present && (e->rights & need))
+				return &frame_mem[e->frame][va % PAGE];
 		}
-		err = memory_set_handle_fault(&p->mm, addr, access, &p->pt,
-					      &area);
-		if (err != MAPPING_OK) {
-			printf("  %s: %s at %#llx: SIGSEGV (%s)\n", p->name,
-			       access & W ? "write" : "read",
-			       (unsigned long long)addr,
-			       err == MAPPING_ERR_BAD_STATE ? "SEGV_MAPERR" :
-			       err == MAPPING_ERR_ACCESS_DENIED ? "SEGV_ACCERR" :
-			       mapping_strerror(err));
+		f = aspace_fault(&p->as, va, access);
+		if (f != ASPACE_FAULT_OK) {
+			printf("  %s: %s at %#llx: %s\n", p->name,
+			       access == ASPACE_ACCESS_WRITE ? "write" : "read",
+			       (unsigned long long)va, sig[f]);
 			return NULL;
 		}
 	}
 	return NULL;
 }
 
-static void poke(struct proc *p, uint64_t addr, const char *s)
+static void poke(struct proc *p, uint64_t va, const char *s)
 {
+	unsigned char *b;
 	size_t i;
 
 	for (i = 0; s[i]; i++) {
-		unsigned char *b = mmu(p, addr + i, W);
-
-		if (!b)
+		if (!(b = mmu(p, va + i, ASPACE_ACCESS_WRITE)))
 			return;
 		*b = (unsigned char)s[i];
 	}
 	printf("  %s: wrote \"%s\" at %#llx\n", p->name, s,
-	       (unsigned long long)addr);
+	       (unsigned long long)va);
 }
 
-static void peek(struct proc *p, uint64_t addr, size_t n)
+static void peek(struct proc *p, uint64_t va, size_t n)
 {
 	char s[32];
+	unsigned char *b;
 	size_t i;
 
 	for (i = 0; i < n && i + 1 < sizeof(s); i++) {
-		unsigned char *b = mmu(p, addr + i, R);
-
-		if (!b)
+		if (!(b = mmu(p, va + i, ASPACE_ACCESS_READ)))
 			return;
 		s[i] = *b ? (char)*b : '.';
 	}
 	s[i] = '\0';
 	printf("  %s: read \"%s\" at %#llx\n", p->name, s,
-	       (unsigned long long)addr);
+	       (unsigned long long)va);
 }
 
-/* /proc/PID/maps, and how many frames the process reaches. */
+/* ---- System calls: the layer's calls, one for one --------------------- */
+
+/* A call's result as Linux gives it: an address or a value, or -errno. */
+static int64_t say(const char *call, int64_t r)
+{
+	if (ASPACE_IS_ERR(r))
+		printf("  %s = -%lld\n", call, -(long long)r);
+	else if (r > 0xffff)
+		printf("  %s = %#llx\n", call, (unsigned long long)r);
+	else
+		printf("  %s = %lld\n", call, (long long)r);
+	return r;
+}
+
+/* write(1, buf, len): the kernel copies the guest's bytes out. */
+static int64_t sys_write(struct proc *p, uint64_t buf, size_t len)
+{
+	char s[32];
+	size_t done;
+	int err;
+
+	if (len >= sizeof(s))
+		return -ASPACE_EINVAL;
+	err = aspace_copy_from_user(&p->as, s, buf, len, &done);
+	if (err)
+		return err;
+	s[done] = '\0';
+	printf("  %s's stdout: \"%s\"\n", p->name, s);
+	return (int64_t)done;
+}
+
 static void maps(struct proc *p)
 {
-	const struct memory_area *a;
-	struct memory_set_iter it;
-	unsigned resident = 0, i;
-	char line[96];
+	char buf[2048];
 
-	for (i = 0; i < GUEST_PAGES; i++)
-		resident += p->pt.e[i].state == PTE_PRESENT;
-	printf("  %s maps: %llu areas, resident pages: %u\n", p->name,
-	       (unsigned long long)memory_set_len(&p->mm), resident);
-	memory_set_foreach(a, &it, &p->mm) {
-		memory_set_format_area(line, sizeof(line), a, NULL, NULL);
-		printf("    %s\n", line);
-	}
+	aspace_maps(&p->as, buf, sizeof(buf));
+	printf("  %s's /proc/PID/maps:\n%s", p->name, buf);
 }
 
 int main(void)
 {
 	struct proc *a = &procs[0], *b = &procs[1];
-	uint64_t heap, text, buf;
-	int failed = 0;
+	int64_t text, data, buf, more;
+	const char *err;
 
-	if (!proc_init(a, "A"))
+	proc_init(a, "A");
+	puts("mmap: placed from the top down; touching areas with equal flags merge");
+	text = say("mmap(NULL, 8K, r-x)",
+		   aspace_mmap(&a->as, 0, 2 * PAGE, RX, PRIV_ANON, NULL, 0));
+	data = say("mmap(NULL, 16K, rw-)",
+		   aspace_mmap(&a->as, 0, 4 * PAGE, RW, PRIV_ANON, NULL, 0));
+	buf = say("mmap(NULL, 8K, rw-)",
+		  aspace_mmap(&a->as, 0, 2 * PAGE, RW, PRIV_ANON, NULL, 0));
+	more = say("mmap(0x440000, 8K, rw-)",
+		   aspace_mmap(&a->as, 0x440000, 2 * PAGE, RW, PRIV_ANON,
+			       NULL, 0));
+	say("mmap(text, 4K, MAP_FIXED_NOREPLACE)",
+	    aspace_mmap(&a->as, (uint64_t)text, PAGE, ASPACE_PROT_READ,
+			PRIV_ANON | ASPACE_MAP_FIXED_NOREPLACE, NULL, 0));
+	say("brk(start + 100)",
+	    (int64_t)aspace_brk(&a->as, GUEST_BASE + 16 * PAGE + 100));
+	if (ASPACE_IS_ERR(text) || ASPACE_IS_ERR(data) || ASPACE_IS_ERR(buf) ||
+	    ASPACE_IS_ERR(more))
 		return 1;
-
-	puts("mmap: three mappings; the last two touch with equal rights");
-	text = sys_mmap(a, 2 * PAGE, R | X);
-	heap = sys_mmap(a, 4 * PAGE, R | W);
-	buf = sys_mmap(a, 2 * PAGE, R | W);
-	if (!text || !heap || !buf)
-		return 1;
-	maps(a); /* heap and buf: one area */
-
-	puts("page faults: first touch maps a zeroed frame");
-	poke(a, heap, "hello");
-	peek(a, heap, 8);
-	poke(a, text, "x");            /* r-x: the write is refused */
-	peek(a, GUEST_BASE + 0x80000, 1); /* nothing mapped there */
-
-	puts("mprotect: one page of the heap read-only splits it");
-	say("mprotect(heap+0x1000, 0x1000, PROT_READ)",
-	    memory_set_protect_flags_strict(&a->mm, heap + PAGE, PAGE, R,
-					    R | W | X, &a->pt));
-	poke(a, heap + PAGE, "no");
-	/* Linux's mprotect refuses a range with a hole; so does strict. */
-	say("mprotect over a hole",
-	    memory_set_protect_flags_strict(&a->mm, buf, 0x10000, R,
-					    R | W | X, &a->pt));
 	maps(a);
 
-	puts("fork: the child shares every frame copy-on-write");
-	if (!sys_fork(a, b, "B"))
-		return 1;
-	printf("  frames in use: %u\n", frames_used);
-	poke(b, heap, "HELLO"); /* B's first write copies the frame */
-	peek(a, heap, 5);
-	peek(b, heap, 5);
-	printf("  frames in use: %u\n", frames_used);
+	puts("faults: a zeroed frame at the first touch; SIGSEGV otherwise");
+	poke(a, (uint64_t)data, "hello");
+	peek(a, (uint64_t)data, 8);
+	poke(a, (uint64_t)text, "x");
+	peek(a, GUEST_BASE + 0x80000, 1);
 
-	puts("mremap: grow in place while the space after is free, else move");
-	buf = sys_mremap(a, buf, 2 * PAGE, 3 * PAGE);
-	heap = sys_mremap(a, heap, PAGE, 8 * PAGE); /* its first page */
-	if (!buf || !heap)
-		return 1;
-	peek(a, heap, 5); /* the contents moved with the frames */
+	puts("system calls copy guest memory, faulting as the guest would");
+	say("write(1, data, 5)", sys_write(a, (uint64_t)data, 5));
+	say("write(1, 0x480000, 5)", sys_write(a, GUEST_BASE + 0x80000, 5));
+
+	puts("mprotect: one page of data read-only splits it");
+	say("mprotect(data+4K, 4K, r--)",
+	    aspace_mprotect(&a->as, (uint64_t)data + PAGE, PAGE,
+			    ASPACE_PROT_READ));
+	poke(a, (uint64_t)data + PAGE, "no");
+	/* A hole in the range: ENOMEM, and nothing changed. */
+	say("mprotect(more, up to text's end, r--)",
+	    aspace_mprotect(&a->as, (uint64_t)more,
+			    (uint64_t)text + 2 * PAGE - (uint64_t)more,
+			    ASPACE_PROT_READ));
 	maps(a);
 
-	puts("munmap: a hole is fine for munmap, not for the strict form");
-	say("munmap(buf, 0x10000) strict",
-	    memory_set_unmap_strict(&a->mm, buf, 0x10000, &a->pt));
-	say("munmap(buf, 0x3000)", memory_set_unmap(&a->mm, buf, 3 * PAGE,
-						     &a->pt));
-	peek(a, buf, 1);
+	puts("fork: every frame shared copy-on-write");
+	if (aspace_fork(&b->as, &a->as, &b->pt))
+		return 1;
+	b->name = "B";
+	printf("  frames in use: %u\n", frames_used());
+	poke(b, (uint64_t)data, "HELLO"); /* B's first write copies the frame */
+	peek(a, (uint64_t)data, 5);
+	peek(b, (uint64_t)data, 5);
+	printf("  frames in use: %u\n", frames_used());
+
+	puts("mremap: grow in place while the space after is free, else move "
+	     "(written memory keeps its page offset: no merge where it lands)");
+	more = say("mremap(more, 8K, 12K, MREMAP_MAYMOVE)",
+		   aspace_mremap(&a->as, (uint64_t)more, 2 * PAGE, 3 * PAGE,
+				 ASPACE_MREMAP_MAYMOVE, 0));
+	data = say("mremap(data, 4K, 32K, MREMAP_MAYMOVE)",
+		   aspace_mremap(&a->as, (uint64_t)data, PAGE, 8 * PAGE,
+				 ASPACE_MREMAP_MAYMOVE, 0));
+	if (ASPACE_IS_ERR(more) || ASPACE_IS_ERR(data))
+		return 1;
+	peek(a, (uint64_t)data, 5); /* the contents moved with the frames */
+	maps(a);
+
+	puts("munmap: holes in the range are fine");
+	say("munmap(more, 64K)", aspace_munmap(&a->as, (uint64_t)more, 0x10000));
+	peek(a, (uint64_t)more, 1);
 	maps(a);
 	maps(b);
+	if ((err = aspace_check(&a->as)) || (err = aspace_check(&b->as)))
+		printf("  check: %s\n", err);
 
-	puts("exit: both address spaces go, and every frame with them");
-	failed |= memory_set_clear(&a->mm, &a->pt) != MAPPING_OK;
-	failed |= memory_set_clear(&b->mm, &b->pt) != MAPPING_OK;
-	memory_set_destroy(&a->mm);
-	memory_set_destroy(&b->mm);
-	printf("  frames in use: %u\n", frames_used);
-	return failed || frames_used != 0;
+	puts("exit: both spaces go, and every frame with them");
+	aspace_destroy(&a->as);
+	aspace_destroy(&b->as);
+	printf("  frames in use: %u\n", frames_used());
+	return err || frames_used() != 0;
 }

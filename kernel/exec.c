@@ -4,12 +4,12 @@
  * static glibc program finds its program headers (and so its TLS), the
  * page size and its random bytes as it does on Linux.
  *
- * The segments are copied, not mapped from a file: every page a segment
- * covers is a fresh page (load_segment()) holding what a private mapping
- * of the file would show: the file's bytes from the start of the page (a
- * segment may start anywhere in its first page) to the end of the
- * segment's file part, then zeros, the bss and the rest of its last page
- * included. A later segment replaces a page an earlier one shares.
+ * The segments are mapped from the program's file as Linux's loader maps
+ * them (load_segment()): its file part as a private mapping of the file
+ * (an object of the address-space layer over the ramfs file, whose page
+ * cache reads the image), the rest of the bss as anonymous memory, and the
+ * bss's part of the last file page zeroed. A later segment replaces a page
+ * an earlier one shares.
  */
 #include "kernel.h"
 #include <linux_abi.h>
@@ -41,25 +41,43 @@ struct elf_segment {
 #define RISCV_HWCAP (HWCAP('i') | HWCAP('m') | HWCAP('a') | HWCAP('f') | \
 		     HWCAP('d') | HWCAP('c'))
 
-/*
- * Make [start, start + size) an area with @flags whose first @len bytes
- * are @src and the rest zero. This is the one place that knows how the
- * kernel maps memory: populated anonymous pages of the set today (the
- * port onto the address-space layer changes this function).
- */
-static int load_segment(struct proc *p, uint64_t start, uint64_t size,
-			uint64_t flags, const void *src, uint64_t len)
-{
-	enum mapping_error e;
+#define ANON_FIXED (MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
 
-	p->pt.populate = true;
-	e = memory_set_map(&p->mm, start, size, flags, &anon_backend, &p->pt,
-			   true);
-	p->pt.populate = false;
-	if (e)
-		return -mapping_error_to_errno(e);
-	vm_load(&p->pt, start, src, len);
-	return 0;
+static uint64_t prot_of(uint32_t pf)
+{
+	/* ELF says x=1, w=2, r=4; mmap says r=1, w=2, x=4. */
+	return (pf & PF_R ? PROT_READ : 0) | (pf & PF_W ? PROT_WRITE : 0) |
+	       (pf & PF_X ? PROT_EXEC : 0);
+}
+
+/*
+ * Map segment @s of the file @obj, as Linux's elf_load(): the pages of its
+ * file part privately from the file, the pages past them anonymous, and
+ * in a writable segment the rest of the last file page zeroed (padzero()).
+ * Unlike Linux, every page is populated (MAP_POPULATE), so that a program
+ * that takes every frame there is (oom) still has its own.
+ */
+static int load_segment(struct proc *p, const struct elf_segment *s,
+			struct aspace_object *obj)
+{
+	static const char zeros[PAGE_SIZE];
+	uint64_t start = PAGE_ROUND_DOWN(s->vaddr), prot = prot_of(s->flags);
+	uint64_t file_end = s->filesz ? PAGE_ROUND_UP(s->vaddr + s->filesz) :
+					start;
+	uint64_t end = PAGE_ROUND_UP(s->vaddr + s->memsz);
+	int64_t r = 0;
+
+	if (file_end > start)
+		r = aspace_mmap(&p->as, start, file_end - start, prot,
+				MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, obj,
+				PAGE_ROUND_DOWN(s->offset));
+	if (r >= 0 && end > file_end)
+		r = aspace_mmap(&p->as, file_end, end - file_end, prot,
+				ANON_FIXED | MAP_POPULATE, NULL, 0);
+	if (r >= 0 && s->filesz && s->memsz > s->filesz && (prot & PROT_WRITE))
+		r = copy_to_user(p, s->vaddr + s->filesz, zeros,
+				 file_end - (s->vaddr + s->filesz));
+	return r < 0 ? (int)r : 0;
 }
 
 /* The segment headers, checked against the file and the user window. */
@@ -74,13 +92,6 @@ static int check_segment(const struct elf_segment *s, uint64_t file_size)
 	if (s->vaddr % PAGE_SIZE != s->offset % PAGE_SIZE)
 		return -ENOEXEC;
 	return 0;
-}
-
-static uint64_t prot_of(uint32_t pf)
-{
-	/* ELF says x=1, w=2, r=4; the areas use r=1, w=2, x=4. */
-	return (pf & PF_R ? PROT_READ : 0) | (pf & PF_W ? PROT_WRITE : 0) |
-	       (pf & PF_X ? PROT_EXEC : 0);
 }
 
 /* A small generator for AT_RANDOM and getrandom(): not for secrets. */
@@ -132,25 +143,32 @@ static uint64_t initial_stack(struct proc *p, const char *path,
 	unsigned char random[16];
 
 	random_bytes(random, sizeof(random));
-	if (user_copy(&p->mm, &p->pt, str, (void *)path, path_len, true) ||
-	    user_copy(&p->mm, &p->pt, rnd, random, sizeof(random), true) ||
-	    user_copy(&p->mm, &p->pt, sp, words, (size_t)n * 8, true))
+	if (copy_to_user(p, str, path, path_len) ||
+	    copy_to_user(p, rnd, random, sizeof(random)) ||
+	    copy_to_user(p, sp, words, (size_t)n * 8))
 		return 0;
 	return sp;
 }
 
 /*
- * Load the static ELF64 executable @image of @size bytes into @p, a fresh
- * process, as @path: its PT_LOAD segments with their permissions, a lazy
- * stack, the heap after the last segment, registers at the entry point.
- * Returns 0 or -ENOEXEC (not a static riscv64 executable) or -ENOMEM.
+ * Load the static ELF64 executable at @path, a ramfs file, into @p, a
+ * fresh process: its PT_LOAD segments with their permissions, a lazy
+ * stack, the heap right after the last segment (Linux's start_brk without
+ * randomization), registers at the entry point.
+ * Returns 0, -ENOENT, -ENOEXEC (not a static riscv64 executable) or
+ * -ENOMEM.
  */
-int exec_load(struct proc *p, const unsigned char *image, uint64_t size,
-	      const char *path)
+int exec_load(struct proc *p, const char *path)
 {
+	const struct rfile *f = ramfs_lookup(path);
+	const unsigned char *image = f ? ramfs_data(f) : NULL;
+	uint64_t size = f ? ramfs_size(f) : 0, end = 0, phdr = 0;
 	const struct elf_header *eh = (const void *)image;
-	uint64_t end = 0, phdr = 0;
+	struct aspace_object *obj;
 	int err;
+
+	if (!image)
+		return -ENOENT;
 
 	if (size < sizeof(*eh) || memcmp(eh->ident, "\177ELF", 4) ||
 	    eh->ident[4] != 2 /* 64-bit */ || eh->ident[5] != 1 /* LE */ ||
@@ -161,34 +179,33 @@ int exec_load(struct proc *p, const unsigned char *image, uint64_t size,
 		return -ENOEXEC;
 	const struct elf_segment *ph = (const void *)(image + eh->phoff);
 
-	for (int i = 0; i < eh->phnum; i++) {
+	err = ramfs_object(p, f, &obj);
+	if (err)
+		return err;
+	for (int i = 0; i < eh->phnum && !err; i++) {
 		const struct elf_segment *s = &ph[i];
-		uint64_t start = PAGE_ROUND_DOWN(s->vaddr);
-		uint64_t skip = s->vaddr - start;
 
 		if (s->type != PT_LOAD || s->memsz == 0)
 			continue;
 		err = check_segment(s, size);
 		if (!err)
-			err = load_segment(p, start,
-					   PAGE_ROUND_UP(s->vaddr + s->memsz) - start,
-					   prot_of(s->flags),
-					   image + s->offset - skip,
-					   skip + s->filesz);
-		if (err)
-			return err;
+			err = load_segment(p, s, obj);
 		if (s->vaddr + s->memsz > end)
 			end = s->vaddr + s->memsz;
 		/* The program headers, where a segment brings them in. */
 		if (eh->phoff >= s->offset && eh->phoff - s->offset < s->filesz)
 			phdr = s->vaddr + (eh->phoff - s->offset);
 	}
+	aspace_object_put(obj); /* the areas hold it now */
+	if (err)
+		return err;
 	if (!end)
 		return -ENOEXEC;
-	err = memory_set_map(&p->mm, USER_TOP - STACK_SIZE, STACK_SIZE,
-			     PROT_READ | PROT_WRITE, &anon_backend, &p->pt, false);
-	if (err)
-		return -mapping_error_to_errno(err);
+	int64_t r = aspace_mmap(&p->as, USER_TOP - STACK_SIZE, STACK_SIZE,
+				PROT_READ | PROT_WRITE, ANON_FIXED, NULL, 0);
+
+	if (r < 0)
+		return (int)r;
 
 	const uint64_t aux[] = {
 		AT_PHDR, phdr, AT_PHENT, sizeof(struct elf_segment),
@@ -201,8 +218,7 @@ int exec_load(struct proc *p, const unsigned char *image, uint64_t size,
 
 	if (!sp)
 		return -ENOMEM;
-	p->heap_start = PAGE_ROUND_UP(end) + PAGE_SIZE; /* a guard page */
-	p->brk = p->heap_start;
+	aspace_set_brk(&p->as, end);
 	p->tf.epc = eh->entry;
 	p->tf.x[1] = sp;
 	return 0;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <abi.h>
-#include <memory_set/memory_set.h>
+#include <memory_set/aspace.h>
 
 #define RAM_SIZE ((uint64_t)RAM_MB << 20) /* qemu -m, from kernel/Makefile */
 #define PAGE_ROUND_UP(x) (((x) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
@@ -41,23 +41,24 @@ void frame_put(uint64_t pa);            /* frees at the last reference */
 unsigned frame_refs(uint64_t pa);
 uint64_t frames_free(void);
 
-/* vm.c: Sv39 page tables, the memory_set backend. */
+/* kalloc.c: the kernel's heap (the layer's records). */
+void kalloc_init(void);
+void *kalloc(size_t size);              /* NULL if none */
+void kfree(void *ptr, size_t size);
+uint64_t kalloc_used(void);
+
+/* vm.c: Sv39 page tables, the host side of the address-space layer. */
 struct pagetable {
 	uint64_t *root;
-	bool populate; /* set around one map call: allocate every page now */
 };
-extern const struct mapping_backend anon_backend;
 void vm_init(void);
-bool mm_init(struct memory_set *mm);
 uint64_t mm_nodes_free(void);
 bool pagetable_create(struct pagetable *pt);
 void pagetable_destroy(struct pagetable *pt);
 void pagetable_activate(const struct pagetable *pt);
-int user_copy(struct memory_set *mm, struct pagetable *pt, uint64_t uva,
-	      void *buf, size_t len, bool to_user);
-void vm_load(const struct pagetable *pt, uint64_t va, const void *src,
-	     size_t len);
-const char *vm_check(const struct memory_set *mm, const struct pagetable *pt);
+int vm_space_init(struct aspace *as, struct pagetable *pt);
+void vm_fence_page(uint64_t va);
+const char *vm_check(const struct aspace *as, const struct pagetable *pt);
 void vm_plant_stray_pte(struct pagetable *pt);
 
 /* proc.c: processes and traps. */
@@ -69,11 +70,15 @@ struct trapframe {
 
 enum proc_state { UNUSED, RUNNABLE, WAITING, ZOMBIE };
 
-/* An open file of a Linux process (linux.c): the console or a ramfs file. */
-enum fd_kind { FD_CLOSED, FD_CONSOLE, FD_FILE };
+/*
+ * An open file of a Linux process (linux.c): the console, a ramfs file or
+ * a memfd (an object of the layer, one reference per descriptor).
+ */
+enum fd_kind { FD_CLOSED, FD_CONSOLE, FD_FILE, FD_MEMFD };
 struct fd {
 	enum fd_kind kind;
 	const struct rfile *file;
+	struct aspace_object *obj;
 	uint64_t pos;
 };
 #define NFD 16
@@ -84,13 +89,13 @@ struct proc {
 	int pid;
 	struct proc *parent;
 	const char *name;
-	struct memory_set mm;
+	struct aspace as;      /* its areas: the layer's, over pt */
 	struct pagetable pt;
-	uint64_t heap_start, brk;
 	int status;            /* for wait(): exit code << 8 or KILL_* */
 	uint64_t fault_addr;   /* for wait(): the address of a fatal fault */
 	uint64_t last_fault_pc, last_fault_va; /* the last page fault... */
 	int fault_repeats;     /* ...and how often since, with no system call */
+	int wait_pid;          /* the child a blocked wait waits for, or -1 */
 	uint64_t wait_status, wait_addr; /* user pointers of a blocked wait */
 	bool linux_abi;        /* Linux's system calls (linux.c), not syscall.c's */
 	struct fd fds[NFD];    /* Linux processes' files */
@@ -110,23 +115,32 @@ _Noreturn void schedule(void);
 long proc_fork(struct proc *p);          /* child pid or -errno */
 void proc_yield(void);
 void proc_exit(struct proc *p, int status);
-long proc_wait(struct proc *p, uint64_t status_ptr, uint64_t addr_ptr);
+long proc_wait(struct proc *p, int pid, uint64_t status_ptr, uint64_t addr_ptr);
+struct proc *proc_find(int pid);
 void proc_kill(struct proc *p, int reason, uint64_t addr, const char *why);
 
-/* syscall.c; the memory calls are Linux programs' too, until the port. */
+/*
+ * The kernel's copies to and from a process's memory: the layer's, which
+ * fault pages in as the process's own access would. 0 or -errno (EFAULT).
+ */
+static inline int copy_to_user(struct proc *p, uint64_t dst, const void *src,
+			       size_t len)
+{
+	return aspace_copy_to_user(&p->as, dst, src, len, NULL);
+}
+
+static inline int copy_from_user(struct proc *p, void *dst, uint64_t src,
+				 size_t len)
+{
+	return aspace_copy_from_user(&p->as, dst, src, len, NULL);
+}
+
+/* syscall.c: the kernel's own system calls. */
 long syscall(struct proc *p);
 long sys_write(struct proc *p, uint64_t buf, uint64_t len);
-long sys_brk(struct proc *p, uint64_t addr);
-long sys_mmap(struct proc *p, uint64_t addr, uint64_t len, uint64_t prot,
-	      uint64_t flags);
-long sys_munmap(struct proc *p, uint64_t addr, uint64_t len);
-long sys_mprotect(struct proc *p, uint64_t addr, uint64_t len, uint64_t prot);
-long sys_mremap(struct proc *p, uint64_t old, uint64_t old_len,
-		uint64_t new_len, uint64_t flags, uint64_t new_addr);
 
 /* exec.c: a static ELF64 program into a fresh process. */
-int exec_load(struct proc *p, const unsigned char *image, uint64_t size,
-	      const char *path);
+int exec_load(struct proc *p, const char *path);
 void random_bytes(void *buf, size_t len);
 
 /* ramfs.c: the read-only files, programs as RAMFS_BIN NAME. */
@@ -138,9 +152,14 @@ uint64_t ramfs_size(const struct rfile *f);
 uint64_t ramfs_ino(const struct rfile *f);
 long ramfs_read(struct proc *p, const struct rfile *f, uint64_t pos,
 		uint64_t ubuf, uint64_t len);
+const unsigned char *ramfs_data(const struct rfile *f);
+int ramfs_object(struct proc *p, const struct rfile *f,
+		 struct aspace_object **obj);
 
 /* linux.c */
 long linux_syscall(struct proc *p);
 void linux_files_init(struct proc *p);
+void linux_files_fork(struct proc *child, const struct proc *parent);
+void linux_files_close(struct proc *p);
 
 #endif

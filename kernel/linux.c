@@ -1,28 +1,33 @@
 /*
  * Linux's system calls, for static riscv64 programs (the generic table of
  * linux_abi.h): what glibc's startup and stdio need, the files of the
- * read-only file system, time and randomness. Results are Linux's: a
- * value, or -errno. A call not here returns -ENOSYS.
+ * read-only file system and memfds, fork and wait, time and randomness.
+ * Results are Linux's: a value, or -errno. A call not here returns -ENOSYS.
  *
- * Memory calls (brk, mmap, munmap, mprotect, mremap) go to the kernel's
- * own ones for now, with their semantics, not Linux's: the port onto the
- * address-space layer replaces linux_memory() whole.
+ * The memory calls (brk, mmap, munmap, mprotect, mremap, madvise, mseal,
+ * prctl's area names, memfd_create, ftruncate, fallocate) are the
+ * address-space layer's, which has Linux's semantics and errno results:
+ * here they only find the object behind a file descriptor.
  */
 #include "kernel.h"
 #include <linux_abi.h>
 
 #define PATH_MAX_LEN 256
 
-/* A NUL-terminated path from user memory. 0, -EFAULT or -ENAMETOOLONG. */
+/* A NUL-terminated string from user memory: 0, -EFAULT or @too_long. */
+static int user_string(struct proc *p, uint64_t ustr, char *buf, size_t cap,
+		       int too_long)
+{
+	int64_t n = aspace_strncpy_from_user(&p->as, buf, ustr, cap);
+
+	if (n < 0)
+		return (int)n;
+	return (size_t)n == cap ? too_long : 0;
+}
+
 static int user_path(struct proc *p, uint64_t upath, char *path, size_t cap)
 {
-	for (size_t i = 0; i < cap; i++) {
-		if (user_copy(&p->mm, &p->pt, upath + i, &path[i], 1, false))
-			return -EFAULT;
-		if (!path[i])
-			return 0;
-	}
-	return -ENAMETOOLONG;
+	return user_string(p, upath, path, cap, -ENAMETOOLONG);
 }
 
 static struct fd *fd_get(struct proc *p, uint64_t fd)
@@ -36,6 +41,37 @@ void linux_files_init(struct proc *p)
 {
 	for (int i = 0; i < 3; i++)
 		p->fds[i].kind = FD_CONSOLE;
+}
+
+/* The lowest free descriptor, or -EMFILE. */
+static int fd_free(struct proc *p)
+{
+	for (int fd = 0; fd < NFD; fd++)
+		if (p->fds[fd].kind == FD_CLOSED)
+			return fd;
+	return -EMFILE;
+}
+
+static void fd_close(struct fd *f)
+{
+	if (f->kind == FD_MEMFD)
+		aspace_object_put(f->obj);
+	f->kind = FD_CLOSED;
+}
+
+/* fork: the child's descriptors are the parent's (a memfd's one more reference). */
+void linux_files_fork(struct proc *child, const struct proc *parent)
+{
+	memcpy(child->fds, parent->fds, sizeof(child->fds));
+	for (int fd = 0; fd < NFD; fd++)
+		if (child->fds[fd].kind == FD_MEMFD)
+			aspace_object_get(child->fds[fd].obj);
+}
+
+void linux_files_close(struct proc *p)
+{
+	for (int fd = 0; fd < NFD; fd++)
+		fd_close(&p->fds[fd]);
 }
 
 /* The file a path names: only absolute paths (the one directory is /). */
@@ -67,15 +103,11 @@ static long sys_openat(struct proc *p, int64_t dirfd, uint64_t upath,
 		return err;
 	if ((flags & O_ACCMODE) != 0)
 		return -EROFS;
-	for (int fd = 0; fd < NFD; fd++) {
-		if (p->fds[fd].kind != FD_CLOSED)
-			continue;
-		p->fds[fd].kind = FD_FILE;
-		p->fds[fd].file = f;
-		p->fds[fd].pos = 0;
-		return fd;
-	}
-	return -EMFILE;
+	int fd = fd_free(p);
+
+	if (fd >= 0)
+		p->fds[fd] = (struct fd){ .kind = FD_FILE, .file = f };
+	return fd;
 }
 
 static long sys_close(struct proc *p, uint64_t fd)
@@ -84,23 +116,82 @@ static long sys_close(struct proc *p, uint64_t fd)
 
 	if (!f)
 		return -EBADF;
-	f->kind = FD_CLOSED;
+	fd_close(f);
 	return 0;
+}
+
+/*
+ * read() and write() of a memfd: the object's bytes at *@pos, a chunk at a
+ * time through the kernel (pread and pwrite of the layer); *@pos moves on.
+ */
+static long memfd_io(struct proc *p, struct fd *f, uint64_t *pos, uint64_t buf,
+		     uint64_t len, bool write)
+{
+	char chunk[256];
+	uint64_t done = 0;
+
+	while (done < len) {
+		uint64_t n = len - done < sizeof(chunk) ? len - done : sizeof(chunk);
+		int64_t r;
+		int err;
+
+		if (write) {
+			err = copy_from_user(p, chunk, buf + done, n);
+			r = err ? err : aspace_object_write(f->obj, *pos, chunk, n);
+		} else {
+			r = aspace_object_read(f->obj, *pos, chunk, n);
+			err = r > 0 ? copy_to_user(p, buf + done, chunk, (size_t)r) : 0;
+			r = err ? err : r;
+		}
+		if (r <= 0)
+			return done ? (long)done : (long)r;
+		*pos += (uint64_t)r;
+		done += (uint64_t)r;
+		if ((uint64_t)r < n)
+			break;
+	}
+	return (long)done;
+}
+
+/* read() at *@pos, or pread() at a position of its own. */
+static long fd_read(struct proc *p, struct fd *f, uint64_t *pos, uint64_t buf,
+		    uint64_t len)
+{
+	long n;
+
+	if (f->kind == FD_CONSOLE)
+		return 0; /* the console has no input: end of file */
+	if (f->kind == FD_MEMFD)
+		return memfd_io(p, f, pos, buf, len, false);
+	n = ramfs_read(p, f->file, *pos, buf, len);
+	if (n > 0)
+		*pos += (uint64_t)n;
+	return n;
 }
 
 static long sys_read(struct proc *p, uint64_t fd, uint64_t buf, uint64_t len)
 {
 	struct fd *f = fd_get(p, fd);
-	long n;
+
+	return f ? fd_read(p, f, &f->pos, buf, len) : -EBADF;
+}
+
+/* pread64 and pwrite64: at @off, the file position unchanged. */
+static long sys_pio(struct proc *p, uint64_t fd, uint64_t buf, uint64_t len,
+		    int64_t off, bool write)
+{
+	struct fd *f = fd_get(p, fd);
+	uint64_t pos = (uint64_t)off;
 
 	if (!f)
 		return -EBADF;
 	if (f->kind == FD_CONSOLE)
-		return 0; /* the console has no input: end of file */
-	n = ramfs_read(p, f->file, f->pos, buf, len);
-	if (n > 0)
-		f->pos += (uint64_t)n;
-	return n;
+		return -ESPIPE;
+	if (off < 0)
+		return -EINVAL;
+	if (!write)
+		return fd_read(p, f, &pos, buf, len);
+	return f->kind == FD_MEMFD ? memfd_io(p, f, &pos, buf, len, true) : -EBADF;
 }
 
 static long sys_lseek(struct proc *p, uint64_t fd, int64_t off, uint64_t whence)
@@ -114,7 +205,9 @@ static long sys_lseek(struct proc *p, uint64_t fd, int64_t off, uint64_t whence)
 		return -ESPIPE;
 	base = whence == SEEK_SET ? 0 :
 	       whence == SEEK_CUR ? (int64_t)f->pos :
-	       whence == SEEK_END ? (int64_t)ramfs_size(f->file) : -1;
+	       whence != SEEK_END ? -1 :
+	       f->kind == FD_MEMFD ? (int64_t)aspace_object_size(f->obj) :
+	       (int64_t)ramfs_size(f->file);
 	if (base < 0 || (off < 0 && -off > base))
 		return -EINVAL;
 	f->pos = (uint64_t)(base + off);
@@ -127,6 +220,8 @@ static long fd_write(struct proc *p, uint64_t fd, uint64_t buf, uint64_t len)
 
 	if (!f)
 		return -EBADF;
+	if (f->kind == FD_MEMFD)
+		return memfd_io(p, f, &f->pos, buf, len, true);
 	if (f->kind != FD_CONSOLE)
 		return -EBADF; /* files are read-only */
 	return sys_write(p, buf, len);
@@ -142,8 +237,7 @@ static long sys_writev(struct proc *p, uint64_t fd, uint64_t uiov, uint64_t n)
 		struct linux_iovec iov;
 		long r;
 
-		if (user_copy(&p->mm, &p->pt, uiov + i * sizeof(iov), &iov,
-			      sizeof(iov), false))
+		if (copy_from_user(p, &iov, uiov + i * sizeof(iov), sizeof(iov)))
 			return -EFAULT;
 		r = fd_write(p, fd, iov.base, iov.len);
 		if (r < 0)
@@ -164,15 +258,17 @@ static long put_stat(struct proc *p, const struct fd *f,
 		st.st_mode = S_IFCHR | 0620;
 		st.st_rdev = (136 << 8) | 0; /* a terminal, as /dev/pts/0 */
 		st.st_ino = 3;
+	} else if (f && f->kind == FD_MEMFD) {
+		st.st_mode = S_IFREG | 0777;
+		st.st_size = (int64_t)aspace_object_size(f->obj);
+		st.st_blocks = (st.st_size + 511) / 512;
 	} else {
 		st.st_mode = S_IFREG | 0444;
 		st.st_size = (int64_t)ramfs_size(file);
 		st.st_blocks = (st.st_size + 511) / 512;
 		st.st_ino = ramfs_ino(file);
 	}
-	if (user_copy(&p->mm, &p->pt, ubuf, &st, sizeof(st), true))
-		return -EFAULT;
-	return 0;
+	return copy_to_user(p, ubuf, &st, sizeof(st));
 }
 
 static long sys_newfstatat(struct proc *p, int64_t dirfd, uint64_t upath,
@@ -181,7 +277,7 @@ static long sys_newfstatat(struct proc *p, int64_t dirfd, uint64_t upath,
 	char first;
 	long err;
 
-	if (user_copy(&p->mm, &p->pt, upath, &first, 1, false))
+	if (copy_from_user(p, &first, upath, 1))
 		return -EFAULT;
 	if (!first && (flags & AT_EMPTY_PATH)) {
 		struct fd *f = fd_get(p, (uint64_t)dirfd);
@@ -208,9 +304,7 @@ static long sys_ioctl(struct proc *p, uint64_t fd, uint64_t req, uint64_t arg)
 		return -EBADF;
 	if (f->kind != FD_CONSOLE || req != TCGETS)
 		return -ENOTTY;
-	if (user_copy(&p->mm, &p->pt, arg, &t, sizeof(t), true))
-		return -EFAULT;
-	return 0;
+	return copy_to_user(p, arg, &t, sizeof(t));
 }
 
 /* /proc/self/exe: the program's path in the file system. */
@@ -232,7 +326,7 @@ static long sys_readlinkat(struct proc *p, int64_t dirfd, uint64_t upath,
 	memcpy(exe + strlen(RAMFS_BIN), p->name, strlen(p->name));
 	if (n > len)
 		n = len; /* cut short, as Linux does, without a NUL */
-	if (user_copy(&p->mm, &p->pt, ubuf, exe, n, true))
+	if (copy_to_user(p, ubuf, exe, n))
 		return -EFAULT;
 	return (long)n;
 }
@@ -250,8 +344,7 @@ static long sys_prlimit64(struct proc *p, uint64_t pid, uint64_t resource,
 		return -EPERM; /* the limits are fixed */
 	if (resource == RLIMIT_STACK)
 		lim[0] = lim[1] = STACK_SIZE;
-	if (old_limit &&
-	    user_copy(&p->mm, &p->pt, old_limit, lim, sizeof(lim), true))
+	if (old_limit && copy_to_user(p, old_limit, lim, sizeof(lim)))
 		return -EFAULT;
 	return 0;
 }
@@ -264,7 +357,7 @@ static long sys_getrandom(struct proc *p, uint64_t buf, uint64_t len)
 		uint64_t n = len - done < sizeof(chunk) ? len - done : sizeof(chunk);
 
 		random_bytes(chunk, n);
-		if (user_copy(&p->mm, &p->pt, buf + done, chunk, n, true))
+		if (copy_to_user(p, buf + done, chunk, n))
 			return done ? (long)done : -EFAULT;
 		done += n;
 	}
@@ -288,32 +381,148 @@ static long sys_clock_gettime(struct proc *p, uint64_t clock, uint64_t uts)
 	default:
 		return -EINVAL;
 	}
-	if (user_copy(&p->mm, &p->pt, uts, &ts, sizeof(ts), true))
+	return copy_to_user(p, uts, &ts, sizeof(ts));
+}
+
+/* fork: clone without CLONE_VM, a new stack or any thread flag. */
+static long sys_clone(struct proc *p, const uint64_t *a)
+{
+	const uint64_t fork_flags = CSIGNAL | CLONE_PARENT_SETTID |
+				    CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+	int tid;
+	long pid;
+
+	if ((a[0] & ~fork_flags) || a[1])
+		return -ENOSYS; /* threads and vfork (system()'s): not here */
+	pid = proc_fork(p);
+	if (pid < 0)
+		return pid;
+	/* As Linux, a tid that cannot be written is not the fork's failure;
+	 * CLONE_CHILD_CLEARTID has nobody to wake: one thread a process. */
+	tid = (int)pid;
+	if (a[0] & CLONE_CHILD_SETTID)
+		copy_to_user(proc_find((int)pid), a[4], &tid, sizeof(tid));
+	if (a[0] & CLONE_PARENT_SETTID)
+		copy_to_user(p, a[2], &tid, sizeof(tid));
+	return pid;
+}
+
+/* wait4(pid, status, 0, rusage): pid -1 (or a group: any child) or one child. */
+static long sys_wait4(struct proc *p, int64_t pid, uint64_t status,
+		      uint64_t options, uint64_t rusage)
+{
+	static const char no_usage[144];
+
+	if (options)
+		return -EINVAL; /* no WNOHANG, WUNTRACED... */
+	if (rusage && copy_to_user(p, rusage, no_usage, sizeof(no_usage)))
 		return -EFAULT;
-	return 0;
+	return proc_wait(p, pid > 0 ? (int)pid : -1, status, 0);
+}
+
+/* The memfd's object behind @fd for ftruncate and fallocate, or NULL and *err. */
+static struct aspace_object *fd_object(struct proc *p, uint64_t fd, long *err,
+				       long not_object)
+{
+	struct fd *f = fd_get(p, fd);
+
+	*err = !f ? -EBADF : f->kind != FD_MEMFD ? not_object : 0;
+	return *err ? NULL : f->obj;
 }
 
 /*
- * The memory calls, on the kernel's own code for now (anonymous private
- * memory only; Linux's errno rules and flags are not all there): replaced
- * whole by the port onto the address-space layer. -ENOSYS if @nr is not
- * one of them.
+ * mmap: anonymous memory, a memfd's object, or a program's file, for which
+ * each mmap makes an object of its own (read-only: MAP_SHARED with
+ * PROT_WRITE is EACCES).
+ */
+static long sys_mmap(struct proc *p, const uint64_t *a)
+{
+	struct aspace_object *obj = NULL, *file = NULL;
+	struct fd *f = fd_get(p, a[4]);
+	int64_t r;
+
+	if (!(a[3] & MAP_ANONYMOUS)) {
+		if (!f)
+			return -EBADF;
+		if (f->kind == FD_FILE && (r = ramfs_object(p, f->file, &file)))
+			return r;
+		if (f->kind == FD_CONSOLE)
+			return -ENODEV;
+		obj = f->kind == FD_MEMFD ? f->obj : file;
+	}
+	r = aspace_mmap(&p->as, a[0], a[1], a[2], a[3], obj, a[5]);
+	if (file)
+		aspace_object_put(file); /* the area holds it, if one was made */
+	return r;
+}
+
+static long sys_memfd_create(struct proc *p, uint64_t uname, uint64_t flags)
+{
+	char name[250]; /* Linux's longest memfd name, 249, and the NUL */
+	struct aspace_object *obj;
+	int fd = fd_free(p);
+	int err = user_string(p, uname, name, sizeof(name), -EINVAL);
+
+	if (err)
+		return err;
+	if (fd < 0)
+		return fd;
+	err = aspace_memfd_create(&p->as, name, (unsigned)flags, &obj);
+	if (err)
+		return err;
+	p->fds[fd] = (struct fd){ .kind = FD_MEMFD, .obj = obj };
+	return fd;
+}
+
+/* prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, name): area names. */
+static long sys_prctl(struct proc *p, const uint64_t *a)
+{
+	char name[ASPACE_NAME_MAX + 1];
+	int err;
+
+	if (a[0] != PR_SET_VMA || a[1] != PR_SET_VMA_ANON_NAME)
+		return -EINVAL;
+	if (!a[4])
+		return aspace_set_name(&p->as, a[2], a[3], NULL);
+	err = user_string(p, a[4], name, sizeof(name), -EINVAL);
+	return err ? err : aspace_set_name(&p->as, a[2], a[3], name);
+}
+
+/*
+ * The memory calls: the layer's, one for one. -ENOSYS if @nr is not one
+ * of them.
  */
 static long linux_memory(struct proc *p, uint64_t nr, const uint64_t *a)
 {
+	struct aspace_object *obj;
+	long err;
+
 	switch (nr) {
 	case LNR_brk:
-		return sys_brk(p, a[0]);
+		return (long)aspace_brk(&p->as, a[0]);
 	case LNR_mmap:
-		/* MAP_STACK and MAP_NORESERVE change nothing on Linux either. */
-		return sys_mmap(p, a[0], a[1], a[2],
-				a[3] & ~(LMAP_STACK | LMAP_NORESERVE));
+		return sys_mmap(p, a);
 	case LNR_munmap:
-		return sys_munmap(p, a[0], a[1]);
+		return aspace_munmap(&p->as, a[0], a[1]);
 	case LNR_mprotect:
-		return sys_mprotect(p, a[0], a[1], a[2]);
+		return aspace_mprotect(&p->as, a[0], a[1], a[2]);
 	case LNR_mremap:
-		return sys_mremap(p, a[0], a[1], a[2], a[3], a[4]);
+		return aspace_mremap(&p->as, a[0], a[1], a[2], a[3], a[4]);
+	case LNR_madvise:
+		return aspace_madvise(&p->as, a[0], a[1], (int)a[2]);
+	case LNR_mseal:
+		return aspace_mseal(&p->as, a[0], a[1], a[2]);
+	case LNR_prctl:
+		return sys_prctl(p, a);
+	case LNR_memfd_create:
+		return sys_memfd_create(p, a[0], a[1]);
+	case LNR_ftruncate:
+		obj = fd_object(p, a[0], &err, -EINVAL);
+		return obj ? aspace_object_truncate(obj, a[1]) : err;
+	case LNR_fallocate:
+		obj = fd_object(p, a[0], &err, -ENODEV);
+		return obj ? aspace_object_fallocate(obj, (int)a[1], a[2], a[3]) :
+			     err;
 	}
 	return -ENOSYS;
 }
@@ -336,6 +545,10 @@ long linux_syscall(struct proc *p)
 		return fd_write(p, a[0], a[1], a[2]);
 	case LNR_writev:
 		return sys_writev(p, a[0], a[1], a[2]);
+	case LNR_pread64:
+	case LNR_pwrite64:
+		return sys_pio(p, a[0], a[1], a[2], (int64_t)a[3],
+			       TF_A(tf, 7) == LNR_pwrite64);
 	case LNR_openat:
 		return sys_openat(p, (int64_t)a[0], a[1], a[2]);
 	case LNR_close:
@@ -371,8 +584,9 @@ long linux_syscall(struct proc *p)
 	case LNR_getegid:
 		return 0;
 	case LNR_clone:
-		/* No threads, and no fork yet: system() gets an error back. */
-		return -ENOSYS;
+		return sys_clone(p, a);
+	case LNR_wait4:
+		return sys_wait4(p, (int64_t)a[0], a[1], a[2], a[3]);
 	}
 	return linux_memory(p, TF_A(tf, 7), a);
 }

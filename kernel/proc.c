@@ -45,8 +45,11 @@ static bool yielding;
 static const struct program *program = user_programs;
 static int program_pid, program_status;
 static bool program_timed_out;
-static uint64_t baseline_frames, baseline_nodes;
+static uint64_t baseline_frames, baseline_nodes, baseline_heap;
 static int programs_failed;
+#ifndef STOP_AT_FAIL
+#define STOP_AT_FAIL 0 /* 1: no program runs after the first that fails */
+#endif
 
 static uint64_t csr_scause(void)
 {
@@ -89,7 +92,6 @@ static struct proc *proc_alloc(void)
 			fp_owner = NULL; /* a new process starts with zeros */
 		if (!pagetable_create(&p->pt))
 			return NULL;
-		mm_init(&p->mm);
 		p->pid = next_pid++;
 		p->state = RUNNABLE;
 		return p;
@@ -97,11 +99,14 @@ static struct proc *proc_alloc(void)
 	return NULL;
 }
 
-/* Give back the memory of a process: its areas, their pages, its tables. */
+/*
+ * Give back the memory of a process: its areas and their pages, its open
+ * files (a memfd goes with its last reference), its tables.
+ */
 static void proc_release(struct proc *p)
 {
-	memory_set_clear(&p->mm, &p->pt); /* the unmap hook cannot fail */
-	memory_set_destroy(&p->mm);
+	aspace_destroy(&p->as); /* nothing if it was never made */
+	linux_files_close(p);
 	pagetable_destroy(&p->pt);
 }
 
@@ -114,7 +119,7 @@ static struct proc *spawn(const struct program *prog)
 	struct proc *p = proc_alloc();
 	int err;
 
-	if (!p)
+	if (!p || vm_space_init(&p->as, &p->pt))
 		panic("%s: no process", prog->name);
 	p->name = prog->name;
 	p->linux_abi = prog->linux_abi;
@@ -123,7 +128,7 @@ static struct proc *spawn(const struct program *prog)
 	if (strlen(RAMFS_BIN) + strlen(prog->name) >= sizeof(path))
 		panic("%s: name too long", prog->name);
 	memcpy(path + strlen(RAMFS_BIN), prog->name, strlen(prog->name) + 1);
-	err = exec_load(p, prog->start, (uint64_t)(prog->end - prog->start), path);
+	err = exec_load(p, path);
 	if (err)
 		panic("%s: cannot load: error %d", prog->name, -err);
 	return p;
@@ -134,24 +139,22 @@ static struct proc *spawn(const struct program *prog)
 long proc_fork(struct proc *parent)
 {
 	struct proc *child = proc_alloc();
-	enum mapping_error err;
+	int err;
 
 	if (!child)
 		return -ENOMEM;
-	err = memory_set_dup(&child->mm, &parent->mm, &parent->pt, &child->pt);
+	err = aspace_fork(&child->as, &parent->as, &child->pt);
 	if (err) {
-		proc_release(child);
+		pagetable_destroy(&child->pt);
 		child->state = UNUSED;
-		return -mapping_error_to_errno(err);
+		return err;
 	}
 	child->tf = parent->tf;
 	TF_A(&child->tf, 0) = 0;
 	child->linux_abi = parent->linux_abi;
-	memcpy(child->fds, parent->fds, sizeof(child->fds));
+	linux_files_fork(child, parent);
 	memcpy(child->fp, parent->fp, sizeof(child->fp));
 	child->name = parent->name;
-	child->heap_start = parent->heap_start;
-	child->brk = parent->brk;
 	child->parent = parent;
 	return child->pid;
 }
@@ -168,24 +171,38 @@ static long reap(struct proc *parent, struct proc *child)
 	int status = child->status;
 
 	if ((parent->wait_status &&
-	     user_copy(&parent->mm, &parent->pt, parent->wait_status, &status,
-		       sizeof(status), true)) ||
+	     copy_to_user(parent, parent->wait_status, &status, sizeof(status))) ||
 	    (parent->wait_addr &&
-	     user_copy(&parent->mm, &parent->pt, parent->wait_addr,
-		       &child->fault_addr, sizeof(uint64_t), true)))
+	     copy_to_user(parent, parent->wait_addr, &child->fault_addr,
+			  sizeof(uint64_t))))
 		ret = -EFAULT;
 	child->state = UNUSED;
 	return ret;
 }
 
-long proc_wait(struct proc *p, uint64_t status_ptr, uint64_t addr_ptr)
+struct proc *proc_find(int pid)
+{
+	for (int i = 0; i < NPROC; i++)
+		if (procs[i].state != UNUSED && procs[i].pid == pid)
+			return &procs[i];
+	return NULL;
+}
+
+/* Is @c a child @p waits for (@pid: that one, or -1: any)? */
+static bool waits_for(const struct proc *p, int pid, const struct proc *c)
+{
+	return c->state != UNUSED && c->parent == p && (pid == -1 || c->pid == pid);
+}
+
+long proc_wait(struct proc *p, int pid, uint64_t status_ptr, uint64_t addr_ptr)
 {
 	bool children = false;
 
+	p->wait_pid = pid;
 	p->wait_status = status_ptr;
 	p->wait_addr = addr_ptr;
 	for (int i = 0; i < NPROC; i++) {
-		if (procs[i].state == UNUSED || procs[i].parent != p)
+		if (!waits_for(p, pid, &procs[i]))
 			continue;
 		if (procs[i].state == ZOMBIE)
 			return reap(p, &procs[i]);
@@ -214,7 +231,7 @@ void proc_exit(struct proc *p, int status)
 		program_status = status;
 	if (!parent) {
 		p->state = UNUSED;
-	} else if (parent->state == WAITING) {
+	} else if (parent->state == WAITING && waits_for(parent, parent->wait_pid, p)) {
 		TF_A(&parent->tf, 0) = (uint64_t)reap(parent, p);
 		parent->state = RUNNABLE;
 	} else {
@@ -260,6 +277,9 @@ static void report(void)
 	} else if (mm_nodes_free() != baseline_nodes) {
 		printf("FAIL %s: %ld set nodes not freed\n", program->name,
 		       (long)(baseline_nodes - mm_nodes_free()));
+	} else if (kalloc_used() != baseline_heap) {
+		printf("FAIL %s: %ld bytes of the kernel's heap not freed\n",
+		       program->name, (long)(kalloc_used() - baseline_heap));
 	} else if (s == (int)program->expect) {
 		printf("PASS %s\n", program->name);
 		return;
@@ -282,13 +302,15 @@ static _Noreturn void next_program(void)
 		report();
 		program++;
 	}
-	if (!program->name) {
+	if (!program->name || (STOP_AT_FAIL && programs_failed)) {
 		printf("kernel: %ld programs run, %d failed\n",
 		       (long)(program - user_programs), programs_failed);
 		shutdown();
 	}
 	baseline_frames = frames_free();
 	baseline_nodes = mm_nodes_free();
+	baseline_heap = kalloc_used();
+	printf("kernel: running %s\n", program->name);
 	struct proc *p = spawn(program);
 
 	program_pid = p->pid;
@@ -340,15 +362,24 @@ static void time_limit(void)
  */
 #define FAULT_REPEATS 8
 
+/* A kill reason of the kernel's ABI and its signal on Linux's. */
+static const struct {
+	int reason, signal;
+} fault_kills[] = {
+	[ASPACE_FAULT_SEGV_MAPERR] = { KILL_UNMAPPED, SIGSEGV },
+	[ASPACE_FAULT_SEGV_ACCERR] = { KILL_DENIED, SIGSEGV },
+	[ASPACE_FAULT_SIGBUS] = { KILL_BUS, SIGBUS },
+	[ASPACE_FAULT_OOM] = { KILL_NOMEM, SIGKILL }, /* Linux's OOM killer */
+};
+
 static void page_fault(struct proc *p, uint64_t scause, uint64_t addr)
 {
-	uint64_t access = scause == SCAUSE_STORE_FAULT ? MAPPING_ACCESS_WRITE :
-			  scause == SCAUSE_LOAD_FAULT ? MAPPING_ACCESS_READ :
-			  MAPPING_ACCESS_EXEC;
-	const char *kind = access == MAPPING_ACCESS_WRITE ? "store" :
-			   access == MAPPING_ACCESS_READ ? "load" : "fetch";
-	enum mapping_error err;
-	int reason;
+	unsigned access = scause == SCAUSE_STORE_FAULT ? ASPACE_ACCESS_WRITE :
+			  scause == SCAUSE_LOAD_FAULT ? ASPACE_ACCESS_READ :
+			  ASPACE_ACCESS_EXEC;
+	const char *kind = access == ASPACE_ACCESS_WRITE ? "store" :
+			   access == ASPACE_ACCESS_READ ? "load" : "fetch";
+	int reason, signal = SIGSEGV;
 
 	if (p->tf.epc != p->last_fault_pc || addr != p->last_fault_va) {
 		p->last_fault_pc = p->tf.epc;
@@ -358,17 +389,21 @@ static void page_fault(struct proc *p, uint64_t scause, uint64_t addr)
 	if (p->fault_repeats++ == FAULT_REPEATS) {
 		reason = KILL_STUCK;
 	} else {
-		err = memory_set_handle_fault(&p->mm, addr, access, &p->pt, NULL);
-		if (err == MAPPING_OK)
+		enum aspace_fault f = aspace_fault(&p->as, addr, access);
+
+		if (f == ASPACE_FAULT_OK) {
+			/* Sv39 may have cached the entry as it was, even an
+			 * invalid one: the retried access must see it new. */
+			vm_fence_page(addr);
 			return;
-		reason = err == MAPPING_ERR_BAD_STATE ? KILL_UNMAPPED :
-			 err == MAPPING_ERR_ACCESS_DENIED ? KILL_DENIED :
-			 KILL_NOMEM;
+		}
+		reason = fault_kills[f].reason;
+		signal = fault_kills[f].signal;
 	}
 	printf("%s[%d]: killed: %s at 0x%lx: %s\n", p->name, p->pid, kind, addr,
 	       kill_reason_name(reason));
 	p->fault_addr = addr;
-	proc_exit(p, p->linux_abi ? SIGSEGV : reason);
+	proc_exit(p, p->linux_abi ? signal : reason);
 }
 
 _Noreturn void user_trap(struct trapframe *tf)
@@ -406,7 +441,7 @@ _Noreturn void user_trap(struct trapframe *tf)
 #ifdef MEMORY_SET_DEBUG_CHECK
 	if (scause == SCAUSE_ECALL_U &&
 	    (p->state == RUNNABLE || p->state == WAITING)) {
-		const char *msg = vm_check(&p->mm, &p->pt);
+		const char *msg = vm_check(&p->as, &p->pt);
 
 		if (msg) {
 			printf("%s[%d]: check failed: %s\n", p->name, p->pid, msg);

@@ -5,6 +5,11 @@
 # it happens within TIMEOUT seconds; the console text is shown either way,
 # then a summary: a hang or a panic, and each failed program with its first
 # failed checks (the lines "NAME: check failed...").
+#
+# A program listed in TAP_TABLE (kernel/linux/selftests.txt: name, pass,
+# xfail, skip) is one of Linux's selftests: its output, from the kernel's
+# "kernel: running NAME" to its result line, and its exit status must also
+# pass TAP_CHECK (kernel/linux/tap-check.sh), the selftests' pass rule.
 qemu=$1 image=$2 ram=$3 limit=$4
 shift 4
 log=${image%.bin}.log
@@ -44,5 +49,28 @@ for p in "$@"; do
 		fail=1
 	fi
 done
+# The selftests' pass rule, on each one's slice of the console.
+if [ -n "${TAP_TABLE:-}" ]; then
+	while read -r name pass xfail skip rest; do
+		case $name in ''|'#'*) continue ;; esac
+		for p in "$@"; do [ "$p" = "$name" ] || continue
+			result=$(grep -a -m1 "^\(PASS\|FAIL\) $name\b" "$log")
+			case $result in
+			"") continue ;; # never ran: said above
+			"PASS $name") status=0 ;;
+			"FAIL $name: exit "*) status=${result##* } ;;
+			*) status="ended: $result" ;;
+			esac
+			sed -n "/^kernel: running $name\$/,/^\(PASS\|FAIL\) $name\b/p" "$log" \
+				>"$log.$name"
+			if ! line=$(sh "$TAP_CHECK" "$name" "$status" "$pass" "$xfail" \
+				"$skip" "$log.$name"); then
+				fail=1
+			fi
+			echo "kernel-test: $line"
+			rm -f "$log.$name"
+		done
+	done <"$TAP_TABLE"
+fi
 [ "$fail" = 0 ] && echo "kernel-test: all $# programs passed"
 exit $fail

@@ -1,18 +1,20 @@
 /*
- * Address spaces: a memory_set per process and its Sv39 page table, kept in
- * step by the backend below. The set decides (which areas exist, with which
- * flags); the backend hooks only write page-table entries:
+ * Address spaces: the host side of the address-space layer
+ * (memory_set/aspace.h) on Sv39. The layer decides every area, every
+ * page-table entry and every frame reference, as Linux does (mmap,
+ * munmap, mprotect, mremap, brk, fork, page faults, copy-on-write); this
+ * file only does what it asks of the machine:
  *
- *   map      nothing (pages come on demand), or every page with MAP_POPULATE
- *   unmap    drop the entries and their frames
- *   protect  rewrite the permission bits of the present entries
- *   dup      fork: share every present frame read-only in both tables
- *   move     mremap: move the entries, so the frames (the contents) move
- *   fault    demand-zero a page, or break copy-on-write
+ *   frames      frame.c's, reached through the direct map
+ *   pt_map      write one leaf entry, making the tables on the way
+ *   pt_unmap    clear the leaves of a range
+ *   pt_protect  rewrite the rights of the present leaves of a range
+ *   pt_lookup   the next leaf holding a frame (missing tables skipped whole)
+ *   pt_reserve  make the tables of a range, so that pt_map cannot fail
+ *   pt_trim     free the tables of a range that map nothing any more
+ *   tlb_flush   sfence.vma over a range
  *
- * The rule that ties them together is leaf(): a frame referenced by more
- * than one page table is never writable, so the first store to it faults
- * and the fault hook copies it.
+ * and the debug check of the page table against the layer's areas.
  */
 #include "kernel.h"
 
@@ -46,7 +48,7 @@ static void sfence_vma(void)
 	asm volatile("sfence.vma zero, zero" ::: "memory");
 }
 
-static void sfence_vma_page(uint64_t va)
+void vm_fence_page(uint64_t va)
 {
 	asm volatile("sfence.vma %0, zero" : : "r"(va) : "memory");
 }
@@ -56,18 +58,6 @@ static void sfence_vma_page(uint64_t va)
 #define NODES 2048
 static uint64_t node_buffer[MEMORY_SET_POOL_BYTES(NODES) / sizeof(uint64_t)];
 static struct memory_set_pool node_pool;
-
-bool mm_init(struct memory_set *mm)
-{
-	struct memory_set_options o = { 0 };
-
-	o.size = sizeof(o);
-	o.allocator = &memory_set_pool_allocator;
-	o.allocator_ctx = &node_pool;
-	o.granule = PAGE_SIZE;
-	o.merge = true;
-	return memory_set_init(mm, &o) == MAPPING_OK;
-}
 
 uint64_t mm_nodes_free(void)
 {
@@ -100,6 +90,7 @@ void vm_init(void)
 	sfence_vma();
 	if (memory_set_pool_init(&node_pool, node_buffer, sizeof(node_buffer)))
 		panic("vm: node pool");
+	kalloc_init();
 }
 
 /* The table an entry points to, in the direct map. */
@@ -113,7 +104,6 @@ bool pagetable_create(struct pagetable *pt)
 	uint64_t root = frame_alloc();
 
 	pt->root = NULL;
-	pt->populate = false;
 	if (!root)
 		return false;
 	pt->root = phys_to_virt(root);
@@ -217,286 +207,286 @@ static uint64_t *next_leaf(const struct pagetable *pt, uint64_t *va,
 	     (va) += PAGE_SIZE)
 
 /*
- * The entry for frame @pa in an area with @flags. RISC-V has no write-only
- * pages, so write implies read. A shared frame is mapped read-only: the
- * first store faults and breaks the sharing.
+ * The one encoding of an entry: frame @pa with the layer's @rights
+ * (ASPACE_PTE_*). No right at all (PROT_NONE) gives an invalid entry that
+ * keeps its frame. The layer never asks for write without read (RISC-V
+ * reserves that encoding) nor for write on a shared frame.
  */
-static uint64_t leaf(uint64_t pa, uint64_t flags)
+static uint64_t leaf(uint64_t pa, unsigned rights)
 {
 	uint64_t perm = 0;
 
-	if (flags & PROT_READ)
+	if (rights & ASPACE_PTE_READ)
 		perm |= PTE_R;
-	if (flags & PROT_WRITE)
-		perm |= PTE_R | PTE_W;
-	if (flags & PROT_EXEC)
+	if (rights & ASPACE_PTE_WRITE)
+		perm |= PTE_W;
+	if (rights & ASPACE_PTE_EXEC)
 		perm |= PTE_X;
 	if (!perm)
 		return PA_PTE(pa) | PTE_KEPT;
-	if (frame_refs(pa) > 1)
-		perm &= ~PTE_W;
 	return PA_PTE(pa) | perm | PTE_V | PTE_U | PTE_A | PTE_D;
 }
 
-/* ---- The backend ---- */
-
-static enum mapping_error anon_unmap(void *data, uint64_t start,
-				     uint64_t size, void *page_table)
+static unsigned rights_of(uint64_t pte)
 {
-	struct pagetable *pt = page_table;
-	uint64_t va, *pte;
-
-	(void)data;
-	for_each_leaf(pt, pte, va, start, start + size) {
-		frame_put(PTE_PA(*pte));
-		*pte = 0;
-	}
-	sfence_vma();
-	return MAPPING_OK;
+	if (!(pte & PTE_V))
+		return 0;
+	return (pte & PTE_R ? ASPACE_PTE_READ : 0) |
+	       (pte & PTE_W ? ASPACE_PTE_WRITE : 0) |
+	       (pte & PTE_X ? ASPACE_PTE_EXEC : 0);
 }
 
-static enum mapping_error anon_map(void *data, uint64_t start, uint64_t size,
-				   uint64_t flags, void *page_table)
+/* ---- The layer's hooks ---- */
+
+static void *hk_alloc(void *ctx, size_t size)
 {
-	struct pagetable *pt = page_table;
-
-	if (!pt->populate)
-		return MAPPING_OK; /* the fault hook brings each page in */
-	for (uint64_t va = start; va < start + size; va += PAGE_SIZE) {
-		uint64_t *pte = walk(pt, va, true);
-		uint64_t pa = pte ? frame_alloc() : 0;
-
-		if (!pa) {
-			/* A failing hook leaves the range as it found it. */
-			anon_unmap(data, start, va - start, pt);
-			return MAPPING_ERR_NO_MEMORY;
-		}
-		*pte = leaf(pa, flags);
-	}
-	sfence_vma(); /* Sv39 may cache invalid entries too */
-	return MAPPING_OK;
+	(void)ctx;
+	return kalloc(size);
 }
 
-static enum mapping_error anon_protect(void *data, uint64_t start,
-				       uint64_t size, uint64_t old_flags,
-				       uint64_t new_flags, void *page_table)
+static void hk_free(void *ctx, void *ptr, size_t size)
 {
-	struct pagetable *pt = page_table;
-	uint64_t va, *pte;
-
-	(void)data;
-	(void)old_flags;
-	for_each_leaf(pt, pte, va, start, start + size)
-		*pte = leaf(PTE_PA(*pte), new_flags);
-	sfence_vma();
-	return MAPPING_OK;
+	(void)ctx;
+	kfree(ptr, size);
 }
 
-static enum mapping_error anon_dup(void *data, uint64_t start, uint64_t size,
-				   uint64_t flags, void *src_page_table,
-				   void *dst_page_table, void **child_data)
+static int hk_frame_alloc(void *ctx, uint64_t *frame)
 {
-	struct pagetable *src = src_page_table, *dst = dst_page_table;
-	uint64_t va, *pte;
-
-	/* First the child's tables: once frames are shared nothing may fail. */
-	for_each_leaf(src, pte, va, start, start + size)
-		if (!walk(dst, va, true))
-			return MAPPING_ERR_NO_MEMORY;
-	for_each_leaf(src, pte, va, start, start + size) {
-		frame_get(PTE_PA(*pte));
-		*pte = leaf(PTE_PA(*pte), flags); /* now shared: read-only */
-		*walk(dst, va, false) = *pte;
-	}
-	sfence_vma(); /* the parent's writable entries became read-only */
-	*child_data = data;
-	return MAPPING_OK;
+	(void)ctx;
+	*frame = frame_alloc();
+	return *frame ? 0 : -ASPACE_ENOMEM;
 }
 
-static enum mapping_error anon_move(void *data, uint64_t old_start,
-				    uint64_t new_start, uint64_t size,
-				    uint64_t flags, void *page_table)
+static void hk_frame_get(void *ctx, uint64_t frame)
 {
-	struct pagetable *pt = page_table;
-	uint64_t va, *pte;
-
-	(void)data;
-	(void)flags;
-	for_each_leaf(pt, pte, va, old_start, old_start + size)
-		if (!walk(pt, va - old_start + new_start, true))
-			return MAPPING_ERR_NO_MEMORY;
-	for_each_leaf(pt, pte, va, old_start, old_start + size) {
-		*walk(pt, va - old_start + new_start, false) = *pte;
-		*pte = 0;
-	}
-	sfence_vma();
-	return MAPPING_OK;
+	(void)ctx;
+	frame_get(frame);
 }
 
-static enum mapping_error anon_fault(void *data, const struct memory_area *area,
-				     uint64_t addr, uint64_t access,
-				     void *page_table)
+static void hk_frame_put(void *ctx, uint64_t frame)
 {
-	struct pagetable *pt = page_table;
-	uint64_t va = PAGE_ROUND_DOWN(addr);
-	uint64_t allowed = area->flags;
-	uint64_t *pte;
+	(void)ctx;
+	frame_put(frame);
+}
 
-	(void)data;
-	if (allowed & PROT_WRITE)
-		allowed |= PROT_READ;
-	access &= MAPPING_ACCESS_READ | MAPPING_ACCESS_WRITE | MAPPING_ACCESS_EXEC;
-	if ((allowed & access) != access)
-		return MAPPING_ERR_ACCESS_DENIED;
+static uint64_t hk_frame_refs(void *ctx, uint64_t frame)
+{
+	(void)ctx;
+	return frame_refs(frame);
+}
 
-	pte = walk(pt, va, true);
+static void *hk_frame_map(void *ctx, uint64_t frame)
+{
+	(void)ctx;
+	return phys_to_virt(frame);
+}
+
+static int hk_pt_map(void *ctx, void *pt, uint64_t va, uint64_t frame,
+		     unsigned rights)
+{
+	uint64_t *pte = walk(pt, va, true);
+
+	(void)ctx;
 	if (!pte)
-		return MAPPING_ERR_NO_MEMORY;
-	if (!(*pte & PTE_V)) {
-		/* Demand-zero: the first touch of a lazily mapped page. */
-		uint64_t pa = frame_alloc();
-
-		if (!pa)
-			return MAPPING_ERR_NO_MEMORY;
-		*pte = leaf(pa, area->flags);
-	} else if ((access & MAPPING_ACCESS_WRITE) && !(*pte & PTE_W)) {
-		/* Copy-on-write: copy a shared frame; the last sharer keeps it. */
-		uint64_t old = PTE_PA(*pte), pa = old;
-
-		if (frame_refs(old) > 1) {
-			pa = frame_alloc();
-			if (!pa)
-				return MAPPING_ERR_NO_MEMORY;
-			memcpy(phys_to_virt(pa), phys_to_virt(old), PAGE_SIZE);
-			frame_put(old);
-		}
-		*pte = leaf(pa, area->flags);
-	}
-	/* Else another hart's stale view; here, a retry after the fence. */
-	sfence_vma_page(va);
-	return MAPPING_OK;
-}
-
-static const struct mapping_backend_ops anon_ops = {
-	.version = MAPPING_BACKEND_OPS_VERSION,
-	.map = anon_map,
-	.unmap = anon_unmap,
-	.protect = anon_protect,
-	.dup = anon_dup,
-	.move = anon_move,
-	.fault = anon_fault,
-};
-
-/* Anonymous memory needs no per-area data, so touching areas merge. */
-const struct mapping_backend anon_backend = { &anon_ops, NULL };
-
-/* ---- The kernel's access to user memory ---- */
-
-/*
- * Copy @len bytes between @buf and user address @uva of an address space,
- * through its page table: the kernel reads and writes the frames through
- * the direct map, so the target need not be the active one. A page
- * that is missing, or read-only for a copy to the user (copy-on-write), goes
- * through the fault path first, as the process's own access would.
- * Returns 0, or -EFAULT when the process itself could not do this access.
- */
-int user_copy(struct memory_set *mm, struct pagetable *pt, uint64_t uva,
-	      void *buf, size_t len, bool to_user)
-{
-	uint64_t need = PTE_V | PTE_U | (to_user ? PTE_W : PTE_R);
-	uint64_t access = to_user ? MAPPING_ACCESS_WRITE : MAPPING_ACCESS_READ;
-	char *p = buf;
-
-	while (len) {
-		uint64_t n = PAGE_SIZE - uva % PAGE_SIZE;
-		uint64_t *pte = uva < USER_TOP ? walk(pt, uva, false) : NULL;
-
-		if (!pte || (*pte & need) != need) {
-			if (uva >= USER_TOP ||
-			    memory_set_handle_fault(mm, uva, access, pt, NULL))
-				return -EFAULT;
-			pte = walk(pt, uva, false);
-		}
-		if (n > len)
-			n = len;
-		char *frame = (char *)phys_to_virt(PTE_PA(*pte)) + uva % PAGE_SIZE;
-
-		if (to_user)
-			memcpy(frame, p, n);
-		else
-			memcpy(p, frame, n);
-		p += n;
-		uva += n;
-		len -= n;
-	}
+		return -ASPACE_ENOMEM;
+	*pte = leaf(frame, rights);
 	return 0;
 }
 
-/* Copy a program's bytes into populated pages, read-only ones included. */
-void vm_load(const struct pagetable *pt, uint64_t va, const void *src,
-	     size_t len)
+static void hk_pt_unmap(void *ctx, void *pt, uint64_t va, uint64_t size)
 {
-	const char *p = src;
+	uint64_t at, *pte;
 
-	while (len) {
-		uint64_t *pte = walk(pt, va, false);
-		uint64_t n = PAGE_SIZE - va % PAGE_SIZE;
+	(void)ctx;
+	for_each_leaf(pt, pte, at, va, va + size)
+		*pte = 0;
+}
 
-		if (!pte || !(*pte & PTE_V))
-			panic("vm_load: %lx is not populated", va);
-		if (n > len)
-			n = len;
-		memcpy((char *)phys_to_virt(PTE_PA(*pte)) + va % PAGE_SIZE, p, n);
-		p += n;
-		va += n;
-		len -= n;
+static void hk_pt_protect(void *ctx, void *pt, uint64_t va, uint64_t size,
+			  unsigned rights)
+{
+	uint64_t at, *pte;
+
+	(void)ctx;
+	for_each_leaf(pt, pte, at, va, va + size)
+		*pte = leaf(PTE_PA(*pte), rights);
+}
+
+static bool hk_pt_lookup(void *ctx, void *pt, uint64_t *va, uint64_t end,
+			 uint64_t *frame, unsigned *rights)
+{
+	uint64_t *pte = next_leaf(pt, va, end);
+
+	(void)ctx;
+	if (!pte)
+		return false;
+	*frame = PTE_PA(*pte);
+	*rights = rights_of(*pte);
+	return true;
+}
+
+/* Every table [va, va+size) needs: one leaf table per 2 MiB. */
+static int hk_pt_reserve(void *ctx, void *pt, uint64_t va, uint64_t size)
+{
+	(void)ctx;
+	for (uint64_t at = va; at < va + size;
+	     at = (at & ~(LEVEL_SIZE(1) - 1)) + LEVEL_SIZE(1))
+		if (!walk(pt, at, true))
+			return -ASPACE_ENOMEM;
+	return 0;
+}
+
+static bool table_empty(const uint64_t *table)
+{
+	for (int i = 0; i < 512; i++)
+		if (table[i])
+			return false;
+	return true;
+}
+
+/* Free the leaf tables of [va, va+size) that map nothing, then their parents. */
+static void hk_pt_trim(void *ctx, void *pt, uint64_t va, uint64_t size)
+{
+	uint64_t *root = ((struct pagetable *)pt)->root;
+	bool freed = false;
+
+	(void)ctx;
+	for (uint64_t at = va & ~(LEVEL_SIZE(2) - 1); at < va + size;
+	     at += LEVEL_SIZE(2)) {
+		uint64_t *l1e = &root[VPN(at, 2)];
+
+		if (!(*l1e & PTE_V))
+			continue;
+		uint64_t *l1 = table_of(*l1e);
+		uint64_t lo = at < va ? VPN(va, 1) : 0;
+		uint64_t hi = at + LEVEL_SIZE(2) > va + size ?
+			      VPN(va + size - 1, 1) : 511;
+
+		for (uint64_t j = lo; j <= hi; j++) {
+			if (!(l1[j] & PTE_V) || !table_empty(table_of(l1[j])))
+				continue;
+			frame_put(PTE_PA(l1[j]));
+			l1[j] = 0;
+			freed = true;
+		}
+		if (table_empty(l1)) {
+			frame_put(PTE_PA(*l1e));
+			*l1e = 0;
+			freed = true;
+		}
 	}
+	if (freed)
+		sfence_vma(); /* the hart may cache the entries that led there */
+}
+
+/* Small ranges a page at a time; larger ones are cheaper flushed whole. */
+#define FLUSH_PAGES 32
+
+static void hk_tlb_flush(void *ctx, void *pt, uint64_t va, uint64_t size)
+{
+	(void)ctx;
+	(void)pt;
+	if (size > FLUSH_PAGES * PAGE_SIZE) {
+		sfence_vma();
+		return;
+	}
+	for (uint64_t at = va; at < va + size; at += PAGE_SIZE)
+		vm_fence_page(at);
+}
+
+static const struct aspace_ops sv39_ops = {
+	.version = ASPACE_OPS_VERSION,
+	.alloc = hk_alloc,
+	.free = hk_free,
+	.frame_alloc = hk_frame_alloc,
+	.frame_get = hk_frame_get,
+	.frame_put = hk_frame_put,
+	.frame_refs = hk_frame_refs,
+	.frame_map = hk_frame_map,
+	.pt_map = hk_pt_map,
+	.pt_unmap = hk_pt_unmap,
+	.pt_protect = hk_pt_protect,
+	.pt_lookup = hk_pt_lookup,
+	.tlb_flush = hk_tlb_flush,
+	.pt_reserve = hk_pt_reserve,
+	.pt_trim = hk_pt_trim,
+};
+
+/*
+ * A process's empty address space over its page table: user space is the
+ * lower half, mmap places top-down below MMAP_TOP (the stack's room above
+ * it), and, as for root on Linux, MAP_FIXED may go below mmap_min_addr.
+ */
+int vm_space_init(struct aspace *as, struct pagetable *pt)
+{
+	struct aspace_options o = { 0 };
+
+	o.size = sizeof(o);
+	o.flags = ASPACE_OPT_LOW_MAP;
+	o.ops = &sv39_ops;
+	o.page_table = pt;
+	o.allocator = &memory_set_pool_allocator;
+	o.allocator_ctx = &node_pool;
+	o.task_size = USER_TOP;
+	o.mmap_base = MMAP_TOP;
+	o.mmap_min_addr = USER_MIN;
+	o.start_stack = USER_TOP - PAGE_SIZE;
+	return aspace_init(as, &o);
 }
 
 /* ---- Debug checks ---- */
 
 /*
- * Do the set and the page table agree? (The set's own invariants are
- * checked by the core after every mutation in debug builds.) Every entry that holds a frame lies in an area, inside the user window,
- * with exactly the bits leaf() gives for the area's flags (an unshared
- * frame may still be read-only after a copy-on-write partner left: the next
- * store makes it writable); and the frame is in use. NULL if all hold.
+ * Do the areas and the page table agree? The layer's own checker first
+ * (its invariants, and every entry, as pt_lookup reads it, inside an area
+ * with rights the area allows and a frame it may use); then the entries as
+ * the hart reads them, which pt_lookup's reading could hide: the kernel's
+ * half as the kernel's root has it; tables that are only tables; leaves
+ * that are exactly what leaf() makes (U, A, D, no G, no write without
+ * read) of a frame in use, inside an area. NULL if all hold.
  */
-const char *vm_check(const struct memory_set *mm, const struct pagetable *pt)
+const char *vm_check(const struct aspace *as, const struct pagetable *pt)
 {
-	struct memory_set_iter it;
-	const struct memory_area *a;
-	uint64_t va, *pte;
+	const char *msg = aspace_check(as);
+	struct aspace_area_info info = { 0 };
 
-	memory_set_iter_init(&it, mm, 0);
-	a = memory_set_iter_next(&it);
-	if (a && a->start < USER_MIN)
-		return "an area below the user window";
-	memory_set_iter_init_end(&it, mm);
-	a = memory_set_iter_prev(&it);
-	if (a && memory_area_last(a) >= USER_TOP)
-		return "an area above the user window";
+	if (msg)
+		return msg;
 	if (memcmp(&pt->root[KERNEL_HALF], &kernel_root[KERNEL_HALF],
 		   (512 - KERNEL_HALF) * sizeof(uint64_t)))
 		return "the kernel's half changed";
+	for (uint64_t i = 0; i < KERNEL_HALF; i++) {
+		if (pt->root[i] & ~(PTE_V | ~0x3fful))
+			return "a root entry that is no table";
+		if (!(pt->root[i] & PTE_V))
+			continue;
+		const uint64_t *l1 = table_of(pt->root[i]);
 
-	/* Entries and areas both in address order: one pass over each. */
-	memory_set_iter_init(&it, mm, 0);
-	a = memory_set_iter_next(&it);
-	for_each_leaf(pt, pte, va, 0, USER_TOP) {
-		uint64_t pa = PTE_PA(*pte);
+		for (int j = 0; j < 512; j++) {
+			if (l1[j] & ~(PTE_V | ~0x3fful))
+				return "a middle entry that is no table";
+			if (!(l1[j] & PTE_V))
+				continue;
+			const uint64_t *l0 = table_of(l1[j]);
 
-		while (a && memory_area_last(a) < va)
-			a = memory_set_iter_next(&it);
-		if (!a || !memory_area_contains(a, va))
-			return "a page-table entry outside every area";
-		if (pa < RAM_BASE || pa >= RAM_BASE + RAM_SIZE || !frame_refs(pa))
-			return "a page-table entry maps a free frame";
-		uint64_t want = leaf(pa, a->flags);
+			for (int k = 0; k < 512; k++) {
+				uint64_t e = l0[k], pa = PTE_PA(e);
+				uint64_t va = (i << 30) | ((uint64_t)j << 21) |
+					      ((uint64_t)k << 12);
 
-		if ((*pte & ~PTE_W) != (want & ~PTE_W) ||
-		    ((*pte & PTE_W) && !(want & PTE_W)))
-			return "a page-table entry's bits differ from its area's flags";
+				if (!e)
+					continue;
+				if (e != leaf(pa, rights_of(e)) ||
+				    ((e & PTE_W) && !(e & PTE_R)))
+					return "a page-table entry leaf() would not make";
+				if (pa < RAM_BASE || pa >= RAM_BASE + RAM_SIZE ||
+				    !frame_refs(pa))
+					return "a page-table entry maps a free frame";
+				if ((va < info.start || va >= info.end) &&
+				    !aspace_area(as, va, &info))
+					return "a page-table entry outside every area";
+			}
+		}
 	}
 	return NULL;
 }
@@ -508,5 +498,5 @@ void vm_plant_stray_pte(struct pagetable *pt)
 	uint64_t pa = pte ? frame_alloc() : 0;
 
 	if (pa)
-		*pte = leaf(pa, PROT_READ);
+		*pte = leaf(pa, ASPACE_PTE_READ);
 }

@@ -88,7 +88,8 @@ static inline uint64_t ld64(const uint64_t *p)
 	return MS_LOAD(p);
 }
 
-static inline void st64(uint64_t *p, uint64_t v)
+/* clang-tidy cannot see the store through __atomic_store_n. */
+static inline void st64(uint64_t *p, uint64_t v) /* NOLINT(readability-non-const-parameter) */
 {
 	MS_STORE(p, v);
 }

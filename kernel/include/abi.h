@@ -21,8 +21,9 @@
 #define SYS_mremap 11  /* mremap(old, old_len, new_len, flags, new_addr) -> addr */
 #define SYS_maps 12    /* maps(buf, len): /proc/self/maps text; buf 0: console */
 #define SYS_debug 13   /* debug(op): debug builds only, see DEBUG_* */
+#define SYS_madvise 14 /* madvise(addr, len, advice) */
 
-/* Flags of an area: the memory_set flags are exactly these bits. */
+/* The memory calls are Linux's (the address-space layer): Linux's values. */
 #define PROT_NONE 0
 #define PROT_READ 1
 #define PROT_WRITE 2
@@ -36,11 +37,17 @@
 
 #define MREMAP_MAYMOVE 1
 #define MREMAP_FIXED 2
+#define MREMAP_DONTUNMAP 4
+
+#define MADV_DONTNEED 4
 
 /* debug() operations. */
 #define DEBUG_STRAY_PTE 1 /* plant a page-table entry outside every area */
+#define DEBUG_FREE_FRAMES 2 /* -> the frames free now */
 
 /* Errors are returned negated, as Linux does. */
+#define EPERM 1
+#define EBADF 9
 #define ENOMEM 12
 #define EACCES 13
 #define EFAULT 14
@@ -60,6 +67,7 @@
 #define KILL_CHECK 4     /* the set and the page table disagree */
 #define KILL_TRAP 5      /* any other exception */
 #define KILL_STUCK 6     /* a fault the kernel handled keeps coming back */
+#define KILL_BUS 7       /* access past the end of a shared object (SIGBUS) */
 #define WIFEXITED(s) (((s) & 0xff) == 0)
 #define WEXITSTATUS(s) (((s) >> 8) & 0xff)
 #define WKILLREASON(s) ((s) & 0xff)
@@ -70,16 +78,16 @@ static inline const char *kill_reason_name(int reason)
 	static const char *const names[] = {
 		"?", "unmapped", "not allowed", "out of memory",
 		"the set and the page table disagree", "unexpected trap",
-		"the fault does not go away",
+		"the fault does not go away", "past the end of its object",
 	};
 
-	return reason > 0 && reason <= KILL_STUCK ? names[reason] : "?";
+	return reason > 0 && reason <= KILL_BUS ? names[reason] : "?";
 }
 
 /* The user address space: [USER_MIN, USER_TOP), USER_TOP in memlayout.h. */
 #define USER_MIN 0x10000ul       /* programs are linked here */
-#define MMAP_MIN 0x10000000ul    /* mmap without a usable hint: top-down */
-#define MMAP_TOP (USER_TOP - 0x1000000ul)
+#define MMAP_MIN 0x10000000ul    /* the programs map nothing below it but their heap */
+#define MMAP_TOP (USER_TOP - 0x1000000ul) /* mmap places top-down below it */
 #define STACK_SIZE 0x800000ul    /* [USER_TOP - STACK_SIZE, USER_TOP), lazy */
 #define PAGE_SIZE 4096ul
 

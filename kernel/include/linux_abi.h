@@ -11,12 +11,16 @@
 
 /* System calls: number in a7, arguments in a0..a5, result or -errno in a0. */
 #define LNR_ioctl 29
+#define LNR_ftruncate 46
+#define LNR_fallocate 47
 #define LNR_openat 56
 #define LNR_close 57
 #define LNR_lseek 62
 #define LNR_read 63
 #define LNR_write 64
 #define LNR_writev 66
+#define LNR_pread64 67
+#define LNR_pwrite64 68
 #define LNR_readlinkat 78
 #define LNR_newfstatat 79
 #define LNR_fstat 80
@@ -25,6 +29,7 @@
 #define LNR_set_tid_address 96
 #define LNR_set_robust_list 99
 #define LNR_clock_gettime 113
+#define LNR_prctl 167
 #define LNR_getpid 172
 #define LNR_getuid 174
 #define LNR_geteuid 175
@@ -37,15 +42,18 @@
 #define LNR_clone 220
 #define LNR_mmap 222
 #define LNR_mprotect 226
+#define LNR_madvise 233
+#define LNR_wait4 260
 #define LNR_prlimit64 261
 #define LNR_getrandom 278
+#define LNR_memfd_create 279
+#define LNR_mseal 462
 
 /* errno values beyond abi.h's. */
-#define EPERM 1
 #define ENOENT 2
 #define ESRCH 3
 #define ENOEXEC 8
-#define EBADF 9
+#define ENODEV 19
 #define EMFILE 24
 #define ENOTTY 25
 #define ESPIPE 29
@@ -54,7 +62,20 @@
 
 /* Status of a process a signal ended, as wait() reports it. */
 #define SIGILL 4
+#define SIGBUS 7
+#define SIGKILL 9
 #define SIGSEGV 11
+#define SIGCHLD 17
+
+/* clone() flags: a fork is SIGCHLD with at most these. */
+#define CLONE_VM 0x00000100
+#define CLONE_PARENT_SETTID 0x00100000
+#define CLONE_CHILD_CLEARTID 0x00200000
+#define CLONE_CHILD_SETTID 0x01000000
+#define CSIGNAL 0xff
+
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
 
 /* Auxiliary vector. */
 #define AT_NULL 0
@@ -74,9 +95,6 @@
 #define AT_SECURE 23
 #define AT_RANDOM 25
 #define AT_EXECFN 31
-
-#define LMAP_NORESERVE 0x4000
-#define LMAP_STACK 0x20000
 
 #define AT_FDCWD (-100)
 #define AT_EMPTY_PATH 0x1000

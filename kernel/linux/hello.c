@@ -3,9 +3,11 @@
  * glibc, run on the kernel's Linux ABI: glibc's startup (TLS through
  * AT_PHDR, brk, RELRO mprotect), stdio on the console, malloc, the files
  * of the read-only file system, the auxiliary vector, time, randomness,
- * and the errors Linux gives where the kernel has no such thing. Exits 0
- * when every check holds.
+ * memory (files and memfds mapped, fork, mseal, /proc/self/maps), and the
+ * errors Linux gives where the kernel has no such thing. Exits 0 when
+ * every check holds.
  */
+#define _GNU_SOURCE /* memfd_create */
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -14,11 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,6 +143,81 @@ static void time_and_chance(void)
 	      "RLIMIT_STACK");
 }
 
+/* Is @what in a line of /proc/self/maps? */
+static int in_maps(const char *what)
+{
+	char line[512];
+	int found = 0;
+	FILE *maps = fopen("/proc/self/maps", "r");
+
+	while (maps && fgets(line, sizeof(line), maps))
+		found |= strstr(line, what) != NULL;
+	if (maps)
+		fclose(maps);
+	return found;
+}
+
+static void memory(void)
+{
+	int fd = open("/bin/hello", O_RDONLY), status = -1;
+	char *file = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	char buf[4];
+
+	/* A private mapping of a file: its bytes, written only in the copy. */
+	CHECK(file != MAP_FAILED && !memcmp(file, "\177ELF", 4), "mmap /bin/hello");
+	if (file != MAP_FAILED) {
+		file[0] = 'X';
+		CHECK(pread(fd, buf, 4, 0) == 4 && !memcmp(buf, "\177ELF", 4),
+		      "a private write reached the file");
+		munmap(file, 8192);
+	}
+	CHECK(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) ==
+	      MAP_FAILED && errno == EACCES, "shared writable over a read-only file");
+	close(fd);
+	CHECK(in_maps("/bin/hello") && in_maps("[stack]") && in_maps("[heap]"),
+	      "/proc/self/maps names the program, the stack and the heap");
+
+	/* A memfd: written, mapped shared, seen both ways. */
+	fd = memfd_create("hello", MFD_CLOEXEC);
+	CHECK(fd >= 0 && write(fd, "abc", 3) == 3 && ftruncate(fd, 4096) == 0,
+	      "memfd %d errno %d", fd, errno);
+	char *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	CHECK(shared != MAP_FAILED && !memcmp(shared, "abc", 3), "memfd mapped");
+	if (shared != MAP_FAILED) {
+		shared[1] = 'B';
+		CHECK(pread(fd, buf, 3, 0) == 3 && !memcmp(buf, "aBc", 3),
+		      "a shared write reads back from the memfd");
+	}
+	CHECK(in_maps("/memfd:hello (deleted)"), "the memfd in /proc/self/maps");
+
+	/* fork: the child's writes to private memory stay its own, shared
+	 * memory is shared. */
+	char *private = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	private[0] = 'p';
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		private[0] = 'c';
+		shared[0] = 'C';
+		_exit(getpid() == (int)syscall(SYS_gettid) ? 7 : 1);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && status == 7 << 8,
+	      "fork and wait: %d, status %x", pid, status);
+	CHECK(private[0] == 'p' && shared[0] == 'C', "copy-on-write and shared: %c %c",
+	      private[0], shared[0]);
+	CHECK(waitpid(-1, &status, 0) == -1 && errno == ECHILD, "no child left");
+
+	/* mseal: the sealed mapping stays. */
+	CHECK(syscall(462, private, 4096, 0) == 0, "mseal");
+	CHECK(munmap(private, 4096) == -1 && errno == EPERM && private[0] == 'p',
+	      "munmap of a sealed mapping");
+	munmap(shared, 4096);
+	close(fd);
+}
+
 static void what_is_missing(void)
 {
 	errno = 0;
@@ -163,6 +242,7 @@ int main(int argc, char **argv)
 	heap();
 	files();
 	time_and_chance();
+	memory();
 	what_is_missing();
 	printf("hello: %d failures\n", failures);
 	return failures != 0;

@@ -26,6 +26,9 @@ QEMU_USER ?= qemu-riscv64
 # name pass xfail skip limit, one line each
 SELFTEST_TABLE := $(K)/linux/selftests.txt
 SELFTESTS := $(shell sed -n 's/^\([a-z_]*\) .*/\1/p' $(SELFTEST_TABLE))
+# Each one's time limit in the kernel, LIMIT_NAME, from the table's last column.
+$(foreach t,$(shell awk '/^[a-z_]+ / { print $$1 "=" $$5 }' $(SELFTEST_TABLE)),\
+	$(eval LIMIT_$(firstword $(subst =, ,$(t))) ?= $(lastword $(subst =, ,$(t)))))
 ST := $(O)/linux
 ST_CFLAGS := -static -O2 -Wall -U_FORTIFY_SOURCE -D__NR_mseal=462
 

@@ -63,7 +63,7 @@ static void placement(void)
 	CHECK(munmap(a, 3 * P) == 0 && munmap(b, 2 * P) == 0, "munmap");
 
 	CHECK(mmap(0, 0, RW, ANON) == -EINVAL, "length 0");
-	CHECK(mmap(0, P, RW, MAP_PRIVATE) == -EINVAL, "not anonymous");
+	CHECK(mmap(0, P, RW, MAP_PRIVATE) == -EBADF, "not anonymous: no file");
 	CHECK(mmap(hint + 1, P, RW, ANON | MAP_FIXED) == -EINVAL, "unaligned fixed");
 	CHECK(mmap(USER_TOP, P, RW, ANON | MAP_FIXED) == -ENOMEM,
 	      "fixed above the user window");

@@ -45,134 +45,167 @@ TARGETS=(
 	"armv7-clang|clang|--target=armv7a-unknown-none-eabi -mfloat-abi=soft -fno-pic|ld.lld|llvm-nm"
 )
 
-# 1. The kernel tree: the listed files and nothing else.
-KT=$OUT/kernel-tree
-rm -rf "$OUT"
-mkdir -p "$KT/include/memory_set" "$KT/lib/memory_set"
-ncopied=0
-while read -r pattern; do
-	case "$pattern" in '' | '#'*) continue ;; esac
-	shopt -s nullglob
-	# shellcheck disable=SC2206
-	files=($ROOT/$pattern)
-	shopt -u nullglob
-	for f in "${files[@]}"; do
-		case "$pattern" in
-		include/memory_set/*) cp "$f" "$KT/include/memory_set/" ;;
-		*) cp "$f" "$KT/lib/memory_set/" ;;
-		esac
-		ncopied=$((ncopied + 1))
+# The kernel tree of a list file: the files it names (globs; a line
+# starting with ! removes what its glob matches) and nothing else.
+make_tree() {
+	local kt=$1 list patterns excluded f
+	shift
+	rm -rf "$kt"
+	mkdir -p "$kt/include/memory_set" "$kt/lib/memory_set"
+	ncopied=0
+	for list in "$@"; do
+		excluded=()
+		while read -r pattern; do
+			case "$pattern" in '!'*)
+				shopt -s nullglob
+				# shellcheck disable=SC2206
+				excluded+=($ROOT/${pattern#!})
+				shopt -u nullglob ;;
+			esac
+		done <"$list"
+		while read -r pattern; do
+			case "$pattern" in '' | '#'* | '!'*) continue ;; esac
+			shopt -s nullglob
+			# shellcheck disable=SC2206
+			files=($ROOT/$pattern)
+			shopt -u nullglob
+			for f in "${files[@]}"; do
+				[[ " ${excluded[*]} " == *" $f "* ]] && continue
+				case "$pattern" in
+				include/memory_set/*) cp "$f" "$kt/include/memory_set/" ;;
+				*) cp "$f" "$kt/lib/memory_set/" ;;
+				esac
+				ncopied=$((ncopied + 1))
+			done
+		done <"$list"
 	done
-done <"$HERE/kernel-files.txt"
-SOURCES=("$KT"/lib/memory_set/*.c)
-if [ ! -e "${SOURCES[0]}" ]; then
-	echo "freestanding: no source file under $ROOT/src" >&2
-	exit 1
-fi
-echo "kernel tree: $ncopied files copied from kernel-files.txt"
-(cd "$KT" && find . -type f | sort | sed 's/^/  /')
+}
 
-# 2. Each target.
 failed=0
 skipped=0
 summary=()
-for t in "${TARGETS[@]}"; do
-	IFS='|' read -r name cc tflags ld nm <<<"$t"
-	missing=
-	for tool in "$cc" "$ld" "$nm"; do
-		command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
-	done
-	if [ -n "$missing" ]; then
-		summary+=("$(printf '%-14s SKIPPED (not installed:%s)' "$name" "$missing")")
-		skipped=$((skipped + 1))
-		continue
+
+# check_tree NAME PREFIXES LIST...: build the tree of the lists for every
+# target, link, and check the undefined and the global symbols.
+check_tree() {
+	local tname=$1 prefixes=$2
+	shift 2
+	local KT=$OUT/$tname-tree
+	make_tree "$KT" "$@"
+	SOURCES=("$KT"/lib/memory_set/*.c)
+	if [ ! -e "${SOURCES[0]}" ]; then
+		echo "freestanding: no source file under $ROOT/src" >&2
+		exit 1
 	fi
-	# shellcheck disable=SC2206
-	tf=($tflags)
-	# The compiler's own headers only (plus gcc's include-fixed for limits.h).
-	sysinc=(-nostdinc -isystem "$HERE/include" -idirafter "$HERE/include-next")
-	if [ "$cc" = clang ]; then
-		sysinc+=(-isystem "$(clang -print-resource-dir)/include")
-	else
-		sysinc+=(-isystem "$("$cc" -print-file-name=include)")
-		fixed=$("$cc" -print-file-name=include-fixed)
-		[ -d "$fixed" ] && sysinc+=(-isystem "$fixed")
-	fi
-	dir=$OUT/$name
-	mkdir -p "$dir"
-	# gcc reports each function's stack frame (kernel stacks are small).
-	[ "$cc" != clang ] && tf+=(-fstack-usage)
-	ok=1
-	objs=()
-	for src in "${SOURCES[@]}"; do
-		obj=$dir/$(basename "${src%.c}").o
-		if ! "$cc" "${COMMON[@]}" "${tf[@]}" "${sysinc[@]}" -I"$KT/include" \
-			-c "$src" -o "$obj" 2>"$dir/errors.txt"; then
-			echo "== $name: $(basename "$src") does not compile:"
-			sed 's/^/  /' "$dir/errors.txt" | head -40
+	echo "$tname tree: $ncopied files copied from $(basename -a "$@" | tr '\n' ' ')"
+	(cd "$KT" && find . -type f | sort | sed 's/^/  /')
+	summary+=("$tname:")
+	# 2. Each target.
+	for t in "${TARGETS[@]}"; do
+		IFS='|' read -r name cc tflags ld nm <<<"$t"
+		missing=
+		for tool in "$cc" "$ld" "$nm"; do
+			command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+		done
+		if [ -n "$missing" ]; then
+			summary+=("$(printf '  %-14s SKIPPED (not installed:%s)' "$name" "$missing")")
+			skipped=$((skipped + 1))
+			continue
+		fi
+		# shellcheck disable=SC2206
+		tf=($tflags)
+		# The compiler's own headers only (plus gcc's include-fixed for limits.h).
+		sysinc=(-nostdinc -isystem "$HERE/include" -idirafter "$HERE/include-next")
+		if [ "$cc" = clang ]; then
+			sysinc+=(-isystem "$(clang -print-resource-dir)/include")
+		else
+			sysinc+=(-isystem "$("$cc" -print-file-name=include)")
+			fixed=$("$cc" -print-file-name=include-fixed)
+			[ -d "$fixed" ] && sysinc+=(-isystem "$fixed")
+		fi
+		dir=$OUT/$tname-$name
+		mkdir -p "$dir"
+		# gcc reports each function's stack frame (kernel stacks are small).
+		[ "$cc" != clang ] && tf+=(-fstack-usage)
+		ok=1
+		objs=()
+		for src in "${SOURCES[@]}"; do
+			obj=$dir/$(basename "${src%.c}").o
+			if ! "$cc" "${COMMON[@]}" "${tf[@]}" "${sysinc[@]}" -I"$KT/include" \
+				-c "$src" -o "$obj" 2>"$dir/errors.txt"; then
+				echo "== $name: $(basename "$src") does not compile:"
+				sed 's/^/  /' "$dir/errors.txt" | head -40
+				ok=0
+			fi
+			objs+=("$obj")
+		done
+		if [ "$ok" = 1 ] && ! "$ld" -r -o "$dir/combined.o" "${objs[@]}" 2>"$dir/errors.txt"; then
+			echo "== $name: ld -r failed (a symbol defined twice?):"
+			sed 's/^/  /' "$dir/errors.txt"
 			ok=0
 		fi
-		objs+=("$obj")
-	done
-	if [ "$ok" = 1 ] && ! "$ld" -r -o "$dir/combined.o" "${objs[@]}" 2>"$dir/errors.txt"; then
-		echo "== $name: ld -r failed (a symbol defined twice?):"
-		sed 's/^/  /' "$dir/errors.txt"
-		ok=0
-	fi
-	if [ "$ok" = 0 ]; then
-		summary+=("$(printf '%-14s FAILED to build' "$name")")
-		failed=$((failed + 1))
-		continue
-	fi
-	undef=$("$nm" -u "$dir/combined.o" | awk '{print $NF}' | sort -u)
-	bad=$(grep -Ev "$ALLOWED" <<<"$undef" | grep -v '^$' || true)
-	used=$(grep -E "$ALLOWED" <<<"$undef" | tr '\n' ' ' || true)
-	used=$(echo $used)
-	text=0
-	while read -r _ size type _; do
-		case "$type" in t | T) text=$((text + 16#$size)) ;; esac
-	done < <("$nm" -S "$dir/combined.o" | awk 'NF == 4')
-	if [ -n "$bad" ]; then
-		echo "== $name: undefined symbols beyond memcpy/memset/memmove/memcmp:"
-		while read -r s; do
-			if grep -Eq "$HELPERS" <<<"$s"; then
-				echo "  $s   (compiler runtime helper: 64-bit arithmetic on a 32-bit target?)"
-			else
-				echo "  $s"
-			fi
-		done <<<"$bad"
-		for s in $bad; do
-			for o in "${objs[@]}"; do
-				"$nm" -u "$o" | awk '{print $NF}' | grep -qx "$s" &&
-					echo "    $s is used by $(basename "${o%.o}").c"
+		if [ "$ok" = 0 ]; then
+			summary+=("$(printf '  %-14s FAILED to build' "$name")")
+			failed=$((failed + 1))
+			continue
+		fi
+		undef=$("$nm" -u "$dir/combined.o" | awk '{print $NF}' | sort -u)
+		bad=$(grep -Ev "$ALLOWED" <<<"$undef" | grep -v '^$' || true)
+		used=$(grep -E "$ALLOWED" <<<"$undef" | tr '\n' ' ' || true)
+		used=$(echo $used)
+		text=0
+		while read -r _ size type _; do
+			case "$type" in t | T) text=$((text + 16#$size)) ;; esac
+		done < <("$nm" -S "$dir/combined.o" | awk 'NF == 4')
+		if [ -n "$bad" ]; then
+			echo "== $name: undefined symbols beyond memcpy/memset/memmove/memcmp:"
+			while read -r s; do
+				if grep -Eq "$HELPERS" <<<"$s"; then
+					echo "  $s   (compiler runtime helper: 64-bit arithmetic on a 32-bit target?)"
+				else
+					echo "  $s"
+				fi
+			done <<<"$bad"
+			for s in $bad; do
+				for o in "${objs[@]}"; do
+					"$nm" -u "$o" | awk '{print $NF}' | grep -qx "$s" &&
+						echo "    $s is used by $(basename "${o%.o}").c"
+				done
 			done
-		done
-		summary+=("$(printf '%-14s FAILED: undefined %s' "$name" "$(echo $bad)")")
-		failed=$((failed + 1))
-		continue
-	fi
-	# A kernel links everything into one namespace: every global symbol the
-	# core defines must carry the library's prefix.
-	stray=$("$nm" -g --defined-only "$dir/combined.o" | awk 'NF == 3 {print $3}' |
-		grep -Ev "$PREFIXES" || true)
-	if [ -n "$stray" ]; then
-		echo "== $name: global symbols without the memory_set_/mapping_ prefix:"
-		sed 's/^/  /' <<<"$stray"
-		summary+=("$(printf '%-14s FAILED: unprefixed globals %s' "$name" "$(echo $stray)")")
-		failed=$((failed + 1))
-		continue
-	fi
-	nglobal=$("$nm" -g --defined-only "$dir/combined.o" | awk 'NF == 3' | wc -l)
-	frame=
-	if ls "$dir"/*.su >/dev/null 2>&1; then
-		frame=$(cat "$dir"/*.su | sort -t$'\t' -k2 -n | tail -1 |
-			awk -F'\t' '{n = split($1, p, ":"); printf ", largest frame %s bytes (%s)", $2, p[n]}')
-	fi
-	summary+=("$(printf '%-14s ok   code %6s bytes, %3s globals, needs: %s%s' "$name" "$text" "$nglobal" "${used:-nothing}" "$frame")")
-done
+			summary+=("$(printf '  %-14s FAILED: undefined %s' "$name" "$(echo $bad)")")
+			failed=$((failed + 1))
+			continue
+		fi
+		# A kernel links everything into one namespace: every global symbol the
+		# core defines must carry the library's prefix.
+		stray=$("$nm" -g --defined-only "$dir/combined.o" | awk 'NF == 3 {print $3}' |
+			grep -Ev "$prefixes" || true)
+		if [ -n "$stray" ]; then
+			echo "== $tname $name: global symbols without a prefix of $prefixes:"
+			sed 's/^/  /' <<<"$stray"
+			summary+=("$(printf '  %-14s FAILED: unprefixed globals %s' "$name" "$(echo $stray)")")
+			failed=$((failed + 1))
+			continue
+		fi
+		nglobal=$("$nm" -g --defined-only "$dir/combined.o" | awk 'NF == 3' | wc -l)
+		frame=
+		if ls "$dir"/*.su >/dev/null 2>&1; then
+			frame=$(cat "$dir"/*.su | sort -t$'\t' -k2 -n | tail -1 |
+				awk -F'\t' '{n = split($1, p, ":"); printf ", largest frame %s bytes (%s)", $2, p[n]}')
+		fi
+		summary+=("$(printf '  %-14s ok   code %6s bytes, %3s globals, needs: %s%s' "$name" "$text" "$nglobal" "${used:-nothing}" "$frame")")
+	done
+}
+
+check_tree kernel "$PREFIXES" "$HERE/kernel-files.txt"
+# The address-space layer over the core, as a kernel that takes it copies.
+if [ -f "$HERE/aspace-files.txt" ]; then
+	check_tree aspace '^(memory_set_|mapping_|aspace_)' \
+		"$HERE/kernel-files.txt" "$HERE/aspace-files.txt"
+fi
 
 echo
-echo "freestanding build of the kernel files, ${COMMON[*]}:"
+echo "freestanding build of the kernel files (and of the address-space layer over them), ${COMMON[*]}:"
 printf '  %s\n' "${summary[@]}"
 if [ "$failed" -gt 0 ]; then
 	echo "freestanding: $failed target(s) failed" >&2

@@ -3,7 +3,8 @@
 # `cmake --install --prefix` into a prefix of its own (not the configured
 # one: the package must be relocatable), then build and run a consumer
 # twice: tests/install/consumer through find_package(memory_set), and
-# consumer/main.c compiled by hand with the flags `pkg-config` gives.
+# consumer/main.c compiled by hand with the flags `pkg-config` gives; the
+# same for the address-space layer (consumer/aspace_main.c).
 #
 #   cmake -DSOURCE_DIR=... -DWORK_DIR=... -DC_COMPILER=cc -P install_test.cmake
 cmake_minimum_required(VERSION 3.16)
@@ -36,7 +37,8 @@ step("configure the library" ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${build}
   -DCMAKE_BUILD_TYPE=Release -DMEMORY_SET_TESTS=OFF
   -DCMAKE_C_COMPILER=${C_COMPILER} -DCMAKE_INSTALL_PREFIX=/nonexistent/prefix)
 step("build the library" ${CMAKE_COMMAND} --build ${build} -j 2
-  --target memory_set_static memory_set_shared)
+  --target memory_set_static memory_set_shared memory_set_aspace_static
+  memory_set_aspace_shared memory_set_aspace_sim)
 step("install to ${prefix}" ${CMAKE_COMMAND} --install ${build} --prefix ${prefix})
 file(GLOB_RECURSE installed RELATIVE ${prefix} ${prefix}/*)
 list(SORT installed)
@@ -48,7 +50,7 @@ step("configure the consumer (find_package)" ${CMAKE_COMMAND}
   -S ${CMAKE_CURRENT_LIST_DIR}/consumer -B ${WORK_DIR}/consumer
   -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_C_COMPILER=${C_COMPILER})
 step("build the consumer (find_package)" ${CMAKE_COMMAND} --build ${WORK_DIR}/consumer)
-foreach(exe consumer_static consumer_shared)
+foreach(exe consumer_static consumer_shared aspace_consumer)
   step("run ${exe}" ${WORK_DIR}/consumer/${exe})
   message(STATUS "  ${STEP_OUTPUT}")
 endforeach()
@@ -74,5 +76,16 @@ step("compile the consumer (pkg-config)" ${C_COMPILER} -std=c11 -Wall -Wextra
 get_filename_component(libdir ${pcdir} DIRECTORY)
 set(ENV{LD_LIBRARY_PATH} ${libdir})
 step("run consumer_pkgconfig" ${WORK_DIR}/consumer_pkgconfig)
+message(STATUS "  ${STEP_OUTPUT}")
+
+# The address-space layer through its own pkg-config file; the simulated
+# machine is a static library beside it.
+step("pkg-config --cflags --libs memory_set_aspace" ${PKG_CONFIG} --cflags --libs memory_set_aspace)
+string(STRIP "${STEP_OUTPUT}" aspace_flags)
+separate_arguments(aspace_flags UNIX_COMMAND "${aspace_flags}")
+step("compile the aspace consumer (pkg-config)" ${C_COMPILER} -std=c11 -Wall
+  -Wextra -Werror ${CMAKE_CURRENT_LIST_DIR}/consumer/aspace_main.c
+  -lmemory_set_aspace_sim ${aspace_flags} -o ${WORK_DIR}/aspace_pkgconfig)
+step("run aspace_pkgconfig" ${WORK_DIR}/aspace_pkgconfig)
 message(STATUS "  ${STEP_OUTPUT}")
 message(STATUS "install test: passed")

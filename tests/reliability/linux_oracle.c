@@ -270,19 +270,6 @@ static bool op_remap_fixed(struct memory_set *set, struct shadow *sh,
 	return true;
 }
 
-static bool overcommit_never(void)
-{
-	FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
-	int v = 0;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v == 2;
-}
-
 int main(int argc, char **argv)
 {
 	unsigned nops = argc > 1 ? (unsigned)atoi(argv[1]) : rel_scaled(9000, 100);
@@ -298,7 +285,7 @@ int main(int argc, char **argv)
 
 	/* With overcommit 2, MAP_NORESERVE is ignored and accounting flags
 	 * split mappings that the set rightly merges. */
-	if (overcommit_never()) {
+	if (rel_overcommit_never()) {
 		printf("linux_oracle: skipped, vm.overcommit_memory is 2\n");
 		return SKIP;
 	}

@@ -35,6 +35,19 @@ unsigned rel_scaled(unsigned n, unsigned min)
 	return v < min ? min : (unsigned)v;
 }
 
+bool rel_overcommit_never(void)
+{
+	FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
+	int v = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v == 2;
+}
+
 /* ---- random numbers ------------------------------------------------- */
 uint64_t rng_next(struct rng *r)
 {

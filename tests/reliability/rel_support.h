@@ -35,6 +35,10 @@ void rel_fail(const char *file, int line, const char *fmt, ...);
 double rel_scale(void);
 unsigned rel_scaled(unsigned n, unsigned min);
 
+/* Is vm.overcommit_memory 2 (never)? Linux then ignores MAP_NORESERVE, and
+ * its accounting flags keep apart mappings the oracles expect merged. */
+bool rel_overcommit_never(void);
+
 /* ---- random numbers (splitmix64: small, good enough, reproducible) ---- */
 struct rng {
 	uint64_t s;
