@@ -515,7 +515,8 @@ static uint64_t next_ino(void *ctx)
 {
 	struct aspace_sim *sim = ctx;
 
-	return ++sim->inodes;
+	sim->inodes++;
+	return sim->inodes;
 }
 
 const struct aspace_ops aspace_sim_ops = {
@@ -670,7 +671,8 @@ static void count_object(void *arg, struct aspace_object *obj)
 			return;
 	if (x->nseen == x->cap) {
 		size_t cap = x->cap ? 2 * x->cap : 16;
-		struct aspace_object **v = realloc(x->seen, cap * sizeof(*v));
+		struct aspace_object **v =
+			realloc(x->seen, cap * sizeof(struct aspace_object *));
 
 		if (!v) {
 			x->oom = true;

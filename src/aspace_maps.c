@@ -17,6 +17,13 @@ struct out {
 	size_t len, n;
 };
 
+static void out_init(struct out *o, char *buf, size_t len)
+{
+	o->buf = buf;
+	o->len = len;
+	o->n = 0;
+}
+
 static void put(struct out *o, char c)
 {
 	if (o->n + 1 < o->len)
@@ -129,10 +136,11 @@ done:
 size_t aspace_maps_line(const struct aspace *as, uint64_t *pos, char *buf,
 			size_t len)
 {
-	struct out o = { buf, len, 0 };
+	struct out o;
 	struct memory_set_iter it;
 	const struct memory_area *a;
 
+	out_init(&o, buf, len);
 	memory_set_iter_init(&it, &as->set, *pos);
 	a = memory_set_iter_next(&it);
 	if (a) {
@@ -145,10 +153,11 @@ size_t aspace_maps_line(const struct aspace *as, uint64_t *pos, char *buf,
 
 size_t aspace_maps(const struct aspace *as, char *buf, size_t len)
 {
-	struct out o = { buf, len, 0 };
+	struct out o;
 	struct memory_set_iter it;
 	const struct memory_area *a;
 
+	out_init(&o, buf, len);
 	memory_set_foreach(a, &it, &as->set) line(as, a, &o);
 	terminate(&o);
 	return o.n;

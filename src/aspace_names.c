@@ -65,7 +65,8 @@ static uint32_t intern(struct aspace *as, const char *name, bool *added)
 		}
 		nt->cap = cap;
 		if (t) {
-			memcpy(nt->v, t->v, as->nnames * sizeof(t->v[0]));
+			memcpy(nt->v, t->v,
+			       as->nnames * sizeof(struct as_name *));
 			aspace_free(as, t, table_size(t->cap));
 		}
 		as->names = t = nt;
@@ -101,8 +102,16 @@ int aspace_names_copy(struct aspace *child, const struct aspace *parent)
 
 void aspace_names_free(struct aspace *as)
 {
-	while (as->nnames)
-		unintern(as);
+	struct names *t = as->names;
+	uint32_t i, n = as->nnames;
+
+	if (!t)
+		return;
+	for (i = 0; i < n; i++)
+		aspace_free(as, t->v[i], sizeof(struct as_name));
+	aspace_free(as, t, table_size(t->cap));
+	as->names = NULL;
+	as->nnames = 0;
 }
 
 static bool valid_char(char c)

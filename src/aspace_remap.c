@@ -380,15 +380,17 @@ static int64_t remap_several(struct aspace *as, struct remap *r)
 int64_t aspace_mremap(struct aspace *as, uint64_t old_addr, uint64_t old_len,
 		      uint64_t new_len, unsigned long flags, uint64_t new_addr)
 {
-	struct remap r;
+	struct remap r = {
+		.addr = old_addr,
+		.old_len = AS_PAGE_ROUND_UP(as, old_len),
+		.new_len = AS_PAGE_ROUND_UP(as, new_len),
+		.new_addr = new_addr,
+		.flags = flags,
+		.type = NO_RESIZE, /* check_area() classifies the call */
+	};
 	const struct memory_area *a;
 	int err;
 
-	r.addr = old_addr;
-	r.old_len = AS_PAGE_ROUND_UP(as, old_len);
-	r.new_len = AS_PAGE_ROUND_UP(as, new_len);
-	r.flags = flags;
-	r.new_addr = new_addr;
 	err = check_params(as, &r);
 	if (err)
 		return err;

@@ -545,6 +545,119 @@ static void test_shared_validate(void **state)
 	tm_done(&m);
 }
 
+/*
+ * The page cache's radix tree over sparse pages: each write below needs
+ * the tree to grow by one or several levels (the path under a new root
+ * through slot 0 or another), or a missing node at some level of a tree
+ * already tall enough, and each is first made to fail at every one of the
+ * allocations it makes, changing nothing. Pages are 4 KiB: 2^51 of them
+ * is the largest object (offsets below 2^63), 9 levels of 64.
+ */
+struct seen_pages {
+	uint64_t off[16];
+	size_t n;
+};
+
+static void see_page(void *arg, uint64_t offset, uint64_t frame)
+{
+	struct seen_pages *sp = arg;
+
+	(void)frame;
+	assert_true(sp->n < 16);
+	sp->off[sp->n++] = offset;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void test_page_cache_sparse(void **state)
+{
+	static const uint64_t orders[3][8] = {
+		{ 5, 64 * 3 + 1, (7ull << 18) + 2, 0, 5ull << 12,
+		  (1ull << 51) - 1, 1ull << 48, 64 * 3 + 2 },
+		{ 0, (1ull << 51) - 1, 1ull << 48, 5, (7ull << 18) + 2,
+		  5ull << 12, 64 * 3 + 1, 64 * 3 + 2 },
+		{ (1ull << 51) - 1, 1ull << 48, 0, 64 * 3 + 2, 5,
+		  (7ull << 18) + 2, 64 * 3 + 1, 5ull << 12 },
+	};
+	struct aspace_sim_stats st0, st;
+	struct seen_pages sp;
+	uint64_t want[8];
+	unsigned char b;
+	struct tm m;
+	int o, i, j, k;
+
+	(void)state;
+	tm_init(&m, NULL);
+	for (o = 0; o < 3; o++) {
+		struct aspace_object *obj = memfd(&m, 0);
+		uint64_t size = 0, blocks;
+
+		aspace_sim_stats(m.sim, &st0);
+		for (i = 0; i < 8; i++) {
+			uint64_t off = orders[o][i] * PG + 7;
+
+			b = (unsigned char)(0x40 + i);
+			aspace_sim_stats(m.sim, &st);
+			blocks = st.blocks;
+			for (k = 0;; k++) {
+				int64_t r;
+
+				aspace_sim_fail_after(m.sim, ASPACE_SIM_ALLOC, k);
+				r = aspace_object_write(obj, off, &b, 1);
+				aspace_sim_fail_after(m.sim, ASPACE_SIM_ALLOC, -1);
+				if (r == 1)
+					break;
+				assert_int_equal(r, -ASPACE_ENOMEM);
+				assert_true(k < 16);
+				aspace_sim_stats(m.sim, &st);
+				assert_int_equal(st.frames, st0.frames + i);
+				assert_int_equal(aspace_object_size(obj), size);
+				sp.n = 0;
+				aspace_object_pages(obj, see_page, &sp);
+				assert_int_equal(sp.n, i);
+			}
+			/* Each allocation it made was one of those failed. */
+			aspace_sim_stats(m.sim, &st);
+			assert_int_equal(st.blocks - blocks, k);
+			if (off + 1 > size)
+				size = off + 1;
+			assert_int_equal(aspace_object_size(obj), size);
+			want[i] = orders[o][i] * PG;
+			tm_check(&m);
+		}
+		/* Every byte where it was put, in a page zero around it. */
+		for (i = 0; i < 8; i++) {
+			assert_int_equal(aspace_object_read(obj, orders[o][i] * PG + 7,
+							    &b, 1),
+					 1);
+			assert_int_equal(b, 0x40 + i);
+			assert_int_equal(aspace_object_read(obj, orders[o][i] * PG + 6,
+							    &b, 1),
+					 1);
+			assert_int_equal(b, 0);
+		}
+		qsort(want, 8, sizeof(want[0]), cmp_u64);
+		sp.n = 0;
+		aspace_object_pages(obj, see_page, &sp);
+		assert_int_equal(sp.n, 8);
+		for (j = 0; j < 8; j++)
+			assert_int_equal(sp.off[j], want[j]);
+		aspace_sim_stats(m.sim, &st);
+		assert_int_equal(st.frames, st0.frames + 8);
+		/* Only those pages; truncated to nothing, every page and node goes. */
+		assert_int_equal(aspace_object_truncate(obj, 0), 0);
+		aspace_sim_stats(m.sim, &st);
+		assert_int_equal(st.frames, st0.frames);
+		assert_int_equal(st.blocks, st0.blocks);
+	}
+	tm_done(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +672,7 @@ int main(void)
 		cmocka_unit_test(test_object_offsets),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_shared_validate),
+		cmocka_unit_test(test_page_cache_sparse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
