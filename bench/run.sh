@@ -406,7 +406,7 @@ cat "$out/api.md"
 # (kept, so that figures compare across runs): its misses are the lines
 # fetched from past L2. Descents: calls of the cores' functions that descend
 # from the root to a leaf (callgrind's call counts), per operation.
-descend_fns="memory_set_tree_locate"
+descend_fns="memory_set_tree_locate memory_set_tree_descend"
 : > "$out/profile.txt"
 pops=200000
 if [ "${BENCH_PROFILE:-1}" != 0 ] && command -v valgrind > /dev/null; then

@@ -1,16 +1,17 @@
 /*
  * memory_set: a set of non-overlapping memory areas over a B+tree.
  *
- * Every mutation runs in phases: validate the arguments, reserve every node
- * and every split() result the operation may need, call the page-table
- * hooks, then commit a tree change that cannot fail. Tree changes use only
- * nodes reserved beforehand, and removals never allocate, so a failure of
- * the allocator or of a hook leaves the tree as the page table is.
+ * Every mutation is an edit (edit.h): validate the arguments, one descent
+ * to the range and its cut classified, reserve every node and every split()
+ * result the operation may need, call the page-table hooks, then commit a
+ * tree change that cannot fail, and finish. Tree changes use only nodes
+ * reserved beforehand, and removals never allocate, so a failure of the
+ * allocator or of a hook leaves the tree as the page table is.
  */
 #include <stddef.h>
 #include <string.h>
 
-#include "tree.h"
+#include "edit.h"
 
 /* ---- Merging ---------------------------------------------------------- */
 
@@ -24,42 +25,6 @@ bool memory_set_mergeable(const struct memory_area *a,
 	if (a->backend.ops->can_merge)
 		return a->backend.ops->can_merge(a, b);
 	return a->backend.data == b->backend.data;
-}
-
-/*
- * With merging on, join touching mergeable areas among those meeting
- * [lo, hi] and their neighbours on each side.
- */
-static void merge_window(struct memory_set *set, uint64_t lo, uint64_t hi)
-{
-	struct ms_pos at;
-
-	if (!set->merge || !memory_set_tree_first_from(set, lo ? lo - 1 : 0, &at))
-		return;
-	for (;;) {
-		struct memory_area *a = at_area(&at), grown;
-		struct ms_pos nx = at;
-		uint64_t first_gone;
-
-		if (a->start > hi || !step(&nx))
-			return;
-		if (!memory_set_mergeable(a, at_area(&nx))) {
-			at = nx;
-			continue;
-		}
-		/* Grow a copy over the whole run, then commit it at once. */
-		write_begin(set);
-		grown = *a;
-		first_gone = at_area(&nx)->start;
-		do {
-			grown.size += at_area(&nx)->size;
-		} while (step(&nx) && memory_set_mergeable(&grown, at_area(&nx)));
-		st64(&a->size, grown.size);
-		memory_set_tree_propagate(&at.l->h);
-		memory_set_tree_remove_range(set, first_gone, area_last(a));
-		if (!memory_set_tree_first_from(set, grown.start, &at))
-			return;
-	}
 }
 
 /* ---- Validation helpers ----------------------------------------------- */
@@ -81,47 +46,6 @@ static bool backend_ok(const struct mapping_backend *b)
 	return o->map && o->unmap && o->protect;
 }
 
-/* Data for the part of area a from offset off on (split() or shared). */
-static enum mapping_error split_data(const struct memory_area *a, uint64_t off,
-				     void **out)
-{
-	*out = a->backend.data;
-	if (!a->backend.ops->split)
-		return MAPPING_OK;
-	return a->backend.ops->split(a->backend.data, a->start, a->size, off,
-				     out);
-}
-
-/* Drop data that split() made for a part the operation did not keep. */
-static void drop_data(const struct memory_area *a, void *data, uint64_t start,
-		      uint64_t size)
-{
-	if (a->backend.ops->split && a->backend.ops->release)
-		a->backend.ops->release(data, start, size);
-}
-
-/*
- * Spare nodes to keep: one per 32 in use, up to MS_SPARE_KEEP. A small
- * address space (most processes) wastes little on them; a large one, whose
- * splits come often, rarely calls the allocator.
- */
-static unsigned spare_keep(const struct memory_set *set)
-{
-	uint64_t k = 1 + set->nodes / 32;
-
-	return (unsigned)(k > MS_SPARE_KEEP ? MS_SPARE_KEEP : k);
-}
-
-static void after_mutation(struct memory_set *set)
-{
-	write_end(set);
-	memory_set_tree_trim_to(set, spare_keep(set));
-#ifdef MEMORY_SET_DEBUG_CHECK
-	/* O(n): only where asked, even when MEMORY_SET_ASSERT is the caller's. */
-	MEMORY_SET_ASSERT(memory_set_check(set) == NULL);
-#endif
-}
-
 static bool has_v2(const struct mapping_backend_ops *o)
 {
 	return o->version >= 2;
@@ -131,38 +55,15 @@ static bool has_v2(const struct mapping_backend_ops *o)
 
 /*
  * Leaving `after` areas breaks the limit only when the operation adds areas
- * and passes it. Operations first bound `after` from above without merges;
- * only when that bound breaks the limit with merging on do they count the
- * merges exactly, once the split() data that can_merge() may look at exists.
+ * and passes it (over_limit()). Operations first bound `after` from above
+ * without merges; only when that bound breaks the limit with merging on do
+ * they count the merges exactly, once the split() data that can_merge()
+ * may look at exists.
  */
-static bool over_limit(const struct memory_set *set, uint64_t after)
-{
-	return set->max_areas && after > set->count && after > set->max_areas;
-}
-
-/* Areas lying wholly inside [s, t]. O(log n + k). */
-static uint64_t count_inside(const struct memory_set *set, uint64_t s,
-			     uint64_t t)
-{
-	struct ms_pos at;
-	uint64_t n = 0;
-
-	if (!memory_set_tree_first_from(set, s, &at))
-		return 0;
-	do {
-		const struct memory_area *a = at_area(&at);
-
-		if (a->start > t)
-			break;
-		if (a->start >= s && area_last(a) <= t)
-			n++;
-	} while (step(&at));
-	return n;
-}
 
 /*
- * Merges that merge_window() makes once n lands between l and r (either may
- * be NULL): the run grows from the left, keeping the left area's data.
+ * Merges that the merge window makes once n lands between l and r (either
+ * may be NULL): the run grows from the left, keeping the left area's data.
  */
 static unsigned merges_around(const struct memory_area *l,
 			      const struct memory_area *n,
@@ -181,13 +82,29 @@ static unsigned merges_around(const struct memory_area *l,
 	return m;
 }
 
+/* The area holding addr, from a cursor near it (which stays where it is). */
+static const struct memory_area *find_near(const struct memory_set *set,
+					   const struct ms_cursor *near,
+					   uint64_t addr)
+{
+	struct ms_cursor c;
+	const struct memory_area *a;
+
+	cur_copy(&c, near);
+	memory_set_tree_seek(set, &c, addr);
+	if (!c.leaf || c.index == 0)
+		return NULL;
+	a = &c.leaf->a[c.index - 1];
+	return addr - a->start <= a->size - 1 ? a : NULL;
+}
+
 /* The area that ends at s - 1 once everything from s on is cut away. */
-static bool left_of(const struct memory_set *set, uint64_t s,
-		    struct memory_area *out)
+static bool left_of(const struct memory_set *set, const struct ms_cursor *near,
+		    uint64_t s, struct memory_area *out)
 {
 	const struct memory_area *x;
 
-	if (s == 0 || !(x = memory_set_find(set, s - 1)))
+	if (s == 0 || !(x = find_near(set, near, s - 1)))
 		return false;
 	*out = *x;
 	out->size = s - x->start;
@@ -196,12 +113,13 @@ static bool left_of(const struct memory_set *set, uint64_t s,
 
 /* The area that starts at t + 1 once everything up to t is cut away; a part
  * cut off an area gets rdata. */
-static bool right_of(const struct memory_set *set, uint64_t t, void *rdata,
+static bool right_of(const struct memory_set *set,
+		     const struct ms_cursor *near, uint64_t t, void *rdata,
 		     struct memory_area *out)
 {
 	const struct memory_area *y;
 
-	if (t == U64_MAX || !(y = memory_set_find(set, t + 1)))
+	if (t == U64_MAX || !(y = find_near(set, near, t + 1)))
 		return false;
 	*out = *y;
 	if (y->start <= t) {
@@ -255,12 +173,19 @@ enum mapping_error memory_set_init(struct memory_set *set,
 	return MAPPING_OK;
 }
 
+static void release_sink(void *ctx, const struct memory_area *a)
+{
+	(void)ctx;
+	release_area(a);
+}
+
 void memory_set_destroy(struct memory_set *set)
 {
 	if (!set || !set->alloc)
 		return;
 	if (set->root)
-		memory_set_tree_free_subtree(set, set->root, true);
+		memory_set_tree_free_subtree(set, set->root, release_sink,
+					     NULL);
 	set_root(set, NULL);
 	set->count = 0;
 	set->height = 0;
@@ -310,9 +235,13 @@ bool memory_set_merge_enabled(const struct memory_set *set)
 
 void memory_set_set_merge(struct memory_set *set, bool on)
 {
+	struct ms_edit e;
+
 	set->merge = on;
-	merge_window(set, 0, U64_MAX);
-	after_mutation(set);
+	memory_set_edit_init(&e, set);
+	memory_set_tree_first(set, &e.at);
+	memory_set_edit_merge(&e, 0, U64_MAX);
+	memory_set_edit_finish(&e);
 }
 
 uint64_t memory_set_memory_bytes(const struct memory_set *set)
@@ -360,224 +289,107 @@ bool memory_set_overlaps(const struct memory_set *set, uint64_t start,
 /* ---- Unmap ------------------------------------------------------------ */
 
 /*
- * Area a of leaf l starts in [s, t] and may reach past t: then cut away its
- * part up to t (its data becomes rdata) and return true.
+ * Call the unmap hook for each piece of the edit's range, in address
+ * order, from its first area. On a failure, take the pieces already
+ * unmapped out of the tree and return the error.
  */
-static bool trim_front(struct ms_leaf *l, struct memory_area *a, uint64_t s,
-		       uint64_t t, void *rdata)
+static enum mapping_error unmap_pieces(struct ms_edit *e, void *page_table)
 {
-	uint64_t cut;
+	const struct memory_area *a = cur_area(&e->at);
+	struct ms_cursor w;
+	uint64_t i = 0;
 
-	if (a->start < s || area_last(a) <= t)
-		return false;
-	cut = t + 1 - a->start;
-	drop_data(a, a->backend.data, a->start, cut);
-	MS_STORE(&a->backend.data, rdata);
-	st64(&a->start, t + 1);
-	st64(&a->size, a->size - cut);
-	memory_set_tree_propagate(&l->h);
-	return true;
-}
-
-/*
- * Where an area starting at s goes: just after the last area starting
- * before s. Cutting areas in place never moves that slot to another leaf.
- */
-static struct ms_leaf *insert_pos(const struct memory_set *set, uint64_t s,
-				  unsigned *pos)
-{
-	*pos = 0;
-	if (!set->root)
-		return NULL;
-	if (s == 0)
-		return memory_set_tree_leftmost(set->root);
-	return memory_set_tree_locate(set, s - 1, pos);
-}
-
-/*
- * Where [s, t] meets the set, found with one descent: what unmap and map
- * carry through their phases while the tree does not change.
- */
-struct ms_span {
-	struct ms_leaf *slot;	   /* a new area at s goes at slot pos of it */
-	unsigned pos;
-	bool any;		   /* an area meets [s, t]; then: */
-	struct ms_pos at;	   /* the first one */
-	struct ms_leaf *tl;	   /* the last one starting at or before t, */
-	struct memory_area *last;  /* in leaf tl */
-	struct memory_area *past;  /* last, if it reaches past t; else NULL */
-};
-
-static void find_span(const struct memory_set *set, uint64_t s, uint64_t t,
-		      struct ms_span *sp)
-{
-	struct memory_area *a;
-	unsigned pos;
-
-	sp->any = false;
-	sp->past = NULL;
-	sp->slot = insert_pos(set, s, &sp->pos);
-	if (!sp->slot)
-		return;
-	sp->at.l = sp->slot;
-	sp->at.i = sp->pos;
-	if (sp->pos > 0 && area_last(&sp->slot->a[sp->pos - 1]) >= s) {
-		sp->at.i--;
-	} else if (sp->pos == sp->slot->h.count) {
-		sp->at.l = memory_set_tree_next_leaf(sp->slot);
-		sp->at.i = 0;
-		if (!sp->at.l)
-			return;
-	}
-	a = at_area(&sp->at);
-	if (a->start > t)
-		return;
-	sp->any = true;
-	/* The last area starting at or before t: the first, if it reaches t. */
-	if (area_last(a) >= t) {
-		sp->tl = sp->at.l;
-	} else {
-		sp->tl = memory_set_tree_locate(set, t, &pos);
-		a = &sp->tl->a[pos - 1];
-	}
-	sp->last = a;
-	if (area_last(a) > t)
-		sp->past = a;
-}
-
-/*
- * Remove [s, t] from the tree (the page table no longer maps it); *sp is
- * its span, found while the tree was as it is, and meets an area. rdata is
- * the data for the part of an area reaching past t, made by split_data().
- * With fill, the first area lying wholly inside the range is overwritten
- * with *fill (which starts at s) instead of being removed. Needs one
- * reserved node when an area lies around the range; removals need none.
- */
-static void cut_range(struct memory_set *set, const struct ms_span *sp,
-		      uint64_t s, uint64_t t, void *rdata,
-		      const struct memory_area *fill)
-{
-	struct ms_pos at = sp->at;
-	struct memory_area *a = at_area(&at);
-
-	MEMORY_SET_ASSERT(sp->any);
-	write_begin(set);
-	if (a->start < s) {
-		if (area_last(a) > t) {
-			/* Around: keep [a->start, s) and (t, last]. */
-			struct memory_area right = *a;
-
-			right.start = t + 1;
-			right.size = area_last(a) - t;
-			right.backend.data = rdata;
-			st64(&a->size, s - a->start);
-			/* The insertion brings the summaries up to date. */
-			memory_set_tree_leaf_insert(set, at.l, at.i + 1, &right);
-			return;
-		}
-		st64(&a->size, s - a->start);
-		memory_set_tree_propagate(&at.l->h);
-		if (!step(&at) || (a = at_area(&at))->start > t)
-			return;
-	}
-	/* The last area starting in range may reach past t: keep its end. If
-	 * it is the first, nothing else lies in range. */
-	if (trim_front(sp->tl, sp->last, s, t, rdata) && sp->last == a)
-		return;
-	/* The tree's shape has not changed: at still holds the first area
-	 * starting in range. */
-	if (fill) {
-		release_area(a);
-		set_area(set->lockless, a, fill);
-		memory_set_tree_propagate(&at.l->h);
-		if (s < t && step(&at))
-			memory_set_tree_remove_from(set, &at, t);
-		return;
-	}
-	memory_set_tree_remove_from(set, &at, t);
-}
-
-/*
- * Call the unmap hook for each piece of [s, t], in address order, from the
- * first area of its span *sp. On a failure, take the pieces already
- * unmapped out of the tree, drop rdata (made for rarea) and return the
- * error.
- */
-static enum mapping_error unmap_pieces(struct memory_set *set,
-				       const struct ms_span *sp, uint64_t s,
-				       uint64_t t, void *page_table,
-				       void *rdata,
-				       const struct memory_area *rarea)
-{
-	struct ms_pos at = sp->at;
-
-	do {
-		const struct memory_area *a = at_area(&at);
-		uint64_t ps = a->start > s ? a->start : s;
-		uint64_t pl = area_last(a) < t ? area_last(a) : t;
+	for (;;) {
+		uint64_t ps = a->start > e->s ? a->start : e->s;
+		uint64_t pl = area_last(a) < e->t ? area_last(a) : e->t;
 		enum mapping_error err;
 
-		if (a->start > t)
-			break;
 		err = a->backend.ops->unmap(a->backend.data, ps, pl - ps + 1,
 					    page_table);
 		if (err != MAPPING_OK) {
-			if (rarea)
-				drop_data(rarea, rdata, t + 1,
-					  area_last(rarea) - t);
-			/* The failing piece starts an area, or is the first. */
-			if (ps > s) {
-				struct ms_span done;
-
-				find_span(set, s, ps - 1, &done);
-				if (done.any)
-					cut_range(set, &done, s, ps - 1, NULL,
-						  NULL);
+			/* The failing piece starts an area, or is the first:
+			 * what lies before it is [s, ps - 1], which no area
+			 * reaches past. */
+			if (i > 0) {
+				e->t = ps - 1;
+				e->cut_right = e->around = false;
+				memory_set_edit_cut(e, NULL);
 			}
 			return err;
 		}
-	} while (step(&at));
-	return MAPPING_OK;
+		if (++i == e->k)
+			return MAPPING_OK;
+		if (i == 1)
+			cur_copy(&w, &e->at);
+		cur_next(&w);
+		a = cur_area(&w);
+	}
+}
+
+/* The data of the last area's part past t, when it reaches past t. */
+static enum mapping_error split_right(struct ms_edit *e)
+{
+	const struct memory_area *b = cur_area(edit_last(e));
+
+	return memory_set_edit_split(&e->right, b, e->t + 1 - b->start,
+				     e->t + 1, area_last(b) - e->t);
+}
+
+/* unmap over a begun edit. */
+static enum mapping_error unmap_edit(struct ms_edit *e, void *page_table)
+{
+	struct memory_set *set = e->set;
+	enum mapping_error err;
+
+	if (e->k == 0)
+		return MAPPING_OK;
+	if (e->cut_right) {
+		/* Only an area around the range makes one more area. */
+		if (e->around &&
+		    (over_limit(set, set->count + 1) ||
+		     !memory_set_tree_reserve(set, memory_set_edit_need(e, 1, 0))))
+			return MAPPING_ERR_NO_MEMORY;
+		err = split_right(e);
+		if (err != MAPPING_OK)
+			return err;
+	}
+	err = unmap_pieces(e, page_table);
+	if (err == MAPPING_OK)
+		memory_set_edit_cut(e, NULL);
+	return err;
 }
 
 enum mapping_error memory_set_unmap(struct memory_set *set, uint64_t start,
 				    uint64_t size, void *page_table)
 {
-	const struct memory_area *rarea;
-	enum mapping_error err = MAPPING_OK;
-	struct ms_span sp;
-	void *rdata = NULL;
-	uint64_t t;
+	struct ms_edit e;
+	enum mapping_error err;
 
 	if (!range_ok(set, start, size))
 		return MAPPING_ERR_INVALID_PARAM;
 	if (size == 0)
 		return MAPPING_OK;
-	t = start + (size - 1);
-	find_span(set, start, t, &sp);
-	if (!sp.any)
-		goto out;
-	rarea = sp.past;
-	if (rarea) {
-		/* Only an area around the range makes one more area. */
-		if (rarea->start < start &&
-		    (over_limit(set, set->count + 1) ||
-		     !memory_set_tree_reserve(set, memory_set_tree_nodes_needed(sp.tl, 1))))
-			err = MAPPING_ERR_NO_MEMORY;
-		else
-			err = split_data(rarea, t + 1 - rarea->start, &rdata);
-	}
-	if (err == MAPPING_OK)
-		err = unmap_pieces(set, &sp, start, t, page_table, rdata,
-				   rarea);
-	if (err == MAPPING_OK)
-		cut_range(set, &sp, start, t, rdata, NULL);
-out:
-	after_mutation(set);
+	memory_set_edit_begin(&e, set, start, start + (size - 1));
+	err = unmap_edit(&e, page_table);
+	memory_set_edit_finish(&e);
 	return err;
 }
 
 /* ---- Map -------------------------------------------------------------- */
+
+/*
+ * Areas once na replaces the cut and merges run, counted exactly; `after`
+ * is the bound without merges.
+ */
+static uint64_t after_merges(const struct ms_edit *e,
+			     const struct memory_area *na, uint64_t after)
+{
+	struct memory_area la, ra;
+	bool hl = left_of(e->set, &e->at, e->s, &la);
+	bool hr = right_of(e->set, &e->at, e->t, e->right.data, &ra);
+
+	return after - merges_around(hl ? &la : NULL, na, hr ? &ra : NULL);
+}
 
 enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 				  uint64_t size, uint64_t flags,
@@ -585,105 +397,65 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 				  void *page_table, bool unmap_overlap)
 {
 	struct memory_area na;
-	const struct memory_area *rarea = NULL;
-	struct ms_span sp;
-	struct ms_leaf *l;
-	struct ms_pos at;
-	uint64_t t, after = 0;
-	unsigned pos, k = 1;
-	void *rdata = NULL;
+	struct ms_edit e;
+	uint64_t t, after;
+	unsigned adds;
 	enum mapping_error err = MAPPING_OK;
-	bool covered = false, exact = false;
+	bool exact = false;
 
 	if (size == 0 || !range_ok(set, start, size) || !backend_ok(backend))
 		return MAPPING_ERR_INVALID_PARAM;
 	t = start + (size - 1);
-	/* One descent finds the slot and what the range meets. */
-	find_span(set, start, t, &sp);
-	if (sp.any && !unmap_overlap)
+	memory_set_edit_begin(&e, set, start, t);
+	if (e.k && !unmap_overlap)
 		return MAPPING_ERR_ALREADY_EXISTS;
-	l = sp.slot;
-	pos = sp.pos;
+	na.start = start;
+	na.size = size;
+	na.flags = flags;
+	na.backend = *backend;
 
 	/*
 	 * The new area takes the slot of the first area lying wholly inside
 	 * the range when there is one, so the tree never removes and inserts
 	 * in one operation and the nodes reserved here always suffice.
 	 */
-	if (sp.any) {
-		at = sp.at;
-		if (at_area(&at)->start < start && area_last(at_area(&at)) > t)
-			k = 2; /* around */
-		else if (at_area(&at)->start >= start || step(&at))
-			covered = at_area(&at)->start <= t &&
-				  area_last(at_area(&at)) <= t;
-		rarea = sp.past;
-	}
-	na.start = start;
-	na.size = size;
-	na.flags = flags;
-	na.backend = *backend;
-	if (over_limit(set, set->count + k)) {
-		after = set->count + k;
-		if (sp.any)
-			after -= count_inside(set, start, t);
-		exact = over_limit(set, after);
-		if (exact && !set->merge) {
+	adds = edit_inside(&e) ? 0 : e.around ? 2 : 1;
+	after = set->count + (e.around ? 2 : 1) - edit_inside(&e);
+	if (over_limit(set, after)) {
+		exact = true;
+		if (!set->merge) {
 			err = MAPPING_ERR_NO_MEMORY;
 			goto out;
 		}
 	}
-	if (!covered &&
-	    !memory_set_tree_reserve(set, memory_set_tree_nodes_needed(l, k))) {
+	if (adds && !memory_set_tree_reserve(set, memory_set_edit_need(&e, adds, 0))) {
 		err = MAPPING_ERR_NO_MEMORY;
 		goto out;
 	}
-	if (rarea) {
-		err = split_data(rarea, t + 1 - rarea->start, &rdata);
+	if (e.cut_right) {
+		err = split_right(&e);
 		if (err != MAPPING_OK)
 			goto out;
 	}
-	if (exact) {
-		struct memory_area la, ra;
-		bool hl = left_of(set, start, &la);
-		bool hr = right_of(set, t, rdata, &ra);
-
-		after -= merges_around(hl ? &la : NULL, &na, hr ? &ra : NULL);
-		if (over_limit(set, after)) {
-			if (rarea)
-				drop_data(rarea, rdata, t + 1,
-					  area_last(rarea) - t);
-			err = MAPPING_ERR_NO_MEMORY;
-			goto out;
-		}
+	if (exact && over_limit(set, after_merges(&e, &na, after))) {
+		err = MAPPING_ERR_NO_MEMORY;
+		goto out;
 	}
-	if (sp.any) {
-		err = unmap_pieces(set, &sp, start, t, page_table, rdata,
-				   rarea);
+	if (e.k) {
+		err = unmap_pieces(&e, page_table);
 		if (err != MAPPING_OK)
 			goto out;
 	}
 	err = backend->ops->map(backend->data, start, size, flags, page_table);
 	if (err != MAPPING_OK) {
-		if (sp.any)
-			cut_range(set, &sp, start, t, rdata, NULL);
+		if (e.k)
+			memory_set_edit_cut(&e, NULL);
 		goto out;
 	}
-	if (covered) {
-		cut_range(set, &sp, start, t, rdata, &na);
-	} else {
-		if (sp.any) {
-			/* Removals may have moved the slot: find it again. */
-			cut_range(set, &sp, start, t, rdata, NULL);
-			find_span(set, start, t, &sp);
-			l = sp.slot;
-			pos = sp.pos;
-		}
-		memory_set_tree_leaf_insert(set, l, pos, &na);
-	}
-	merge_window(set, start, t);
+	memory_set_edit_cut(&e, &na);
+	memory_set_edit_merge(&e, start, t);
 out:
-	after_mutation(set);
+	memory_set_edit_finish(&e);
 	return err;
 }
 
@@ -696,85 +468,69 @@ static bool new_flags(memory_set_update_fn update, void *ctx,
 	return update(ctx, a->flags, nf) && *nf != a->flags;
 }
 
+/* A protect: its edit, the callback, and the data of the first area's
+ * part from s (the last's part past t is the edit's right). */
 struct ms_protect {
-	uint64_t s, t;
+	struct ms_edit e;
 	memory_set_update_fn update;
 	void *ctx;
 	void *page_table;
-	void *mid;   /* data of [s, ...] cut from the first area */
-	void *right; /* data of (t, ...] cut from the area reaching past t */
-	const struct memory_area *first, *last; /* areas cut, or NULL */
-	struct memory_area first_copy, last_copy;
-	uint64_t after; /* areas after the commit, without merges */
-	struct ms_pos at; /* the first area meeting [s, t], found by the plan */
-	bool any;         /* an area meets [s, t] */
+	struct ms_split mid;
 };
 
-/* Give the piece of the area at *at inside [s, t] the flags nf in the tree. */
-static void protect_commit(struct memory_set *set, struct ms_protect *pr,
-			       struct ms_pos *at, uint64_t nf)
+static bool pr_flags(const struct ms_protect *pr, const struct memory_area *a,
+		     uint64_t *nf)
 {
-	struct memory_area *a = at_area(at), piece, rest;
-	uint64_t last = area_last(a);
-	bool cut_left = a->start < pr->s, cut_right = last > pr->t;
+	return new_flags(pr->update, pr->ctx, a, nf);
+}
 
-	write_begin(set);
+/*
+ * Give the part of the area at c inside [s, t] the flags nf in the tree:
+ * the parts outside stay with the old flags, the part from s takes the mid
+ * data and the part past t the right data. c then at the last part.
+ */
+static void protect_piece(struct ms_protect *pr, struct ms_cursor *c,
+			  uint64_t nf, uint64_t t)
+{
+	struct memory_set *set = pr->e.set;
+	struct memory_area *a = cur_area(c), piece, rest;
+	uint64_t s = pr->e.s, last = area_last(a);
+	bool cut_left = a->start < s, cut_right = last > t;
+
 	if (!cut_left && !cut_right) {
 		st64(&a->flags, nf);
 		return;
 	}
 	rest = *a;
-	rest.start = pr->t + 1;
-	rest.size = last - pr->t;
-	rest.backend.data = pr->right;
+	rest.start = t + 1;
+	rest.size = last - t;
 	if (cut_left) {
 		piece = *a;
-		piece.start = pr->s;
-		piece.size = (cut_right ? pr->t : last) - pr->s + 1;
+		piece.start = s;
+		piece.size = (cut_right ? t : last) - s + 1;
 		piece.flags = nf;
-		piece.backend.data = pr->mid;
+		piece.backend.data = memory_set_edit_take(&pr->mid);
 		/* The insertions bring the summaries up to date. */
-		st64(&a->size, pr->s - a->start);
-		if (cut_right) {
-			memory_set_tree_leaf_insert2(set, at->l, at->i + 1,
-						     &piece, &rest);
-			pr->right = NULL;
-			pr->last = NULL;
-		} else {
-			memory_set_tree_leaf_insert(set, at->l, at->i + 1,
-						    &piece);
-		}
-		pr->mid = NULL;
-		pr->first = NULL;
-		return;
+		st64(&a->size, s - a->start);
+		c->index++;
+		memory_set_tree_insert(set, c, &piece);
+		if (!cut_right)
+			return;
+	} else {
+		st64(&a->size, t - a->start + 1);
+		st64(&a->flags, nf);
 	}
-	st64(&a->size, pr->t - a->start + 1);
-	st64(&a->flags, nf);
-	memory_set_tree_leaf_insert(set, at->l, at->i + 1, &rest);
-	pr->right = NULL;
-	pr->last = NULL;
-}
-
-/* Drop the split() results the commit did not use. */
-static void protect_drop(struct ms_protect *pr)
-{
-	if (pr->last)
-		drop_data(&pr->last_copy, pr->right, pr->t + 1,
-			  area_last(&pr->last_copy) - pr->t);
-	if (pr->first) {
-		uint64_t end = area_last(&pr->first_copy);
-
-		drop_data(&pr->first_copy, pr->mid, pr->s,
-			  (end < pr->t ? end : pr->t) - pr->s + 1);
-	}
+	rest.backend.data = memory_set_edit_take(&pr->e.right);
+	c->index++;
+	memory_set_tree_insert(set, c, &rest);
 }
 
 /* Piece of area a inside [s, t]. */
-static void piece_of(const struct ms_protect *pr, const struct memory_area *a,
+static void piece_of(const struct ms_edit *e, const struct memory_area *a,
 		     uint64_t *ps, uint64_t *psize)
 {
-	uint64_t s = a->start > pr->s ? a->start : pr->s;
-	uint64_t l = area_last(a) < pr->t ? area_last(a) : pr->t;
+	uint64_t s = a->start > e->s ? a->start : e->s;
+	uint64_t l = area_last(a) < e->t ? area_last(a) : e->t;
 
 	*ps = s;
 	*psize = l - s + 1;
@@ -785,55 +541,57 @@ static unsigned protect_pieces(const struct ms_protect *pr,
 			       const struct memory_area *a,
 			       struct memory_area out[3])
 {
+	const struct ms_edit *e = &pr->e;
 	uint64_t nf, last = area_last(a);
 	unsigned k = 0;
 
 	out[0] = *a;
-	if (a->start > pr->t || last < pr->s ||
-	    !new_flags(pr->update, pr->ctx, a, &nf))
+	if (a->start > e->t || last < e->s || !pr_flags(pr, a, &nf))
 		return 1;
-	if (a->start < pr->s) {
-		out[k].size = pr->s - a->start;
+	if (a->start < e->s) {
+		out[k].size = e->s - a->start;
 		out[++k] = *a;
-		out[k].backend.data = pr->mid;
+		out[k].backend.data = pr->mid.data;
 	}
-	piece_of(pr, a, &out[k].start, &out[k].size);
+	piece_of(e, a, &out[k].start, &out[k].size);
 	out[k].flags = nf;
-	if (last > pr->t) {
+	if (last > e->t) {
 		out[++k] = *a;
-		out[k].start = pr->t + 1;
-		out[k].size = last - pr->t;
-		out[k].backend.data = pr->right;
+		out[k].start = e->t + 1;
+		out[k].size = last - e->t;
+		out[k].backend.data = e->right.data;
 	}
 	return k + 1;
 }
 
 /*
- * Areas once the protect commits and merge_window() runs: the areas from
- * the one before s to the one at t + 1 are replaced by their pieces, and a
- * run of mergeable pieces that starts at or below t becomes one. O(k).
+ * Areas once the protect commits and merges run: the areas from the one
+ * before s to the one at t + 1 are replaced by their pieces, and a run of
+ * mergeable pieces that starts at or below t becomes one. O(k).
  */
-static uint64_t protect_count(const struct memory_set *set,
-			      const struct ms_protect *pr)
+static uint64_t protect_count(const struct ms_protect *pr)
 {
+	const struct ms_edit *e = &pr->e;
+	uint64_t gone = 0, made = 0, from = e->s ? e->s - 1 : 0;
 	struct memory_area run, pc[3];
-	struct ms_pos at;
-	uint64_t gone = 0, made = 0;
+	struct ms_cursor c;
 	bool have = false;
 
-	if (!memory_set_tree_first_from(set, pr->s ? pr->s - 1 : 0, &at))
-		return set->count;
+	cur_copy(&c, &e->at);
+	memory_set_tree_seek(e->set, &c, from);
+	if (!cur_first_from(&c, from))
+		return e->set->count;
 	do {
-		const struct memory_area *a = at_area(&at);
+		const struct memory_area *a = cur_area(&c);
 		unsigned i, n;
 
-		if (a->start > pr->t && (pr->t == U64_MAX || a->start > pr->t + 1))
+		if (a->start > e->t && (e->t == U64_MAX || a->start > e->t + 1))
 			break;
 		gone++;
 		n = protect_pieces(pr, a, pc);
 		for (i = 0; i < n; i++) {
 			made++;
-			if (have && run.start <= pr->t && memory_set_mergeable(&run, &pc[i])) {
+			if (have && run.start <= e->t && memory_set_mergeable(&run, &pc[i])) {
 				run.size += pc[i].size;
 				made--;
 			} else {
@@ -841,132 +599,163 @@ static uint64_t protect_count(const struct memory_set *set,
 				have = true;
 			}
 		}
-	} while (step(&at));
-	return set->count - gone + made;
+	} while (cur_next(&c));
+	return e->set->count - gone + made;
 }
 
 /* Reserve nodes and make the data of the parts cut at s and past t. */
-static enum mapping_error protect_plan(struct memory_set *set,
-				       struct ms_protect *pr)
+static enum mapping_error protect_plan(struct ms_protect *pr)
 {
-	struct ms_pos at;
-	struct ms_leaf *l, *fl = NULL, *ll = NULL;
+	struct ms_edit *e = &pr->e;
+	struct memory_set *set = e->set;
 	const struct memory_area *a, *b;
-	unsigned pos, need = 0, kf = 0;
-	uint64_t nf;
+	unsigned kf = 0, kl = 0;
+	uint64_t nf, after, s = e->s, t = e->t;
 	enum mapping_error err;
 
-	pr->first = pr->last = NULL;
-	pr->mid = pr->right = NULL;
-	pr->any = memory_set_tree_first_from(set, pr->s, &pr->at) &&
-		  at_area(&pr->at)->start <= pr->t;
-	if (!pr->any)
+	if (e->k == 0)
 		return MAPPING_OK;
-	at = pr->at;
-	a = at_area(&at);
-	if (a->start < pr->s && new_flags(pr->update, pr->ctx, a, &nf)) {
-		kf = area_last(a) > pr->t ? 2 : 1;
-		fl = at.l;
-		need += memory_set_tree_nodes_needed(fl, kf);
-	}
-	/* The area at t: the first one, when it reaches t (the usual case). */
-	if (area_last(a) >= pr->t) {
-		l = at.l;
-		b = a;
-	} else {
-		l = memory_set_tree_locate(set, pr->t, &pos);
-		b = &l->a[pos - 1];
-	}
-	if (kf != 2 && area_last(b) > pr->t &&
-	    (b != a || a->start >= pr->s) &&
-	    new_flags(pr->update, pr->ctx, b, &nf)) {
-		ll = l;
-		/* Two cuts in one leaf: count them together. */
-		need = ll == fl ? memory_set_tree_nodes_needed(ll, kf + 1) :
-				  need + memory_set_tree_nodes_needed(ll, 1);
-	}
-	pr->after = set->count + kf + (ll != NULL);
-	if (over_limit(set, pr->after) && !set->merge)
+	a = cur_area(&e->at);
+	b = cur_area(edit_last(e));
+	if (e->cut_left && pr_flags(pr, a, &nf))
+		kf = e->around ? 2 : 1;
+	/* The area at t: the first one too, unless the first is cut at s. */
+	if (e->cut_right && !e->around && pr_flags(pr, b, &nf))
+		kl = 1;
+	after = set->count + kf + kl;
+	if (over_limit(set, after) && !set->merge)
 		return MAPPING_ERR_NO_MEMORY;
-	if (!memory_set_tree_reserve(set, need))
+	if (!memory_set_tree_reserve(set, memory_set_edit_need(e, kf, kl)))
 		return MAPPING_ERR_NO_MEMORY;
-	if (fl) {
-		err = split_data(a, pr->s - a->start, &pr->mid);
+	if (kf) {
+		uint64_t end = area_last(a) < t ? area_last(a) : t;
+
+		err = memory_set_edit_split(&pr->mid, a, s - a->start, s,
+					    end - s + 1);
 		if (err != MAPPING_OK)
 			return err;
-		pr->first = a;
-		pr->first_copy = *a;
 		if (kf == 2) {
 			struct memory_area m = *a;
 
-			m.start = pr->s;
-			m.size = area_last(a) - pr->s + 1;
-			m.backend.data = pr->mid;
-			err = split_data(&m, pr->t + 1 - pr->s, &pr->right);
-			if (err != MAPPING_OK) {
-				protect_drop(pr);
+			m.start = s;
+			m.size = area_last(a) - s + 1;
+			m.backend.data = pr->mid.data;
+			err = memory_set_edit_split(&e->right, &m, t + 1 - s,
+						    t + 1, area_last(a) - t);
+			if (err != MAPPING_OK)
 				return err;
-			}
-			pr->last = a;
-			pr->last_copy = m;
 		}
 	}
-	if (ll) {
-		err = split_data(b, pr->t + 1 - b->start, &pr->right);
-		if (err != MAPPING_OK) {
-			protect_drop(pr);
+	if (kl) {
+		err = split_right(e);
+		if (err != MAPPING_OK)
 			return err;
-		}
-		pr->last = b;
-		pr->last_copy = *b;
 	}
-	if (over_limit(set, pr->after) &&
-	    over_limit(set, protect_count(set, pr))) {
-		protect_drop(pr);
+	if (over_limit(set, after) && over_limit(set, protect_count(pr)))
 		return MAPPING_ERR_NO_MEMORY;
-	}
 	return MAPPING_OK;
 }
 
 /*
- * Change back, in reverse order, the pieces before the area at *fail. A
- * piece whose change back fails keeps its new flags, in the tree too.
+ * Change back, in reverse order, the pieces before the area at w, whose
+ * hook failed. A piece whose change back fails keeps its new flags, in the
+ * tree too. w then somewhere among them.
  */
-static void protect_rollback(struct memory_set *set, struct ms_protect *pr,
-			     struct ms_pos fail)
+static void protect_rollback(struct ms_protect *pr, struct ms_cursor *w)
 {
-	struct memory_set_iter it;
-	const struct memory_area *a;
-	uint64_t stop = at_area(&fail)->start;
+	struct ms_edit *e = &pr->e;
+	uint64_t stop = cur_area(w)->start;
 
-	it.set = set;
-	it.leaf = fail.l;
-	it.index = fail.i;
-	while ((a = memory_set_iter_prev(&it)) != NULL &&
-	       area_last(a) >= pr->s) {
+	while (cur_prev(w)) {
+		const struct memory_area *a = cur_area(w);
 		uint64_t nf, ps, psize;
 
-		if (!new_flags(pr->update, pr->ctx, a, &nf))
+		if (area_last(a) < e->s)
+			break;
+		if (!pr_flags(pr, a, &nf))
 			continue;
-		piece_of(pr, a, &ps, &psize);
+		piece_of(e, a, &ps, &psize);
 		if (a->backend.ops->protect(a->backend.data, ps, psize, nf,
 					    a->flags, pr->page_table) ==
 		    MAPPING_OK)
 			continue;
-		/* Keep this piece changed: commit it, then find our place. */
-		{
-			struct ms_pos at;
-			uint64_t back = a->start;
+		/* Keep this piece changed: it ends before stop. */
+		memory_set_edit_write(e);
+		protect_piece(pr, w, nf, stop - 1);
+	}
+}
 
-			memory_set_tree_first_from(set, ps, &at);
-			pr->t = stop - 1;
-			protect_commit(set, pr, &at, nf);
-			if (back == 0 || !memory_set_tree_first_from(set, back, &at))
-				break;
-			it.leaf = at.l;
-			it.index = at.i;
+/* protect over a begun edit. */
+static enum mapping_error protect_edit(struct ms_protect *pr)
+{
+	struct ms_edit *e = &pr->e;
+	struct ms_cursor w;
+	enum mapping_error err;
+	bool changed = false;
+	uint64_t i;
+
+	err = protect_plan(pr);
+	if (err != MAPPING_OK || e->k == 0)
+		return err;
+
+	/* Page table first, tree untouched, so a failure can be undone. */
+	cur_copy(&w, &e->at);
+	for (i = 0; i < e->k; i++, cur_next(&w)) {
+		const struct memory_area *a = cur_area(&w);
+		uint64_t nf, ps, psize;
+
+		if (!pr_flags(pr, a, &nf))
+			continue;
+		changed = true;
+		piece_of(e, a, &ps, &psize);
+		err = a->backend.ops->protect(a->backend.data, ps, psize,
+					      a->flags, nf, pr->page_table);
+		if (err != MAPPING_OK) {
+			protect_rollback(pr, &w);
+			cur_copy(&e->at, &w);
+			memory_set_edit_merge(e, e->s, e->t);
+			return err;
 		}
 	}
+	/* Nothing changes: no merges either (as Linux's mprotect_fixup()). */
+	if (!changed)
+		return MAPPING_OK;
+	/* Commit: every change lands, in one walk; a cut inserts the parts
+	 * after the area, and the walk goes on past them. */
+	memory_set_edit_write(e);
+	for (i = 0; i < e->k; i++) {
+		uint64_t nf;
+
+		if (i > 0)
+			cur_next(&e->at);
+		if (pr_flags(pr, cur_area(&e->at), &nf))
+			protect_piece(pr, &e->at, nf, e->t);
+	}
+	memory_set_edit_merge(e, e->s, e->t);
+	return MAPPING_OK;
+}
+
+/* Begin a protect of [start, start+size), size > 0. */
+static void protect_begin(struct ms_protect *pr, struct memory_set *set,
+			  uint64_t start, uint64_t size,
+			  memory_set_update_fn update, void *ctx,
+			  void *page_table)
+{
+	memory_set_edit_begin(&pr->e, set, start, start + (size - 1));
+	pr->update = update;
+	pr->ctx = ctx;
+	pr->page_table = page_table;
+	pr->mid.made = false;
+	pr->mid.data = NULL;
+}
+
+/* End it: finish the edit, then release the mid data no area took. */
+static enum mapping_error protect_end(struct ms_protect *pr,
+				      enum mapping_error err)
+{
+	memory_set_edit_finish(&pr->e);
+	memory_set_edit_drop(&pr->mid);
+	return err;
 }
 
 enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
@@ -975,86 +764,13 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 				      void *page_table)
 {
 	struct ms_protect pr;
-	struct ms_pos at;
-	enum mapping_error err;
-	bool changed = false;
 
 	if (!update || !range_ok(set, start, size))
 		return MAPPING_ERR_INVALID_PARAM;
 	if (size == 0)
 		return MAPPING_OK;
-	pr.s = start;
-	pr.t = start + (size - 1);
-	pr.update = update;
-	pr.ctx = ctx;
-	pr.page_table = page_table;
-	err = protect_plan(set, &pr);
-	if (err != MAPPING_OK)
-		goto out;
-
-	/* Page table first, tree untouched, so a failure can be undone. The
-	 * tree has not changed since the plan found the first area. */
-	at = pr.at;
-	if (pr.any) {
-		do {
-			const struct memory_area *a = at_area(&at);
-			uint64_t nf, ps, psize;
-
-			if (a->start > pr.t)
-				break;
-			if (!new_flags(update, ctx, a, &nf))
-				continue;
-			changed = true;
-			piece_of(&pr, a, &ps, &psize);
-			err = a->backend.ops->protect(a->backend.data, ps, psize,
-						      a->flags, nf, page_table);
-			if (err != MAPPING_OK) {
-				uint64_t t = pr.t;
-
-				protect_rollback(set, &pr, at);
-				pr.t = t;
-				protect_drop(&pr);
-				merge_window(set, pr.s, pr.t);
-				goto out;
-			}
-		} while (step(&at));
-	}
-
-	/* Nothing changes: no merges either (as Linux's mprotect_fixup()). */
-	if (!changed) {
-		protect_drop(&pr);
-		goto out;
-	}
-	/* Commit: every change lands; a cut inserts, so then find our place
-	 * anew. */
-	at = pr.at;
-	for (;;) {
-		struct memory_area *a = at_area(&at);
-		uint64_t nf, last = area_last(a);
-
-		if (a->start > pr.t)
-			break;
-		if (new_flags(update, ctx, a, &nf)) {
-			write_begin(set);
-			if (a->start >= pr.s && last <= pr.t) {
-				st64(&a->flags, nf);
-			} else {
-				protect_commit(set, &pr, &at, nf);
-				/* An area cut at t is the range's last. */
-				if (last >= pr.t ||
-				    !memory_set_tree_first_from(set, last + 1, &at))
-					break;
-				continue;
-			}
-		}
-		if (!step(&at))
-			break;
-	}
-	protect_drop(&pr);
-	merge_window(set, pr.s, pr.t);
-out:
-	after_mutation(set);
-	return err;
+	protect_begin(&pr, set, start, size, update, ctx, page_table);
+	return protect_end(&pr, protect_edit(&pr));
 }
 
 /* ---- Strict ranges and plain flags ------------------------------------ */
@@ -1067,19 +783,44 @@ static bool range_covered(const struct memory_set *set, uint64_t start,
 			  uint64_t size, uint64_t mask)
 {
 	uint64_t t = start + (size - 1), cur = start;
-	struct ms_pos at;
+	struct ms_cursor c;
 
-	if (!memory_set_tree_first_from(set, start, &at))
+	memory_set_tree_descend(set, start, &c);
+	if (!cur_first_from(&c, start))
 		return false;
 	do {
-		const struct memory_area *a = at_area(&at);
+		const struct memory_area *a = cur_area(&c);
 
 		if (a->start > cur || (a->flags & mask) != mask)
 			return false;
 		if (area_last(a) >= t)
 			return true;
 		cur = area_last(a) + 1;
-	} while (step(&at));
+	} while (cur_next(&c));
+	return false;
+}
+
+/* Do the areas the edit met cover its whole range, without a hole? */
+static bool edit_covered(const struct ms_edit *e)
+{
+	struct ms_cursor c;
+	uint64_t cur = e->s, i;
+
+	if (e->k == 0)
+		return false;
+	cur_copy(&c, &e->at);
+	for (i = 0; i < e->k; i++) {
+		const struct memory_area *a;
+
+		if (i > 0)
+			cur_next(&c);
+		a = cur_area(&c);
+		if (a->start > cur)
+			return false;
+		if (area_last(a) >= e->t)
+			return true;
+		cur = area_last(a) + 1;
+	}
 	return false;
 }
 
@@ -1103,11 +844,19 @@ enum mapping_error memory_set_unmap_strict(struct memory_set *set,
 					   uint64_t start, uint64_t size,
 					   void *page_table)
 {
+	struct ms_edit e;
+	enum mapping_error err;
+
 	if (!range_ok(set, start, size))
 		return MAPPING_ERR_INVALID_PARAM;
-	if (size && !range_covered(set, start, size, 0))
+	if (size == 0)
+		return MAPPING_OK;
+	memory_set_edit_begin(&e, set, start, start + (size - 1));
+	if (!edit_covered(&e))
 		return MAPPING_ERR_NO_MEMORY;
-	return memory_set_unmap(set, start, size, page_table);
+	err = unmap_edit(&e, page_table);
+	memory_set_edit_finish(&e);
+	return err;
 }
 
 enum mapping_error memory_set_protect_strict(struct memory_set *set,
@@ -1115,11 +864,16 @@ enum mapping_error memory_set_protect_strict(struct memory_set *set,
 					     memory_set_update_fn update,
 					     void *ctx, void *page_table)
 {
+	struct ms_protect pr;
+
 	if (!update || !range_ok(set, start, size))
 		return MAPPING_ERR_INVALID_PARAM;
-	if (size && !range_covered(set, start, size, 0))
+	if (size == 0)
+		return MAPPING_OK;
+	protect_begin(&pr, set, start, size, update, ctx, page_table);
+	if (!edit_covered(&pr.e))
 		return MAPPING_ERR_NO_MEMORY;
-	return memory_set_protect(set, start, size, update, ctx, page_table);
+	return protect_end(&pr, protect_edit(&pr));
 }
 
 struct ms_mask {
@@ -1203,190 +957,177 @@ enum mapping_error memory_set_handle_fault_copy(const struct memory_set *set,
 
 /* ---- Remap ------------------------------------------------------------ */
 
+/* Place c at the area holding addr, from a descent or a cursor near it;
+ * false if no area holds it. */
+static bool at_holding(struct ms_cursor *c, uint64_t addr)
+{
+	const struct memory_area *a;
+
+	if (!c->leaf || c->index == 0)
+		return false;
+	a = &c->leaf->a[c->index - 1];
+	if (addr - a->start > a->size - 1)
+		return false;
+	c->index--;
+	return true;
+}
+
 enum mapping_error memory_set_remap(struct memory_set *set, uint64_t start,
 				    uint64_t size, uint64_t new_size,
 				    void *page_table)
 {
-	const struct memory_area *a;
-	struct ms_leaf *l;
+	struct ms_edit e;
+	struct memory_area *a;
 	uint64_t ol, grow;
-	unsigned pos;
 	enum mapping_error err;
 
 	if (!size || !new_size || !range_ok(set, start, size) ||
 	    !range_ok(set, start, new_size))
 		return MAPPING_ERR_INVALID_PARAM;
 	ol = start + (size - 1);
-	a = memory_set_find(set, start);
-	if (!a || area_last(a) < ol)
+	memory_set_edit_init(&e, set);
+	memory_set_tree_descend(set, start, &e.at);
+	if (!at_holding(&e.at, start) || area_last(cur_area(&e.at)) < ol)
 		return MAPPING_ERR_BAD_STATE;
 	if (new_size == size)
 		return MAPPING_OK;
-	if (new_size < size)
-		return memory_set_unmap(set, start + new_size, size - new_size,
-					page_table);
+	if (new_size < size) {
+		struct ms_edit u;
+
+		memory_set_edit_begin_at(&u, set, &e.at, start + new_size, ol);
+		err = unmap_edit(&u, page_table);
+		memory_set_edit_finish(&u);
+		return err;
+	}
 	/* Growing never adds an area, so the limit cannot be in the way. */
 	grow = new_size - size;
-	if (area_last(a) != ol || memory_set_overlaps(set, ol + 1, grow))
+	a = cur_area(&e.at);
+	if (area_last(a) != ol || ol == U64_MAX)
 		return MAPPING_ERR_NO_MEMORY;
+	{
+		struct ms_cursor nx;
+
+		cur_copy(&nx, &e.at);
+		if (cur_next(&nx) && cur_area(&nx)->start - (ol + 1) < grow)
+			return MAPPING_ERR_NO_MEMORY;
+	}
 	err = a->backend.ops->map(a->backend.data, ol + 1, grow, a->flags,
 				  page_table);
 	if (err != MAPPING_OK)
 		return err;
-	l = memory_set_tree_locate(set, start, &pos);
-	write_begin(set);
-	st64(&l->a[pos - 1].size, l->a[pos - 1].size + grow);
-	memory_set_tree_propagate(&l->h);
-	merge_window(set, start, ol + grow);
-	after_mutation(set);
+	memory_set_edit_write(&e);
+	st64(&a->size, a->size + grow);
+	memory_set_tree_update(&e.at);
+	memory_set_edit_merge(&e, start, ol + grow);
+	memory_set_edit_finish(&e);
 	return MAPPING_OK;
 }
 
 /*
- * Take [s, e] out of the one area holding it; a part after e gets rdata.
- * With keep the data of a removed start moves to another area, so it is not
- * released. Needs one reserved node when parts stay on both sides.
+ * A move, planned: the old range [s, ol] lies in area ap as the area will
+ * be once the target [ns, nt] is cut (the edit's range); the split() data
+ * made for it.
  */
-static void remove_piece(struct memory_set *set, uint64_t s, uint64_t e,
-			 void *rdata, bool keep)
-{
-	struct memory_area *a;
-	struct ms_leaf *l;
-	unsigned pos;
-	uint64_t last;
+struct ms_move {
+	struct ms_edit e;           /* the target; its right: the part past nt */
+	uint64_t s, ol, ns, nt, size, new_size;
+	struct memory_area ap;      /* the old range's area after the target cut */
+	struct ms_cursor old;       /* that area, until the target is cut */
+	struct ms_split mid;        /* the moved area's data */
+	struct ms_split rest;       /* ap's part past ol */
+	bool split_mid;             /* mid was made by split() */
+};
 
-	write_begin(set);
-	l = memory_set_tree_locate(set, s, &pos);
-	a = &l->a[pos - 1];
-	last = area_last(a);
+/*
+ * Take [s, last] out of the one area holding it; a part after last gets
+ * the rest data. With keep the data of a removed start moves to another
+ * area, so it is not released. Needs one reserved node when parts stay on
+ * both sides.
+ */
+static void remove_piece(struct ms_move *mv, uint64_t s, uint64_t last,
+			 bool keep)
+{
+	struct ms_edit *e = &mv->e;
+	struct ms_cursor *c = &e->at;
+	struct memory_area *a;
+	uint64_t alast;
+
+	memory_set_edit_write(e);
+	memory_set_tree_seek(e->set, c, s);
+	c->index--;
+	a = cur_area(c);
+	alast = area_last(a);
 	if (a->start < s) {
 		struct memory_area right = *a;
 
 		st64(&a->size, s - a->start);
-		memory_set_tree_propagate(&l->h);
-		if (last > e) {
-			right.start = e + 1;
-			right.size = last - e;
-			right.backend.data = rdata;
-			memory_set_tree_leaf_insert(set, l, pos, &right);
+		memory_set_tree_update(c);
+		if (alast > last) {
+			right.start = last + 1;
+			right.size = alast - last;
+			right.backend.data = memory_set_edit_take(&mv->rest);
+			c->index++;
+			memory_set_tree_insert(e->set, c, &right);
 		}
 		return;
 	}
-	if (last > e) {
+	if (alast > last) {
 		if (!keep)
-			drop_data(a, a->backend.data, a->start, e + 1 - a->start);
-		MS_STORE(&a->backend.data, rdata);
-		st64(&a->size, a->size - (e + 1 - a->start));
-		st64(&a->start, e + 1);
-		memory_set_tree_propagate(&l->h);
+			memory_set_edit_dead_part(e, a, a->start,
+						  last + 1 - a->start);
+		MS_STORE(&a->backend.data, memory_set_edit_take(&mv->rest));
+		st64(&a->size, a->size - (last + 1 - a->start));
+		st64(&a->start, last + 1);
+		memory_set_tree_update(c);
 		return;
 	}
 	if (!keep)
-		release_area(a);
-	move_areas(set->lockless, a, a + 1, l->h.count - pos);
-	set_count(&l->h, l->h.count - 1u);
-	set->count--;
-	memory_set_tree_rebalance(set, &l->h);
+		memory_set_edit_dead(e, a);
+	memory_set_tree_remove(e->set, c, a->start, NULL, NULL);
 }
 
 /*
- * A move, planned: the old range [s, ol] lies in area ap as the area will
- * be once the target [ns, nt] is cut; the split() data made for it.
+ * Nodes of the move: the target's place takes the new area (and the part
+ * past nt of an area around the target), the old place the part past ol
+ * when parts stay on both sides of the old range or of its tail. When the
+ * target removes areas, a join may fill the leaves of both places before
+ * they take theirs: then each counts a whole path and a new root.
  */
-struct ms_move {
-	uint64_t s, ol, ns, nt, size, new_size;
-	bool target;                /* areas lie in [ns, nt] */
-	struct memory_area ap;      /* the old range's area after the target cut */
-	const struct memory_area *rarea; /* that area in the tree, or NULL */
-	void *rdata; /* its part past nt */
-	void *mid;   /* the moved area's */
-	void *right; /* ap's part past ol */
-	bool made_mid, made_right;
-};
-
-/* Drop the split() results not handed to an area. */
-static void move_drop(struct ms_move *mv)
+static unsigned move_need(const struct ms_move *mv)
 {
-	if (mv->made_right)
-		drop_data(&mv->ap, mv->right, mv->ol + 1, area_last(&mv->ap) - mv->ol);
-	if (mv->made_mid)
-		drop_data(&mv->ap, mv->mid, mv->s, mv->ol - mv->s + 1);
-	mv->made_mid = mv->made_right = false;
-}
+	const struct ms_cursor *c[2] = { &mv->e.at, &mv->old };
+	unsigned k[2];
 
-/* Leaves that the move inserts into, for the node reservation. */
-static unsigned move_nodes(const struct memory_set *set,
-			   const struct ms_move *mv, const struct memory_area *a)
-{
-	struct ms_leaf *leaf[4];
-	unsigned k[4], n = 0, i, j, need = 0, splits = 0, pos, add;
-
-	if (mv->rarea && mv->rarea->start < mv->ns) {
-		leaf[n] = memory_set_tree_locate(set, mv->rarea->start, &pos);
-		k[n++] = 1;
-	}
-	/* Parts of ap stay on both sides of the old range, or of its tail. */
-	if (area_last(&mv->ap) > mv->ol &&
-	    (mv->ap.start < mv->s || mv->new_size < mv->size)) {
-		leaf[n] = memory_set_tree_locate(set, a->start, &pos);
-		k[n++] = 1;
-	}
-	leaf[n] = insert_pos(set, mv->ns, &pos);
-	k[n++] = 1;
-	/*
-	 * The new area goes after the last area before ns that stays. If that
-	 * is the old range's area and it leaves whole, the slot moves to the
-	 * leaf of the area before it; it stays where it is when a failed
-	 * default move leaves the area at both places.
-	 */
-	if (pos > 0 && leaf[n - 1]->a[pos - 1].start == a->start &&
-	    mv->ap.start == mv->s && area_last(&mv->ap) == mv->ol &&
-	    a->start > 0) {
-		leaf[n] = memory_set_tree_locate(set, a->start - 1, &pos);
-		k[n++] = 1;
-	}
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < i && leaf[j] != leaf[i]; j++)
-			;
-		if (j < i) {
-			k[j] += k[i];
-			k[i] = 0;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		if (!k[i])
-			continue;
-		add = memory_set_tree_nodes_needed(leaf[i], k[i]);
-		need += add;
-		splits += add > 0;
-	}
-	/* nodes_needed() lets each inner node take two new children. */
-	if (splits > 2)
-		need += set->height + 1;
-	return need;
+	k[0] = 1 + mv->e.around;
+	k[1] = area_last(&mv->ap) > mv->ol &&
+	       (mv->ap.start < mv->s || mv->new_size < mv->size);
+	if (edit_inside(&mv->e))
+		return (k[0] + k[1] > 1 ? 2u : 1u) * (mv->e.set->height + 1u);
+	return memory_set_edit_need_at(c, k, 2);
 }
 
 /*
  * The areas that will end at ns - 1 and start at nt + 1 once the move is
  * done, for counting merges. a is the old range's area, still whole.
  */
-static void move_neighbours(const struct memory_set *set,
-			    const struct ms_move *mv,
+static void move_neighbours(const struct ms_move *mv,
 			    const struct memory_area *a,
 			    struct memory_area *l, bool *hl,
 			    struct memory_area *r, bool *hr)
 {
-	*hl = left_of(set, mv->ns, l);
-	if (*hl && memory_set_find(set, mv->ns - 1) == a &&
+	const struct memory_set *set = mv->e.set;
+
+	*hl = left_of(set, &mv->old, mv->ns, l);
+	if (*hl && find_near(set, &mv->old, mv->ns - 1) == a &&
 	    mv->ns - 1 >= mv->s) {
 		/* Target above the old range inside a: ap's part past ol. */
 		*hl = mv->ns - 1 > mv->ol;
 		l->start = mv->ol + 1;
 		l->size = mv->ns - 1 - mv->ol;
-		l->backend.data = mv->right;
+		l->backend.data = mv->rest.data;
 	}
-	*hr = right_of(set, mv->nt, mv->rdata, r);
-	if (*hr && memory_set_find(set, mv->nt + 1) == a &&
+	*hr = right_of(set, &mv->old, mv->nt, mv->e.right.data, r);
+	if (*hr && find_near(set, &mv->old, mv->nt + 1) == a &&
 	    mv->nt + 1 <= mv->s) {
 		/* Target below the old range inside a: ap's part before s. */
 		*hr = mv->nt + 1 < mv->s;
@@ -1414,48 +1155,45 @@ static enum mapping_error move_pages(const struct ms_move *mv, uint64_t n,
 				     void *page_table, enum ms_moved *left)
 {
 	const struct mapping_backend_ops *o = mv->ap.backend.ops;
+	void *mid = mv->mid.data;
 	enum mapping_error err;
 
 	*left = MOVE_UNDONE;
 	if (has_v2(o) && o->move)
-		return o->move(mv->mid, mv->s, mv->ns, n, mv->ap.flags,
-			       page_table);
-	if (o->split && !mv->made_mid) {
-		err = o->unmap(mv->mid, mv->s, n, page_table);
+		return o->move(mid, mv->s, mv->ns, n, mv->ap.flags, page_table);
+	if (o->split && !mv->split_mid) {
+		err = o->unmap(mid, mv->s, n, page_table);
 		if (err != MAPPING_OK)
 			return err;
-		err = o->map(mv->mid, mv->ns, n, mv->ap.flags, page_table);
+		err = o->map(mid, mv->ns, n, mv->ap.flags, page_table);
 		if (err != MAPPING_OK &&
-		    o->map(mv->mid, mv->s, n, mv->ap.flags, page_table) !=
-			    MAPPING_OK)
+		    o->map(mid, mv->s, n, mv->ap.flags, page_table) != MAPPING_OK)
 			*left = MOVE_NEITHER;
 		return err;
 	}
-	err = o->map(mv->mid, mv->ns, n, mv->ap.flags, page_table);
+	err = o->map(mid, mv->ns, n, mv->ap.flags, page_table);
 	if (err != MAPPING_OK)
 		return err;
 	err = o->unmap(mv->ap.backend.data, mv->s, n, page_table);
 	if (err != MAPPING_OK &&
-	    o->unmap(mv->mid, mv->ns, n, page_table) != MAPPING_OK)
+	    o->unmap(mid, mv->ns, n, page_table) != MAPPING_OK)
 		*left = MOVE_BOTH;
 	return err;
 }
 
-static enum mapping_error move_plan(struct memory_set *set,
-				    struct ms_move *mv,
+static enum mapping_error move_plan(struct memory_set *set, struct ms_move *mv,
 				    const struct memory_area *a)
 {
-	struct ms_span sp;
+	struct ms_edit *e = &mv->e;
+	const struct memory_area *rarea = NULL;
 	uint64_t after;
-	bool exact;
+	bool exact = false;
 	enum mapping_error err;
 
 	mv->ap = *a;
-	find_span(set, mv->ns, mv->nt, &sp);
-	mv->target = sp.any;
-	mv->rarea = sp.past;
-	mv->rdata = mv->mid = mv->right = NULL;
-	mv->made_mid = mv->made_right = false;
+	memory_set_edit_begin_at(e, set, &mv->old, mv->ns, mv->nt);
+	if (e->cut_right)
+		rarea = cur_area(edit_last(e));
 	if (a->start <= mv->nt && mv->ns <= area_last(a)) {
 		/* The target cuts a too, on one side of the old range. */
 		if (mv->nt < mv->s) {
@@ -1465,43 +1203,43 @@ static enum mapping_error move_plan(struct memory_set *set,
 			mv->ap.size = mv->ns - a->start;
 		}
 	}
-	after = set->count + 1 + (mv->rarea && mv->rarea->start < mv->ns) +
+	after = set->count + 1 + (rarea && rarea->start < mv->ns) +
 		(mv->ap.start < mv->s) + (area_last(&mv->ap) > mv->ol) - 1;
-	exact = false;
 	if (over_limit(set, after)) {
-		if (mv->target)
-			after -= count_inside(set, mv->ns, mv->nt);
+		after -= edit_inside(e);
 		exact = over_limit(set, after);
 		if (exact && !set->merge)
 			return MAPPING_ERR_NO_MEMORY;
 	}
-	if (!memory_set_tree_reserve(set, move_nodes(set, mv, a)))
+	if (!memory_set_tree_reserve(set, move_need(mv)))
 		return MAPPING_ERR_NO_MEMORY;
-	if (mv->rarea) {
-		err = split_data(mv->rarea, mv->nt + 1 - mv->rarea->start,
-				 &mv->rdata);
+	if (rarea) {
+		err = split_right(e);
 		if (err != MAPPING_OK)
 			return err;
-		if (mv->rarea == a && mv->nt < mv->s)
-			mv->ap.backend.data = mv->rdata;
+		if (rarea == a && mv->nt < mv->s)
+			mv->ap.backend.data = e->right.data;
 	}
-	mv->mid = mv->ap.backend.data;
+	mv->mid = (struct ms_split){ mv->ap.backend.ops, mv->ap.backend.data,
+				     mv->s, mv->size, false };
 	if (mv->ap.start < mv->s) {
-		err = split_data(&mv->ap, mv->s - mv->ap.start, &mv->mid);
+		err = memory_set_edit_split(&mv->mid, &mv->ap,
+					    mv->s - mv->ap.start, mv->s,
+					    mv->size);
 		if (err != MAPPING_OK)
-			goto fail;
-		mv->made_mid = true;
+			return err;
+		mv->split_mid = true;
 	}
 	if (area_last(&mv->ap) > mv->ol) {
 		struct memory_area m = mv->ap;
 
 		m.start = mv->s;
 		m.size = area_last(&mv->ap) - mv->s + 1;
-		m.backend.data = mv->mid;
-		err = split_data(&m, mv->size, &mv->right);
+		m.backend.data = mv->mid.data;
+		err = memory_set_edit_split(&mv->rest, &m, mv->size, mv->ol + 1,
+					    area_last(&mv->ap) - mv->ol);
 		if (err != MAPPING_OK)
-			goto fail;
-		mv->made_right = true;
+			return err;
 	}
 	if (exact) {
 		struct memory_area l, r, n = mv->ap;
@@ -1509,21 +1247,24 @@ static enum mapping_error move_plan(struct memory_set *set,
 
 		n.start = mv->ns;
 		n.size = mv->new_size;
-		n.backend.data = mv->mid;
-		move_neighbours(set, mv, a, &l, &hl, &r, &hr);
+		n.backend.data = mv->mid.data;
+		move_neighbours(mv, a, &l, &hl, &r, &hr);
 		after -= merges_around(hl ? &l : NULL, &n, hr ? &r : NULL);
-		if (over_limit(set, after)) {
-			err = MAPPING_ERR_NO_MEMORY;
-			goto fail;
-		}
+		if (over_limit(set, after))
+			return MAPPING_ERR_NO_MEMORY;
 	}
 	return MAPPING_OK;
-fail:
-	move_drop(mv);
-	if (mv->rarea)
-		drop_data(mv->rarea, mv->rdata, mv->nt + 1,
-			  area_last(mv->rarea) - mv->nt);
-	return err;
+}
+
+/* Put the new area na in at its place, with the moved data. */
+static void move_insert(struct ms_move *mv, struct memory_area *na)
+{
+	struct ms_edit *e = &mv->e;
+
+	memory_set_edit_write(e);
+	na->backend.data = memory_set_edit_take(&mv->mid);
+	memory_set_tree_seek(e->set, &e->at, na->start);
+	memory_set_tree_insert(e->set, &e->at, na);
 }
 
 enum mapping_error memory_set_remap_fixed(struct memory_set *set,
@@ -1531,12 +1272,9 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 					  uint64_t new_size, uint64_t new_start,
 					  void *page_table)
 {
-	const struct memory_area *a;
 	const struct mapping_backend_ops *o;
 	struct memory_area na;
 	struct ms_move mv;
-	struct ms_leaf *l;
-	unsigned pos;
 	uint64_t moved;
 	enum ms_moved left;
 	enum mapping_error err;
@@ -1552,78 +1290,67 @@ enum mapping_error memory_set_remap_fixed(struct memory_set *set,
 	mv.new_size = new_size;
 	if (mv.s <= mv.nt && mv.ns <= mv.ol)
 		return MAPPING_ERR_INVALID_PARAM;
-	a = memory_set_find(set, start);
-	if (!a || area_last(a) < mv.ol)
+	memory_set_tree_descend(set, start, &mv.old);
+	if (!at_holding(&mv.old, start) ||
+	    area_last(cur_area(&mv.old)) < mv.ol)
 		return MAPPING_ERR_BAD_STATE;
-	err = move_plan(set, &mv, a);
+	mv.rest.made = false;
+	mv.mid.made = false;
+	mv.split_mid = false;
+	err = move_plan(set, &mv, cur_area(&mv.old));
 	if (err != MAPPING_OK)
 		goto out;
 	o = mv.ap.backend.ops;
 	moved = size < new_size ? size : new_size;
 
 	/* 1. The target, as map with unmap_overlap. */
-	if (mv.target) {
-		struct ms_span sp;
-
-		/* The plan found the target met; the tree has not changed. */
-		find_span(set, mv.ns, mv.nt, &sp);
-		err = sp.any ? unmap_pieces(set, &sp, mv.ns, mv.nt,
-					    page_table, mv.rdata, mv.rarea) :
-			       MAPPING_OK;
-		if (err != MAPPING_OK) {
-			move_drop(&mv);
+	if (mv.e.k) {
+		err = unmap_pieces(&mv.e, page_table);
+		if (err != MAPPING_OK)
 			goto out;
-		}
-		if (sp.any)
-			cut_range(set, &sp, mv.ns, mv.nt, mv.rdata, NULL);
-		write_end(set); /* readers need not wait through the hooks */
+		memory_set_edit_cut(&mv.e, NULL);
+		memory_set_edit_publish(&mv.e); /* readers need not wait through the hooks */
 	}
 	/* 2. The tail of the old range that does not move. */
 	if (moved < size) {
 		err = o->unmap(mv.ap.backend.data, start + moved, size - moved,
 			       page_table);
-		if (err != MAPPING_OK) {
-			move_drop(&mv);
+		if (err != MAPPING_OK)
 			goto out;
-		}
-		remove_piece(set, start + moved, mv.ol, mv.right, false);
-		mv.made_right = false;
-		write_end(set);
+		remove_piece(&mv, start + moved, mv.ol, false);
+		memory_set_edit_publish(&mv.e);
 	}
 	/* 3. The pages, then 4. the rest of a larger new range. */
 	na = mv.ap;
 	na.start = new_start;
 	na.size = moved;
-	na.backend.data = mv.mid;
 	err = move_pages(&mv, moved, page_table, &left);
 	if (err != MAPPING_OK) {
 		if (left == MOVE_BOTH) {
 			/* Mapped at both places, so in the set at both. */
-			l = insert_pos(set, new_start, &pos);
-			memory_set_tree_leaf_insert(set, l, pos, &na);
-			mv.made_mid = false;
-			merge_window(set, new_start, new_start + (moved - 1));
+			move_insert(&mv, &na);
+			memory_set_edit_merge(&mv.e, new_start,
+					      new_start + (moved - 1));
 		} else if (left == MOVE_NEITHER) {
 			/* Mapped nowhere: the moved range leaves the set. */
-			remove_piece(set, start, start + moved - 1, mv.right,
-				     false);
-			mv.made_right = false;
+			remove_piece(&mv, start, start + moved - 1, false);
 		}
-		move_drop(&mv);
 		goto out;
 	}
 	if (moved < new_size) {
-		err = o->map(mv.mid, new_start + moved, new_size - moved,
+		err = o->map(mv.mid.data, new_start + moved, new_size - moved,
 			     mv.ap.flags, page_table);
 		if (err == MAPPING_OK)
 			na.size = new_size; /* else moved, but not grown */
 	}
-	remove_piece(set, start, start + moved - 1, mv.right, true);
-	l = insert_pos(set, new_start, &pos);
-	memory_set_tree_leaf_insert(set, l, pos, &na);
-	merge_window(set, new_start, new_start + (na.size - 1));
+	/* The new area first: the old range's removal takes no node. */
+	move_insert(&mv, &na);
+	remove_piece(&mv, start, start + moved - 1, true);
+	memory_set_edit_merge(&mv.e, new_start, new_start + (na.size - 1));
 out:
-	after_mutation(set);
+	memory_set_edit_drop(&mv.rest);
+	memory_set_edit_drop(&mv.mid);
+	memory_set_edit_finish(&mv.e);
 	return err;
 }
 
@@ -1648,27 +1375,22 @@ static enum mapping_error dup_area(struct memory_area *a, void *src_pt,
 }
 
 /*
- * A dup failed at the area at fail: undo the areas duplicated before it,
- * last first (unmap() on dst's page table, then release() of the child's
- * data). An area whose unmap fails stays in dst, as the page table still
- * maps it; the others leave dst, and so do the areas never duplicated,
- * which hold src's data (nothing is released for them).
+ * A dup failed at the area at c: undo the areas duplicated before it, last
+ * first (unmap() on dst's page table, then release() of the child's data).
+ * An area whose unmap fails stays in dst, as the page table still maps it;
+ * the others leave dst, and so do the areas never duplicated, which hold
+ * src's data (nothing is released for them).
  */
-static void dup_undo(struct memory_set *dst, struct ms_pos fail, void *dst_pt)
+static void dup_undo(struct memory_set *dst, struct ms_cursor *c,
+		     void *dst_pt)
 {
-	struct ms_pos at = fail;
 	uint64_t hi = U64_MAX; /* the areas from the last kept one on go */
 	bool kept = false;
 
-	for (;;) {
-		struct memory_set_iter it = { dst, at.l, at.i };
-		const struct memory_area *a = memory_set_iter_prev(&it);
+	while (cur_prev(c)) {
+		const struct memory_area *a = cur_area(c);
 		uint64_t s;
 
-		if (!a)
-			break;
-		at.l = (struct ms_leaf *)it.leaf;
-		at.i = it.index;
 		if (a->backend.ops->unmap(a->backend.data, a->start, a->size,
 					  dst_pt) == MAPPING_OK) {
 			release_area(a);
@@ -1677,18 +1399,21 @@ static void dup_undo(struct memory_set *dst, struct ms_pos fail, void *dst_pt)
 		/* a stays: what follows it goes now, then find a again. */
 		kept = true;
 		s = a->start;
+		c->index++;
 		if (s < hi)
-			memory_set_tree_forget_range(dst, s + 1, hi);
+			memory_set_tree_remove(dst, c, hi, NULL, NULL);
 		if (s == 0)
 			return;
 		hi = s - 1;
-		memory_set_tree_first_from(dst, s, &at);
+		memory_set_tree_seek(dst, c, s);
+		c->index--;
 	}
 	if (kept) {
-		memory_set_tree_forget_range(dst, 0, hi);
+		memory_set_tree_first(dst, c);
+		memory_set_tree_remove(dst, c, hi, NULL, NULL);
 		return;
 	}
-	memory_set_tree_free_subtree(dst, dst->root, false);
+	memory_set_tree_free_subtree(dst, dst->root, NULL, NULL);
 	set_root(dst, NULL);
 	dst->count = 0;
 	dst->height = 0;
@@ -1700,70 +1425,83 @@ enum mapping_error memory_set_dup(struct memory_set *dst,
 {
 	unsigned spare = dst ? dst->nspare : 0;
 	unsigned spare_leaf = dst ? dst->nspare_leaf : 0;
-	struct ms_pos at;
-	enum mapping_error err;
+	struct ms_edit e;
+	struct ms_cursor c;
+	enum mapping_error err = MAPPING_OK;
 
 	if (!dst || !src || dst == src || !dst->alloc || dst->root)
 		return MAPPING_ERR_INVALID_PARAM;
+	memory_set_edit_init(&e, dst);
 	if (src->root) {
 		if (!memory_set_tree_reserve_copy(dst, src)) {
 			memory_set_tree_unreserve(dst, spare, spare_leaf);
 			return MAPPING_ERR_NO_MEMORY;
 		}
-		write_begin(dst);
+		memory_set_edit_write(&e);
 		set_root(dst, memory_set_tree_clone_subtree(dst, src->root));
 		dst->count = src->count;
 		dst->height = src->height;
-		memory_set_tree_first_from(dst, 0, &at);
+		memory_set_tree_first(dst, &c);
 		do {
-			err = dup_area(at_area(&at), src_page_table,
+			err = dup_area(cur_area(&c), src_page_table,
 				       dst_page_table);
 			if (err != MAPPING_OK) {
 				/* dst keeps its settings: the areas its undo
 				 * could not unmap merge by them. */
-				dup_undo(dst, at, dst_page_table);
-				merge_window(dst, 0, U64_MAX);
-				after_mutation(dst);
-				return err;
+				dup_undo(dst, &c, dst_page_table);
+				break;
 			}
-		} while (step(&at));
+		} while (cur_next(&c));
 	}
-	dst->granule = src->granule;
-	dst->merge = src->merge;
-	dst->max_areas = src->max_areas;
+	if (err == MAPPING_OK) {
+		dst->granule = src->granule;
+		dst->merge = src->merge;
+		dst->max_areas = src->max_areas;
+	}
 	/* A dup() hook may hand out data that lets touching areas merge. */
-	merge_window(dst, 0, U64_MAX);
-	after_mutation(dst);
-	return MAPPING_OK;
+	memory_set_tree_first(dst, &e.at);
+	memory_set_edit_merge(&e, 0, U64_MAX);
+	memory_set_edit_finish(&e);
+	return err;
 }
 
 /* ---- Clear ------------------------------------------------------------ */
 
 enum mapping_error memory_set_clear(struct memory_set *set, void *page_table)
 {
-	struct ms_pos at;
+	struct ms_edit e;
 	enum mapping_error err = MAPPING_OK;
 
-	if (memory_set_tree_first_from(set, 0, &at)) {
+	memory_set_edit_init(&e, set);
+	memory_set_tree_first(set, &e.at);
+	if (e.at.leaf) {
+		struct ms_cursor c;
+
+		cur_copy(&c, &e.at);
 		do {
-			const struct memory_area *a = at_area(&at);
+			const struct memory_area *a = cur_area(&c);
 
 			err = a->backend.ops->unmap(a->backend.data, a->start,
 						    a->size, page_table);
 			if (err != MAPPING_OK) {
+				memory_set_edit_write(&e);
 				if (a->start > 0)
-					memory_set_tree_remove_range(set, 0, a->start - 1);
+					memory_set_tree_remove(set, &e.at,
+							       a->start - 1,
+							       memory_set_edit_dead,
+							       &e);
 				goto out;
 			}
-		} while (step(&at));
+		} while (cur_next(&c));
 	}
-	write_begin(set);
+	memory_set_edit_write(&e);
 	if (set->root)
-		memory_set_tree_free_subtree(set, set->root, true);
+		memory_set_tree_free_subtree(set, set->root,
+					     memory_set_edit_dead, &e);
 	set_root(set, NULL);
 	set->count = 0;
 	set->height = 0;
 out:
-	after_mutation(set);
+	memory_set_edit_finish(&e);
 	return err;
 }
