@@ -272,6 +272,112 @@ void memory_set_edit_merge_run(struct ms_edit *e, uint64_t lo, uint64_t hi)
 	}
 }
 
+/* ---- Area limit: the exact count with merges (edit.h) ---------------- */
+
+/*
+ * Merges that the merge window makes once n lands between l and r (either
+ * may be NULL): the run grows from the left, keeping the left area's data.
+ */
+unsigned memory_set_edit_merges_around(const struct memory_area *l,
+				       const struct memory_area *n,
+				       const struct memory_area *r)
+{
+	struct memory_area run = *n;
+	unsigned m = 0;
+
+	if (l && memory_set_mergeable(l, n)) {
+		run = *l;
+		run.size += n->size;
+		m++;
+	}
+	if (r && memory_set_mergeable(&run, r))
+		m++;
+	return m;
+}
+
+/* The area holding addr, from a cursor near it (which stays where it is). */
+const struct memory_area *
+memory_set_edit_find_near(const struct memory_set *set,
+			  const struct ms_cursor *near, uint64_t addr)
+{
+	struct ms_cursor c;
+	const struct memory_area *a;
+
+	cur_copy(&c, near);
+	memory_set_tree_seek(set, &c, addr);
+	if (!c.leaf || c.index == 0)
+		return NULL;
+	a = &c.leaf->a[c.index - 1];
+	return addr - a->start <= a->size - 1 ? a : NULL;
+}
+
+/* The area that ends at s - 1 once everything from s on is cut away. */
+bool memory_set_edit_left_of(const struct memory_set *set,
+			     const struct ms_cursor *near, uint64_t s,
+			     struct memory_area *out)
+{
+	const struct memory_area *x;
+
+	if (s == 0 || !(x = memory_set_edit_find_near(set, near, s - 1)))
+		return false;
+	*out = *x;
+	out->size = s - x->start;
+	return true;
+}
+
+/* The area that starts at t + 1 once everything up to t is cut away; a part
+ * cut off an area gets rdata. */
+bool memory_set_edit_right_of(const struct memory_set *set,
+			      const struct ms_cursor *near, uint64_t t,
+			      void *rdata, struct memory_area *out)
+{
+	const struct memory_area *y;
+
+	if (t == U64_MAX ||
+	    !(y = memory_set_edit_find_near(set, near, t + 1)))
+		return false;
+	*out = *y;
+	if (y->start <= t) {
+		out->start = t + 1;
+		out->size = area_last(y) - t;
+		out->backend.data = rdata;
+	}
+	return true;
+}
+
+/* ---- Strict forms and cuts --------------------------------------------- */
+
+bool memory_set_edit_covered(const struct ms_edit *e)
+{
+	struct ms_cursor c;
+	uint64_t cur = e->s, i;
+
+	if (e->k == 0)
+		return false;
+	cur_copy(&c, &e->at);
+	for (i = 0; i < e->k; i++) {
+		const struct memory_area *a;
+
+		if (i > 0)
+			cur_next(&c);
+		a = cur_area(&c);
+		if (a->start > cur)
+			return false;
+		if (area_last(a) >= e->t)
+			return true;
+		cur = area_last(a) + 1;
+	}
+	return false;
+}
+
+enum mapping_error memory_set_edit_split_right(struct ms_edit *e)
+{
+	const struct memory_area *b = cur_area(edit_last(e));
+
+	return memory_set_edit_split(&e->right, b, e->t + 1 - b->start,
+				     e->t + 1, area_last(b) - e->t);
+}
+
 /* ---- Finish ----------------------------------------------------------- */
 
 /*

@@ -55,6 +55,32 @@ static inline void write_end(struct memory_set *set)
 				      memory_order_release);
 }
 
+/* ---- Validation (the operations' first phase) ------------------------ */
+
+/* A range of the granule, inside the address space (size 0 allowed). */
+static inline bool range_ok(const struct memory_set *set, uint64_t start,
+			    uint64_t size)
+{
+	if ((start | size) & (set->granule - 1))
+		return false;
+	return size == 0 || size - 1 <= U64_MAX - start;
+}
+
+/* A backend with the hooks every area needs. */
+static inline bool backend_ok(const struct mapping_backend *b)
+{
+	const struct mapping_backend_ops *o;
+
+	if (!b || !(o = b->ops) || o->version < 1)
+		return false;
+	return o->map && o->unmap && o->protect;
+}
+
+static inline bool has_v2(const struct mapping_backend_ops *o)
+{
+	return o->version >= 2;
+}
+
 /* ---- Data of parts --------------------------------------------------- */
 
 /* The area leaves the set: tell its backend. */
@@ -181,6 +207,42 @@ static inline bool over_limit(const struct memory_set *set, uint64_t after)
 {
 	return set->max_areas && after > set->count && after > set->max_areas;
 }
+
+/*
+ * Leaving `after` areas breaks the limit only when the operation adds areas
+ * and passes it. Operations first bound `after` from above without merges;
+ * only when that bound breaks the limit with merging on do they count the
+ * merges exactly (these helpers), once the split() data that can_merge()
+ * may look at exists.
+ */
+unsigned memory_set_edit_merges_around(const struct memory_area *l,
+				       const struct memory_area *n,
+				       const struct memory_area *r);
+const struct memory_area *
+memory_set_edit_find_near(const struct memory_set *set,
+			  const struct ms_cursor *near, uint64_t addr);
+bool memory_set_edit_left_of(const struct memory_set *set,
+			     const struct ms_cursor *near, uint64_t s,
+			     struct memory_area *out);
+bool memory_set_edit_right_of(const struct memory_set *set,
+			      const struct ms_cursor *near, uint64_t t,
+			      void *rdata, struct memory_area *out);
+
+/* Do the areas the edit met cover its whole range, without a hole? */
+bool memory_set_edit_covered(const struct ms_edit *e);
+/* The data of the last area's part past t, when it reaches past t. */
+enum mapping_error memory_set_edit_split_right(struct ms_edit *e);
+
+/* ---- Shared by the operations (map.c) --------------------------------- */
+
+/*
+ * Call the unmap hook for each piece of the edit's range, in address
+ * order; on a failure, the pieces already unmapped leave the tree.
+ */
+enum mapping_error memory_set_unmap_pieces(struct ms_edit *e,
+					   void *page_table);
+/* unmap over a begun edit (unmap, its strict form, remap's shrink). */
+enum mapping_error memory_set_unmap_edit(struct ms_edit *e, void *page_table);
 
 /* The commit starts: readers wait from here until finish. */
 static inline void memory_set_edit_write(struct ms_edit *e)
