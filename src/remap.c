@@ -313,6 +313,13 @@ static void move_insert(struct ms_move *mv, struct memory_area *na)
 	memory_set_edit_write(e);
 	na->backend.data = memory_set_edit_take(&mv->mid);
 	memory_set_tree_seek(e->set, &e->at, na->start);
+	/*
+	 * Go in where move_need() counted: after the area cut on the left,
+	 * in its leaf; else before the first area past the target, which
+	 * classify() found in the next leaf when the slot ends a leaf.
+	 */
+	if (!e->cut_left && e->at.index == e->at.leaf->h.count)
+		memory_set_tree_next_leaf(&e->at);
 	memory_set_tree_insert(e->set, &e->at, na);
 }
 
