@@ -15,6 +15,8 @@
  *   remap_fixed areas N ns_per_op X   (move that area into the free pages
  *                                      after its run, then back)
  *   access areas N span K ns_per_op X (can_access over K areas of a run)
+ *   memory areas N bytes_per_area X   (memory_set_memory_bytes() over the
+ *                                      areas, the set as filled)
  * The runs touched are drawn at random, so at 1M areas each call reaches
  * memory as a kernel's would.
  */
@@ -53,7 +55,7 @@ static double now(void)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); /* as trace_clock() */
 	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
@@ -99,13 +101,14 @@ static double min(double a, double b)
 
 static void bench(uint64_t n)
 {
-	double best[5] = { 1e30, 1e30, 1e30, 1e30, 1e30 }, t;
+	double best[5] = { 1e30, 1e30, 1e30, 1e30, 1e30 }, t, bpa;
 	struct memory_set set, copy;
 	enum mapping_error err;
 	uint64_t s, k;
 	int r, c;
 
 	fill(&set, n);
+	bpa = (double)memory_set_memory_bytes(&set) / (double)n;
 	for (r = 0; r < ROUNDS; r++) {
 		if ((err = memory_set_init(&copy, &opts)))
 			die("init", err);
@@ -167,6 +170,8 @@ static void bench(uint64_t n)
 	       (unsigned long long)n, best[3] * 1e9);
 	printf("access areas %llu span %llu ns_per_op %.1f\n",
 	       (unsigned long long)n, RUN, best[4] * 1e9);
+	printf("memory areas %llu bytes_per_area %.1f\n", (unsigned long long)n,
+	       bpa);
 	fflush(stdout);
 }
 

@@ -5,6 +5,12 @@
  * through it and through ms-replay, compares what both print, and sets
  * their times side by side.
  *
+ * It does what a real manager over such an array does, and what ms-replay
+ * asks of memory_set: each area keeps a data pointer for its backend, and
+ * the backend's hooks (the same null hooks ms-replay gives the set, called
+ * through the same table of function pointers) are called for each piece
+ * it maps, unmaps or protects, and for each area a clear drops.
+ *
  *   baseline [--quiet] TRACE
  *
  * Prints what tools/reftrace.py prints. --quiet: nothing per operation; on
@@ -23,7 +29,11 @@
 /* [start, last]: inclusive, so an area may end at 2^64. */
 struct area {
 	uint64_t start, last, flags;
+	void *data; /* the backend's, handed to its hooks */
 };
+
+/* The backend every area has: ms-replay's. */
+static const struct mapping_backend backend = { &trace_null_ops, NULL };
 
 static struct area *area;   /* sorted, disjoint */
 static size_t n, cap;
@@ -32,6 +42,26 @@ static size_t piece_cap;
 static uint64_t granule = 0x1000;
 static bool merge;
 static volatile uint64_t sink; /* keeps quiet-mode queries from vanishing */
+
+/* A hook failed: the null hooks never do, but a manager checks. */
+static void check(enum mapping_error err)
+{
+	if (err != MAPPING_OK) {
+		fprintf(stderr, "baseline: a hook failed\n");
+		exit(1);
+	}
+}
+
+/* The unmap hook for the part of each of area[i..j) inside [start, last]. */
+static void unmap_pieces(size_t i, size_t j, uint64_t start, uint64_t last)
+{
+	for (; i < j; i++) {
+		uint64_t s = area[i].start > start ? area[i].start : start;
+		uint64_t l = area[i].last < last ? area[i].last : last;
+
+		check(backend.ops->unmap(area[i].data, s, l - s + 1, NULL));
+	}
+}
 
 static void *grow(void *p, size_t *capp, size_t need, size_t elem)
 {
@@ -98,7 +128,8 @@ static void replace(size_t i, size_t j, size_t np)
 		if (n == 0 || k >= end)
 			break;
 		if (area[k].last + 1 == area[k + 1].start &&
-		    area[k].flags == area[k + 1].flags) {
+		    area[k].flags == area[k + 1].flags &&
+		    area[k].data == area[k + 1].data) {
 			area[k].last = area[k + 1].last;
 			memmove(&area[k + 1], &area[k + 2],
 				(n - k - 2) * sizeof(*area));
@@ -115,7 +146,8 @@ static void merge_all(void)
 
 	for (k = 0; k < n; k++) {
 		if (out && area[out - 1].last + 1 == area[k].start &&
-		    area[out - 1].flags == area[k].flags)
+		    area[out - 1].flags == area[k].flags &&
+		    area[out - 1].data == area[k].data)
 			area[out - 1].last = area[k].last;
 		else
 			area[out++] = area[k];
@@ -142,13 +174,16 @@ static const char *map(uint64_t start, uint64_t size, uint64_t flags,
 	j = first_starting_after(last);
 	if (i < j && !replace_overlap)
 		return "AlreadyExists";
+	unmap_pieces(i, j, start, last);
+	check(backend.ops->map(backend.data, start, size, flags, NULL));
 	piece = grow(piece, &piece_cap, 3, sizeof(*piece));
 	if (i < j && area[i].start < start)
-		piece[np++] = (struct area){ area[i].start, start - 1, area[i].flags };
-	piece[np++] = (struct area){ start, last, flags };
+		piece[np++] = (struct area){ area[i].start, start - 1,
+					     area[i].flags, area[i].data };
+	piece[np++] = (struct area){ start, last, flags, backend.data };
 	if (i < j && area[j - 1].last > last)
 		piece[np++] = (struct area){ last + 1, area[j - 1].last,
-					     area[j - 1].flags };
+					     area[j - 1].flags, area[j - 1].data };
 	replace(i, j, np);
 	return "ok";
 }
@@ -166,12 +201,14 @@ static const char *unmap(uint64_t start, uint64_t size)
 	j = first_starting_after(last);
 	if (i == j)
 		return "ok";
+	unmap_pieces(i, j, start, last);
 	piece = grow(piece, &piece_cap, 2, sizeof(*piece));
 	if (area[i].start < start)
-		piece[np++] = (struct area){ area[i].start, start - 1, area[i].flags };
+		piece[np++] = (struct area){ area[i].start, start - 1,
+					     area[i].flags, area[i].data };
 	if (area[j - 1].last > last)
 		piece[np++] = (struct area){ last + 1, area[j - 1].last,
-					     area[j - 1].flags };
+					     area[j - 1].flags, area[j - 1].data };
 	replace(i, j, np);
 	return "ok";
 }
@@ -193,19 +230,23 @@ static const char *protect(uint64_t start, uint64_t size, uint64_t flags,
 	piece = grow(piece, &piece_cap, j - i + 2, sizeof(*piece));
 	for (k = i; k < j; k++) {
 		struct area a = area[k];
+		uint64_t s = a.start > start ? a.start : start;
+		uint64_t l = a.last < last ? a.last : last;
+		uint64_t nf = (flags & mask) | (a.flags & ~mask);
 
 		if ((a.flags & mask) == (flags & mask)) {
 			piece[np++] = a;
 			continue;
 		}
+		check(backend.ops->protect(a.data, s, l - s + 1, a.flags, nf,
+					   NULL));
 		if (a.start < start)
-			piece[np++] = (struct area){ a.start, start - 1, a.flags };
-		piece[np++] = (struct area){
-			a.start > start ? a.start : start,
-			a.last < last ? a.last : last,
-			(flags & mask) | (a.flags & ~mask) };
+			piece[np++] = (struct area){ a.start, start - 1, a.flags,
+						     a.data };
+		piece[np++] = (struct area){ s, l, nf, a.data };
 		if (a.last > last)
-			piece[np++] = (struct area){ last + 1, a.last, a.flags };
+			piece[np++] = (struct area){ last + 1, a.last, a.flags,
+						     a.data };
 	}
 	replace(i, j, np);
 	return "ok";
@@ -370,6 +411,10 @@ static void run(const struct trace *t, bool print)
 				out_char('\n');
 			break;
 		case T_CLEAR:
+			for (k = 0; k < n; k++)
+				check(backend.ops->unmap(area[k].data, area[k].start,
+							 area[k].last - area[k].start + 1,
+							 NULL));
 			n = 0;
 			res = "ok";
 			break;

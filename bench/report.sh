@@ -12,7 +12,7 @@ build=$(cd "${1:-build}" && pwd)
 out=$build/bench
 doc=$root/BENCHMARKS.md
 
-for t in results growth api profile goals; do
+for t in results lookup growth api profile goals; do
 	if [ ! -s "$out/$t.md" ]; then
 		echo "report.sh: no $out/$t.md: run make bench first" >&2
 		exit 1
@@ -24,8 +24,12 @@ meta() {
 	awk '{ k = $1; $1 = ""; sub(/^ /, ""); v[k] = $0 }
 	END {
 		core = v["core"] == "clean" ? "" : " (the core had uncommitted changes)"
-		printf "Commit %s%s, %s, load average (1, 5, 15 min) %s at the start and %s at the end.\n",
-			v["commit"], core, v["date"], v["load_start"], v["load_end"]
+		old = v["old"] == "" ? "" : sprintf(" beside the core of %s", v["old"])
+		printf "Commit %s%s%s, %s, load average (1, 5, 15 min) %s at the start and %s at the end",
+			v["commit"], core, old, v["date"], v["load_start"], v["load_end"]
+		if (v["cpu"] != "")
+			printf "; %s%s", v["cpu"], (v["caches"] == "" ? "" : " (" v["caches"] ")")
+		printf ".\n"
 	}' "$out/meta.txt"
 }
 meta > "$out/run.md"

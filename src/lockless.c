@@ -66,6 +66,8 @@ static int peek(const struct memory_set *set, uint64_t addr,
 			if (count == 0)
 				return 0;
 			/* The bisection of memory_set_tree_locate(). */
+			if (depth >= MS_PREFETCH_DEPTH)
+				memory_set_tree_prefetch_leaf(l);
 			i = 0;
 			i += (7 < count && ld64(&l->a[i + 7].start) <= addr) * 7;
 			i += (i + 3 < count && ld64(&l->a[i + 3].start) <= addr) * 3;

@@ -1,12 +1,19 @@
 /*
- * The B+tree under a memory set: node memory, summaries, search, insertion,
- * removal with rebalancing, the free-space search over the gap summaries,
- * the node-by-node copy, and iteration. It knows areas only as ordered,
- * disjoint ranges; what a mutation means is memory_set.c's business.
+ * The B+tree under a memory set: node memory, summaries, the descent into a
+ * cursor and its steps, insertion, removal with rebalancing, and the
+ * node-by-node copy. It knows areas only as ordered, disjoint ranges: what
+ * a change means, who is told and when readers may look are the edit's
+ * business (edit.c).
  *
  * Insertions take only nodes reserved beforehand with
  * memory_set_tree_reserve(), and removals never allocate, so the layer above
  * can reserve first and then commit changes that cannot fail.
+ *
+ * Every change goes through a cursor and leaves it valid. A change that
+ * reshapes nodes (a split, a pass to a sibling, a join) knows the deepest
+ * node of the path it left in place, and places the cursor again from
+ * there by the key it holds: never from the root, but when the root itself
+ * changed.
  */
 #include <string.h>
 
@@ -45,15 +52,6 @@ void memory_set_tree_node_sum(const struct ms_node *n, struct ms_sum *s)
 	s->gap = gap;
 }
 
-static unsigned child_index(const struct ms_inner *p, const struct ms_node *c)
-{
-	unsigned i = 0;
-
-	while (p->child[i] != c)
-		i++;
-	return i;
-}
-
 static inline void put_sum(struct ms_inner *p, unsigned i,
 			   const struct ms_sum *s)
 {
@@ -70,13 +68,22 @@ static inline void set_slot(struct ms_inner *p, unsigned i)
 	put_sum(p, i, &s);
 }
 
-/* Node n changed: bring the summaries of its ancestors up to date. */
-void memory_set_tree_propagate(struct ms_node *n)
+/* The node at depth d of the cursor's path (the leaf at its depth). */
+static inline struct ms_node *node_at(const struct ms_cursor *c, unsigned d)
 {
-	struct ms_inner *p;
+	return d == c->depth ? &c->leaf->h : &c->path[d]->h;
+}
 
-	while ((p = n->parent) != NULL) {
-		unsigned i = child_index(p, n);
+/*
+ * Node n, at depth d of the cursor's path, changed: bring the summaries of
+ * its ancestors up to date, stopping where one does not change.
+ */
+static void propagate(const struct ms_cursor *c, unsigned d,
+		      const struct ms_node *n)
+{
+	while (d-- > 0) {
+		struct ms_inner *p = c->path[d];
+		unsigned i = c->slot[d];
 		struct ms_sum s;
 
 		memory_set_tree_node_sum(n, &s);
@@ -88,11 +95,18 @@ void memory_set_tree_propagate(struct ms_node *n)
 	}
 }
 
+void memory_set_tree_update(struct ms_cursor *c)
+{
+	propagate(c, c->depth, &c->leaf->h);
+}
+
 /* ---- Node memory ------------------------------------------------------ */
 
-struct ms_spare {
-	struct ms_spare *next;
-};
+/* The spare list's link, in the last word of a node (tree.h). */
+static inline void **link_of(void *node)
+{
+	return (void **)(void *)((char *)node + MS_LINK_OFFSET);
+}
 
 /*
  * Spare nodes wait on a list. A lockless set keeps leaves and inner nodes on
@@ -102,15 +116,13 @@ struct ms_spare {
  */
 static void push_spare(struct memory_set *set, void *node, bool leaf)
 {
-	struct ms_spare *s = node;
-
 	if (set->lockless && leaf) {
-		s->next = set->spare_leaf;
-		set->spare_leaf = s;
+		*link_of(node) = set->spare_leaf;
+		set->spare_leaf = node;
 		set->nspare_leaf++;
 	} else {
-		s->next = set->spare;
-		set->spare = s;
+		*link_of(node) = set->spare;
+		set->spare = node;
 		set->nspare++;
 	}
 }
@@ -187,23 +199,20 @@ bool memory_set_tree_reserve_copy(struct memory_set *set,
 /* Take a reserved node: cannot fail. */
 static inline struct ms_node *take_node(struct memory_set *set, bool leaf)
 {
-	struct ms_spare *s;
 	struct ms_node *n;
 
 	if (set->lockless && leaf) {
-		s = set->spare_leaf;
-		MEMORY_SET_ASSERT(s != NULL);
-		set->spare_leaf = s->next;
+		n = set->spare_leaf;
+		MEMORY_SET_ASSERT(n != NULL);
+		set->spare_leaf = *link_of(n);
 		set->nspare_leaf--;
 	} else {
-		s = set->spare;
-		MEMORY_SET_ASSERT(s != NULL);
-		set->spare = s->next;
+		n = set->spare;
+		MEMORY_SET_ASSERT(n != NULL);
+		set->spare = *link_of(n);
 		set->nspare--;
 	}
-	n = (struct ms_node *)(void *)s;
 	set->nodes++;
-	n->parent = NULL;
 	set_count(n, 0);
 	MS_STORE(&n->leaf, (uint16_t)leaf);
 	return n;
@@ -219,9 +228,9 @@ static void free_list(struct memory_set *set, void **list, uint32_t *n,
 		      unsigned keep)
 {
 	while (*n > keep) {
-		struct ms_spare *s = *list;
+		void *s = *list;
 
-		*list = s->next;
+		*list = *link_of(s);
 		(*n)--;
 		set->alloc->free(set->alloc_ctx, s, MEMORY_SET_NODE_SIZE);
 	}
@@ -248,142 +257,172 @@ void memory_set_tree_unreserve(struct memory_set *set, unsigned n,
 	free_list(set, &set->spare_leaf, &set->nspare_leaf, nleaf);
 }
 
-/*
- * Nodes that inserting k (1 or 2) areas into leaf l may need. Inner nodes
- * are counted as if they received two children, so that the counts of two
- * insertions into different leaves may simply be added.
- */
-unsigned memory_set_tree_nodes_needed(const struct ms_leaf *l, unsigned k)
+/* The leaf of c splits (or there is none): count up its path. */
+unsigned memory_set_tree_need_split(const struct ms_cursor *c, unsigned kids)
 {
-	const struct ms_inner *p;
-	unsigned need = 1;
+	unsigned need = 1, d;
 
-	if (!l)
+	if (!c->leaf)
 		return 1; /* a root leaf */
-	if (l->h.count + k <= MS_LEAF_MAX)
-		return 0;
-	for (p = l->h.parent; p; p = p->h.parent) {
-		if (p->h.count + 2 <= MS_INNER_MAX)
+	for (d = c->depth; d-- > 0; need++)
+		if (c->path[d]->h.count + kids <= MS_INNER_MAX)
 			return need;
-		need++;
-	}
 	return need + 1; /* a new root */
 }
 
-/* ---- Lookup ----------------------------------------------------------- */
-
-/*
- * The leaf that holds the last area starting at or before addr (the
- * leftmost leaf if none does), and in *pos the number of its areas starting
- * at or before addr. The tree must not be empty.
- *
- * Each node is bisected over its whole capacity in a fixed number of steps,
- * each a load and a compare whose outcome moves the probe without a branch,
- * so a random lookup mispredicts little and the steps unroll. Only the
- * tests against the count branch, and they go one way for every full node.
- */
-_Static_assert(MS_INNER_MAX == 16, "inner search bisects 16 slots");
-_Static_assert(MS_LEAF_MAX == 14, "leaf search bisects 14 slots");
-
-/* The last child of p whose lowest start is at or below addr (the first
- * child if none). */
-static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
-{
-	unsigned c = p->h.count, i = 0;
-
-	i += (8 < c && p->min[i + 8] <= addr) * 8;
-	i += (i + 4 < c && p->min[i + 4] <= addr) * 4;
-	i += (i + 2 < c && p->min[i + 2] <= addr) * 2;
-	i += (i + 1 < c && p->min[i + 1] <= addr);
-	return i;
-}
-
-/* The number of areas of l starting at or before addr. */
-static inline unsigned leaf_rank(const struct ms_leaf *l, uint64_t addr)
-{
-	const struct memory_area *a = l->a;
-	unsigned c = l->h.count, i = 0;
-
-	i += (7 < c && a[i + 7].start <= addr) * 7;
-	i += (i + 3 < c && a[i + 3].start <= addr) * 3;
-	i += (i + 2 < c && a[i + 2].start <= addr) * 2;
-	i += (i + 1 < c && a[i + 1].start <= addr);
-	return i + (a[i].start <= addr);
-}
+/* ---- Descent ---------------------------------------------------------- */
 
 struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
 				       uint64_t addr, unsigned *pos)
 {
 	const struct ms_node *n = set->root;
+	unsigned depth = 0;
 
-	while (!n->leaf)
+	for (; !n->leaf; depth++)
 		n = ((const struct ms_inner *)n)->child[inner_slot(
 			(const struct ms_inner *)n, addr)];
+	if (depth >= MS_PREFETCH_DEPTH)
+		memory_set_tree_prefetch_leaf(n);
 	*pos = leaf_rank((const struct ms_leaf *)n, addr);
 	return (struct ms_leaf *)n;
 }
 
-struct ms_leaf *memory_set_tree_leftmost(struct ms_node *n)
+/*
+ * Place c for addr from depth d down, the path above d being valid (d 0:
+ * from the root, which the change may have replaced).
+ */
+static void reseat(const struct memory_set *set, struct ms_cursor *c,
+		   unsigned d, uint64_t addr)
 {
-	while (!n->leaf)
-		n = as_inner(n)->child[0];
-	return as_leaf(n);
-}
+	struct ms_node *n = d == 0 ? set->root : &c->path[d]->h;
 
-static struct ms_leaf *rightmost(struct ms_node *n)
-{
-	while (!n->leaf)
-		n = as_inner(n)->child[n->count - 1];
-	return as_leaf(n);
-}
-
-struct ms_leaf *memory_set_tree_next_leaf(const struct ms_leaf *l)
-{
-	const struct ms_node *n = &l->h;
-	struct ms_inner *p;
-
-	while ((p = n->parent) != NULL) {
-		unsigned i = child_index(p, n);
-
-		if (i + 1 < p->h.count)
-			return memory_set_tree_leftmost(p->child[i + 1]);
-		n = &p->h;
+	if (!n) {
+		c->leaf = NULL;
+		c->index = 0;
+		c->depth = 0;
+		return;
 	}
-	return NULL;
-}
+	for (; !n->leaf; d++) {
+		struct ms_inner *p = as_inner(n);
+		unsigned s = inner_slot(p, addr);
 
-static struct ms_leaf *prev_leaf(const struct ms_leaf *l)
-{
-	const struct ms_node *n = &l->h;
-	struct ms_inner *p;
-
-	while ((p = n->parent) != NULL) {
-		unsigned i = child_index(p, n);
-
-		if (i > 0)
-			return rightmost(p->child[i - 1]);
-		n = &p->h;
+		c->path[d] = p;
+		c->slot[d] = (unsigned char)s;
+		n = p->child[s];
 	}
-	return NULL;
+	if (d >= MS_PREFETCH_DEPTH)
+		memory_set_tree_prefetch_leaf(n);
+	c->depth = d;
+	c->leaf = as_leaf(n);
+	c->index = leaf_rank(c->leaf, addr);
 }
 
-/* The first area that ends at or after addr; false if there is none. */
-bool memory_set_tree_first_from(const struct memory_set *set, uint64_t addr,
-				struct ms_pos *at)
+void memory_set_tree_descend(const struct memory_set *set, uint64_t addr,
+			     struct ms_cursor *c)
 {
-	unsigned pos;
+	reseat(set, c, 0, addr);
+}
 
-	if (!set->root)
+/* Down from the node at depth d of the path, by the first (or last) child
+ * at every level. */
+static void down_edge(struct ms_cursor *c, unsigned d, struct ms_node *n,
+		      bool last)
+{
+	for (; !n->leaf; d++) {
+		unsigned s = last ? n->count - 1u : 0;
+
+		c->path[d] = as_inner(n);
+		c->slot[d] = (unsigned char)s;
+		n = as_inner(n)->child[s];
+	}
+	c->depth = d;
+	c->leaf = as_leaf(n);
+	c->index = last ? n->count : 0;
+}
+
+void memory_set_tree_first(const struct memory_set *set, struct ms_cursor *c)
+{
+	c->leaf = NULL;
+	c->index = 0;
+	c->depth = 0;
+	if (set->root)
+		down_edge(c, 0, set->root, false);
+}
+
+void memory_set_tree_last(const struct memory_set *set, struct ms_cursor *c)
+{
+	c->leaf = NULL;
+	c->index = 0;
+	c->depth = 0;
+	if (set->root)
+		down_edge(c, 0, set->root, true);
+}
+
+bool memory_set_tree_next_leaf(struct ms_cursor *c)
+{
+	unsigned d = c->depth;
+
+	while (d > 0 && c->slot[d - 1] + 1u >= c->path[d - 1]->h.count)
+		d--;
+	if (d-- == 0)
 		return false;
-	at->l = memory_set_tree_locate(set, addr, &pos);
-	if (pos > 0 && area_last(&at->l->a[pos - 1]) >= addr)
-		pos--;
-	if (pos == at->l->h.count) {
-		at->l = memory_set_tree_next_leaf(at->l);
-		pos = 0;
+	c->slot[d]++;
+	down_edge(c, d + 1, c->path[d]->child[c->slot[d]], false);
+	return true;
+}
+
+bool memory_set_tree_prev_leaf(struct ms_cursor *c)
+{
+	unsigned d = c->depth;
+
+	while (d > 0 && c->slot[d - 1] == 0)
+		d--;
+	if (d-- == 0)
+		return false;
+	c->slot[d]--;
+	down_edge(c, d + 1, c->path[d]->child[c->slot[d]], true);
+	return true;
+}
+
+/*
+ * The node at depth d of c's path is on addr's path from the root when
+ * every inner node above it chose, for addr, the slot the path took: addr
+ * lies at or above that child's lowest start (unless it is the first child,
+ * which takes what lies below too) and below the next child's (unless it
+ * is the last). The bounds of a deeper slot lie inside those of the slots
+ * above it, so the climb stops once one level has fixed each bound of the
+ * node it holds; a node that does not hold addr hands the question to the
+ * node above it.
+ */
+void memory_set_tree_seek(const struct memory_set *set, struct ms_cursor *c,
+			  uint64_t addr)
+{
+	bool lo = false, hi = false;
+	unsigned d = c->depth, e;
+
+	if (!c->leaf) {
+		reseat(set, c, 0, addr);
+		return;
 	}
-	at->i = pos;
-	return at->l != NULL;
+	for (e = c->depth; e-- > 0 && !(lo && hi);) {
+		const struct ms_inner *p = c->path[e];
+		unsigned s = c->slot[e];
+		bool first = s == 0, last = s + 1u == p->h.count;
+
+		if ((!first && addr < p->min[s]) ||
+		    (!last && addr >= p->min[s + 1])) {
+			d = e;
+			lo = hi = false;
+			continue;
+		}
+		lo = lo || !first;
+		hi = hi || !last;
+	}
+	if (d == c->depth) {
+		c->index = leaf_rank(c->leaf, addr);
+		return;
+	}
+	reseat(set, c, d, addr);
 }
 
 /* ---- Insertion -------------------------------------------------------- */
@@ -434,47 +473,120 @@ static void inner_move(bool lk, struct ms_inner *dst, unsigned di,
 		for (i = n; i-- > 0;)
 			put_slot(dst, di + i, src, si + i);
 	}
-	if (dst != src)
-		for (i = 0; i < n; i++)
-			dst->child[di + i]->parent = dst;
 }
 
+/* Put child c at slot i of p, whose summary the caller sets. */
 static inline void inner_put(bool lk, struct ms_inner *p, unsigned i,
 			     struct ms_node *c)
 {
 	inner_move(lk, p, i + 1, p, i, p->h.count - i);
 	MS_STORE(&p->child[i], c);
-	c->parent = p;
 	set_count(&p->h, p->h.count + 1u);
 }
 
-/* Put the new node right just after node left, which was split. */
-static void insert_child(struct memory_set *set, struct ms_node *left,
-			 struct ms_node *right)
+/* Where a child went when slots moved: node and slot. */
+struct ms_at {
+	struct ms_inner *p;
+	unsigned i;
+};
+
+static void set_slots(const struct ms_at *a, const struct ms_at *b)
 {
-	struct ms_inner *p = left->parent, *q;
+	set_slot(a->p, a->i);
+	set_slot(b->p, b->i);
+}
+
+/*
+ * The full inner node p, at depth d of c's path, is to take right at slot
+ * i, next to left (at i - 1): pass p's first child to a left sibling with
+ * room, or its last to a right one, as shift_insert() does for leaves, so
+ * that inner nodes fill up instead of staying half full after sequential
+ * insertions and the tree is lower. False if neither sibling has room or p
+ * is the root.
+ */
+static bool inner_shift(struct memory_set *set, struct ms_cursor *c,
+			unsigned d, unsigned i, struct ms_node *right)
+{
+	struct ms_inner *p = c->path[d], *g, *s;
+	struct ms_at l, r;
+	bool lk = set->lockless;
+	unsigned j, js;
+
+	if (d == 0)
+		return false;
+	g = c->path[d - 1];
+	j = c->slot[d - 1];
+	if (j > 0 && (s = as_inner(g->child[j - 1]))->h.count < MS_INNER_MAX) {
+		inner_move(lk, s, s->h.count, p, 0, 1);
+		set_count(&s->h, s->h.count + 1u);
+		inner_move(lk, p, 0, p, 1, p->h.count - 1u);
+		set_count(&p->h, p->h.count - 1u);
+		inner_put(lk, p, i - 1, right);
+		r = (struct ms_at){ p, i - 1 };
+		l = i > 1 ? (struct ms_at){ p, i - 2 } :
+			    (struct ms_at){ s, s->h.count - 1u };
+		js = j - 1;
+	} else if (j + 1 < g->h.count &&
+		   (s = as_inner(g->child[j + 1]))->h.count < MS_INNER_MAX) {
+		if (i == MS_INNER_MAX) {
+			inner_put(lk, s, 0, right);
+			r = (struct ms_at){ s, 0 };
+		} else {
+			inner_move(lk, s, 1, s, 0, s->h.count);
+			inner_move(lk, s, 0, p, MS_INNER_MAX - 1, 1);
+			set_count(&s->h, s->h.count + 1u);
+			set_count(&p->h, p->h.count - 1u);
+			inner_put(lk, p, i, right);
+			r = (struct ms_at){ p, i };
+		}
+		l = (struct ms_at){ p, i - 1 };
+		js = j + 1;
+	} else {
+		return false;
+	}
+	/* The children's slots first: g's summaries are made of them. */
+	set_slots(&l, &r);
+	set_slot(g, js);
+	set_slot(g, j);
+	propagate(c, d - 1, &g->h);
+	return true;
+}
+
+/*
+ * The node at depth d of c's path split: put its new right half, right,
+ * just after it. Returns the depth from which the path is still right (0:
+ * the root changed).
+ */
+static unsigned insert_child(struct memory_set *set, struct ms_cursor *c,
+			     unsigned d, struct ms_node *right)
+{
+	struct ms_node *left = node_at(c, d);
+	struct ms_inner *p, *q;
+	struct ms_at l, r;
 	unsigned i, keep;
 
-	if (!p) {
+	if (d == 0) {
 		p = as_inner(take_node(set, false));
 		MS_STORE(&p->child[0], left);
 		MS_STORE(&p->child[1], right);
-		left->parent = right->parent = p;
 		set_slot(p, 0);
 		set_slot(p, 1);
 		set_count(&p->h, 2);
 		set_root(set, &p->h);
 		set->height++;
-		return;
+		return 0;
 	}
-	i = child_index(p, left) + 1;
+	p = c->path[d - 1];
+	i = c->slot[d - 1] + 1u;
 	if (p->h.count < MS_INNER_MAX) {
 		inner_put(set->lockless, p, i, right);
 		set_slot(p, i - 1);
 		set_slot(p, i);
-		memory_set_tree_propagate(&p->h);
-		return;
+		propagate(c, d - 1, &p->h);
+		return d - 1;
 	}
+	if (inner_shift(set, c, d - 1, i, right))
+		return d - 2;
 	/* Split p: the first keep slots stay, the rest go to q. */
 	q = as_inner(take_node(set, false));
 	keep = (MS_INNER_MAX + 1) / 2;
@@ -484,42 +596,49 @@ static void insert_child(struct memory_set *set, struct ms_node *left,
 		set_count(&q->h, MS_INNER_MAX - keep + 1);
 		set_count(&p->h, keep - 1);
 		inner_put(set->lockless, p, i, right);
+		l = (struct ms_at){ p, i - 1 };
+		r = (struct ms_at){ p, i };
 	} else {
 		inner_move(set->lockless, q, 0, p, keep, MS_INNER_MAX - keep);
 		set_count(&q->h, MS_INNER_MAX - keep);
 		set_count(&p->h, keep);
 		inner_put(set->lockless, q, i - keep, right);
+		l = i - 1 < keep ? (struct ms_at){ p, i - 1 } :
+				   (struct ms_at){ q, i - 1 - keep };
+		r = (struct ms_at){ q, i - keep };
 	}
-	set_slot(left->parent, child_index(left->parent, left));
-	set_slot(right->parent, child_index(right->parent, right));
-	insert_child(set, &p->h, &q->h);
+	set_slots(&l, &r);
+	return insert_child(set, c, d - 1, &q->h);
 }
 
 /*
- * Insert *a at position pos of the full leaf l by passing its first area to
- * a left sibling with room, or its last to a right one: a split only when
- * both neighbours are full keeps leaves fuller (sequential maps fill them
- * whole). Both siblings share a parent, so a split later in the same
- * operation finds the nodes this one did not take. False if neither has
- * room.
+ * Insert *a at position pos of the full leaf of c by passing its first area
+ * to a left sibling with room, or its last to a right one: a split only
+ * when both neighbours are full keeps leaves fuller (sequential maps fill
+ * them whole). c then at the new area. False if neither has room.
  */
-static bool shift_insert(bool lk, struct ms_leaf *l, unsigned pos,
+static bool shift_insert(bool lk, struct ms_cursor *c,
 			 const struct memory_area *a)
 {
-	struct ms_inner *p = l->h.parent;
-	struct ms_leaf *s;
-	unsigned i;
+	struct ms_leaf *l = c->leaf, *s;
+	struct ms_inner *p;
+	unsigned i, pos = c->index, d = c->depth;
 
-	if (!p)
+	if (d == 0)
 		return false;
-	i = child_index(p, &l->h);
+	p = c->path[d - 1];
+	i = c->slot[d - 1];
 	if (i > 0 && (s = as_leaf(p->child[i - 1]))->h.count < MS_LEAF_MAX) {
 		if (pos == 0) {
 			set_area(lk, &s->a[s->h.count], a);
+			c->leaf = s;
+			c->index = s->h.count;
+			c->slot[d - 1] = (unsigned char)(i - 1);
 		} else {
 			set_area(lk, &s->a[s->h.count], &l->a[0]);
 			move_areas(lk, &l->a[0], &l->a[1], pos - 1);
 			set_area(lk, &l->a[pos - 1], a);
+			c->index = pos - 1;
 		}
 		set_count(&s->h, s->h.count + 1u);
 		set_slot(p, i - 1);
@@ -529,6 +648,9 @@ static bool shift_insert(bool lk, struct ms_leaf *l, unsigned pos,
 		set_count(&s->h, s->h.count + 1u);
 		if (pos == MS_LEAF_MAX) {
 			set_area(lk, &s->a[0], a);
+			c->leaf = s;
+			c->index = 0;
+			c->slot[d - 1] = (unsigned char)(i + 1);
 		} else {
 			set_area(lk, &s->a[0], &l->a[MS_LEAF_MAX - 1]);
 			move_areas(lk, &l->a[pos + 1], &l->a[pos],
@@ -540,20 +662,16 @@ static bool shift_insert(bool lk, struct ms_leaf *l, unsigned pos,
 		return false;
 	}
 	set_slot(p, i);
-	memory_set_tree_propagate(&p->h);
+	propagate(c, d - 1, &p->h);
 	return true;
 }
 
-/* Insert *a at position pos of leaf l (l NULL: the tree is empty). */
-void memory_set_tree_leaf_insert(struct memory_set *set, struct ms_leaf *l,
-				 unsigned pos,
-				 const struct memory_area *a)
+void memory_set_tree_insert(struct memory_set *set, struct ms_cursor *c,
+			    const struct memory_area *a)
 {
 	bool lk = set->lockless;
-	struct ms_leaf *r, *dst;
-	unsigned keep;
-
-	write_begin(set);
+	struct ms_leaf *l = c->leaf, *r, *dst;
+	unsigned keep, pos = c->index;
 
 	set->count++;
 	if (!l) {
@@ -562,16 +680,19 @@ void memory_set_tree_leaf_insert(struct memory_set *set, struct ms_leaf *l,
 		set_count(&l->h, 1);
 		set_root(set, &l->h);
 		set->height = 1;
+		c->leaf = l;
+		c->index = 0;
+		c->depth = 0;
 		return;
 	}
 	if (l->h.count < MS_LEAF_MAX) {
 		move_areas(lk, &l->a[pos + 1], &l->a[pos], l->h.count - pos);
 		set_area(lk, &l->a[pos], a);
 		set_count(&l->h, l->h.count + 1u);
-		memory_set_tree_propagate(&l->h);
+		propagate(c, c->depth, &l->h);
 		return;
 	}
-	if (shift_insert(lk, l, pos, a))
+	if (shift_insert(lk, c, a))
 		return;
 	/* Split in halves; later shifts into the neighbours fill them up. */
 	r = as_leaf(take_node(set, true));
@@ -591,29 +712,8 @@ void memory_set_tree_leaf_insert(struct memory_set *set, struct ms_leaf *l,
 	move_areas(lk, &dst->a[pos + 1], &dst->a[pos], dst->h.count - pos);
 	set_area(lk, &dst->a[pos], a);
 	set_count(&dst->h, dst->h.count + 1u);
-	insert_child(set, &l->h, &r->h);
-}
-
-void memory_set_tree_leaf_insert2(struct memory_set *set, struct ms_leaf *l,
-				  unsigned pos, const struct memory_area *a,
-				  const struct memory_area *b)
-{
-	unsigned i;
-
-	if (l->h.count + 2 > MS_LEAF_MAX) {
-		memory_set_tree_leaf_insert(set, l, pos, a);
-		l = memory_set_tree_locate(set, a->start, &i);
-		memory_set_tree_leaf_insert(set, l, i, b);
-		return;
-	}
-	write_begin(set);
-	set->count += 2;
-	move_areas(set->lockless, &l->a[pos + 2], &l->a[pos],
-		   l->h.count - pos);
-	set_area(set->lockless, &l->a[pos], a);
-	set_area(set->lockless, &l->a[pos + 1], b);
-	set_count(&l->h, l->h.count + 2u);
-	memory_set_tree_propagate(&l->h);
+	reseat(set, c, insert_child(set, c, c->depth, &r->h), a->start);
+	c->index--; /* the rank counts the new area itself */
 }
 
 /* ---- Removal ---------------------------------------------------------- */
@@ -675,35 +775,47 @@ static void share_nodes(bool lk, struct ms_node *left, struct ms_node *right)
 	set_count(right, total - want);
 }
 
-/* Node n lost entries: restore fill bounds up the tree, and summaries. */
-void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n)
+/* rebalance(): the cursor's path is right as it is. */
+#define MS_PATH_KEPT ((unsigned)-1)
+
+/*
+ * The leaf of c lost areas: restore fill bounds up the path, and
+ * summaries. Returns the depth from which c's path is still right (0: the
+ * root changed), or MS_PATH_KEPT if no node moved.
+ */
+static unsigned rebalance(struct memory_set *set, struct ms_cursor *c)
 {
-	write_begin(set);
+	struct ms_node *n = &c->leaf->h;
+	unsigned d = c->depth, kept = MS_PATH_KEPT;
+
 	for (;;) {
-		struct ms_inner *p = n->parent;
+		struct ms_inner *p;
 		struct ms_node *left, *right;
 		unsigned max, min, i;
 
-		if (!p) {
+		if (d == 0) {
 			if (n->count == 0) {
 				drop_node(set, n);
 				set_root(set, NULL);
 				set->height = 0;
-			} else if (!n->leaf && n->count == 1) {
+				return 0;
+			}
+			if (!n->leaf && n->count == 1) {
 				set_root(set, as_inner(n)->child[0]);
-				as_inner(n)->child[0]->parent = NULL;
 				set->height--;
 				drop_node(set, n);
+				return 0;
 			}
-			return;
+			return kept;
 		}
 		max = n->leaf ? MS_LEAF_MAX : MS_INNER_MAX;
 		min = n->leaf ? MS_LEAF_MIN : MS_INNER_MIN;
 		if (n->count >= min) {
-			memory_set_tree_propagate(n);
-			return;
+			propagate(c, d, n);
+			return kept;
 		}
-		i = child_index(p, n);
+		p = c->path[d - 1];
+		i = c->slot[d - 1];
 		if (i > 0) {
 			left = p->child[i - 1];
 			right = n;
@@ -716,98 +828,73 @@ void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n)
 			share_nodes(set->lockless, left, right);
 			set_slot(p, i);
 			set_slot(p, i + 1);
-			memory_set_tree_propagate(&p->h);
-			return;
+			propagate(c, d - 1, &p->h);
+			return d - 1;
 		}
 		join_nodes(set->lockless, left, right);
 		inner_remove(set->lockless, p, i + 1);
 		drop_node(set, right);
 		set_slot(p, i);
 		n = &p->h;
+		kept = --d;
 	}
 }
 
-/*
- * Remove the areas of leaf l from position pos on whose start is at most hi,
- * releasing them if asked; true if the run reached the leaf's end, so that
- * it may go on in the next leaf.
- */
-static inline bool remove_in_leaf(struct memory_set *set, struct ms_leaf *l,
-				  unsigned pos, uint64_t hi, bool release)
+void memory_set_tree_remove(struct memory_set *set, struct ms_cursor *c,
+			    uint64_t hi, ms_sink_fn sink, void *ctx)
 {
-	unsigned end, k;
-	bool more;
+	for (;;) {
+		struct ms_leaf *l = c->leaf;
+		unsigned pos = c->index, end, k, d;
+		uint64_t key;
+		bool more;
 
-	for (end = pos; end < l->h.count && l->a[end].start <= hi; end++)
-		if (release)
-			release_area(&l->a[end]);
-	more = end == l->h.count;
-	k = end - pos;
-	move_areas(set->lockless, &l->a[pos], &l->a[end], l->h.count - end);
-	set_count(&l->h, l->h.count - k);
-	set->count -= k;
-	memory_set_tree_rebalance(set, &l->h);
-	return more;
-}
-
-static void remove_range(struct memory_set *set, uint64_t lo, uint64_t hi,
-			 bool release)
-{
-	write_begin(set);
-	while (set->root) {
-		struct ms_leaf *l;
-		unsigned pos;
-
-		l = memory_set_tree_locate(set, lo, &pos);
-		if (pos > 0 && l->a[pos - 1].start == lo)
-			pos--;
+		if (!l)
+			return;
 		if (pos == l->h.count) {
-			l = memory_set_tree_next_leaf(l);
-			if (!l)
+			if (!memory_set_tree_next_leaf(c))
 				return;
+			l = c->leaf;
 			pos = 0;
 		}
-		if (l->a[pos].start > hi ||
-		    !remove_in_leaf(set, l, pos, hi, release))
+		for (end = pos; end < l->h.count && l->a[end].start <= hi; end++)
+			if (sink)
+				sink(ctx, &l->a[end]);
+		if (end == pos)
 			return;
+		more = end == l->h.count;
+		k = end - pos;
+		/* What follows starts after the last area removed. */
+		key = l->a[end - 1].start;
+		move_areas(set->lockless, &l->a[pos], &l->a[end],
+			   l->h.count - end);
+		set_count(&l->h, l->h.count - k);
+		set->count -= k;
+		d = rebalance(set, c);
+		if (d != MS_PATH_KEPT)
+			reseat(set, c, d, key);
+		if (!more) {
+			/* Placed by key, c may be at a leaf's end. */
+			if (c->leaf && c->index == c->leaf->h.count)
+				memory_set_tree_next_leaf(c);
+			return;
+		}
 	}
 }
 
-void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
-				  uint64_t hi)
-{
-	remove_range(set, lo, hi, true);
-}
-
-void memory_set_tree_forget_range(struct memory_set *set, uint64_t lo,
-				  uint64_t hi)
-{
-	remove_range(set, lo, hi, false);
-}
-
-void memory_set_tree_remove_from(struct memory_set *set,
-				 const struct ms_pos *at, uint64_t hi)
-{
-	uint64_t lo = at_area(at)->start;
-
-	write_begin(set);
-	/* The rebalance may move what follows: find it again, by address. */
-	if (remove_in_leaf(set, at->l, at->i, hi, true) && lo < hi)
-		memory_set_tree_remove_range(set, lo + 1, hi);
-}
-
-/* Free every node of the subtree, releasing its areas if asked. */
+/* Free every node of the subtree, each of its areas to the sink. */
 void memory_set_tree_free_subtree(struct memory_set *set, struct ms_node *n,
-				  bool release)
+				  ms_sink_fn sink, void *ctx)
 {
 	unsigned i;
 
 	if (n->leaf) {
-		for (i = 0; release && i < n->count; i++)
-			release_area(&as_leaf(n)->a[i]);
+		for (i = 0; sink && i < n->count; i++)
+			sink(ctx, &as_leaf(n)->a[i]);
 	} else {
 		for (i = 0; i < n->count; i++)
-			memory_set_tree_free_subtree(set, as_inner(n)->child[i], release);
+			memory_set_tree_free_subtree(set, as_inner(n)->child[i],
+						     sink, ctx);
 	}
 	if (set->lockless)
 		drop_node(set, n); /* type-stable: kept until destroy */
@@ -817,202 +904,7 @@ void memory_set_tree_free_subtree(struct memory_set *set, struct ms_node *n,
 	}
 }
 
-/* ---- Free-space search ------------------------------------------------ */
-
-struct ms_query {
-	uint64_t lo, hi; /* the answer lies in [lo, hi], inclusive */
-	uint64_t size, mask;
-	uint64_t *out;
-};
-
-/* Lowest fit of the query inside the free range [gs, ge]. */
-static bool fit_low(const struct ms_query *q, uint64_t gs, uint64_t ge)
-{
-	uint64_t a = gs > q->lo ? gs : q->lo;
-	uint64_t top = ge < q->hi ? ge : q->hi;
-	uint64_t r = a & q->mask;
-
-	if (r) {
-		if (a > U64_MAX - (q->mask + 1 - r))
-			return false;
-		a += q->mask + 1 - r;
-	}
-	if (a > top || top - a < q->size - 1)
-		return false;
-	*q->out = a;
-	return true;
-}
-
-/* Highest fit of the query inside the free range [gs, ge]. */
-static bool fit_high(const struct ms_query *q, uint64_t gs, uint64_t ge)
-{
-	uint64_t low = gs > q->lo ? gs : q->lo;
-	uint64_t top = ge < q->hi ? ge : q->hi;
-	uint64_t a;
-
-	if (low > top || top - low < q->size - 1)
-		return false;
-	a = (top - (q->size - 1)) & ~q->mask;
-	if (a < low)
-		return false;
-	*q->out = a;
-	return true;
-}
-
-/* Lowest fit among the gaps between the areas of subtree n. */
-static bool search_low(const struct ms_node *n, const struct ms_query *q)
-{
-	unsigned i;
-
-	/* Every gap before the area or child where lo lies ends below lo. */
-	if (n->leaf) {
-		const struct ms_leaf *l = (const struct ms_leaf *)n;
-
-		i = leaf_rank(l, q->lo);
-		for (i = i ? i : 1; i < n->count; i++) {
-			uint64_t gs = area_last(&l->a[i - 1]) + 1;
-			uint64_t ge = l->a[i].start;
-
-			if (gs > q->hi)
-				return false;
-			/* Too small a gap cannot fit, whatever the alignment. */
-			if (ge - gs >= q->size && ge - 1 >= q->lo &&
-			    fit_low(q, gs, ge - 1))
-				return true;
-		}
-		return false;
-	}
-	for (i = inner_slot((const struct ms_inner *)n, q->lo); i < n->count;
-	     i++) {
-		const struct ms_inner *p = (const struct ms_inner *)n;
-
-		if (i > 0) {
-			uint64_t gs = p->last[i - 1] + 1, ge = p->min[i];
-
-			if (gs > q->hi)
-				return false;
-			if (ge > gs && ge - 1 >= q->lo && fit_low(q, gs, ge - 1))
-				return true;
-		}
-		if (p->min[i] >= q->hi)
-			return false;
-		if (p->last[i] <= q->lo || p->gap[i] < q->size)
-			continue;
-		if (search_low(p->child[i], q))
-			return true;
-	}
-	return false;
-}
-
-/* Highest fit among the gaps between the areas of subtree n. */
-static bool search_high(const struct ms_node *n, const struct ms_query *q)
-{
-	unsigned i;
-
-	if (n->leaf) {
-		const struct ms_leaf *l = (const struct ms_leaf *)n;
-
-		/* Every gap after the area where hi lies starts above hi. */
-		i = leaf_rank(l, q->hi);
-		for (i = i < n->count ? i : n->count - 1u; i > 0; i--) {
-			uint64_t gs = area_last(&l->a[i - 1]) + 1;
-			uint64_t ge = l->a[i].start;
-
-			if (ge <= q->lo)
-				return false;
-			if (ge > gs && gs <= q->hi && fit_high(q, gs, ge - 1))
-				return true;
-		}
-		return false;
-	}
-	/* The gap after the child where hi lies may still hold hi. */
-	i = inner_slot((const struct ms_inner *)n, q->hi) + 1;
-	for (i = i < n->count ? i + 1 : (unsigned)n->count; i-- > 0;) {
-		const struct ms_inner *p = (const struct ms_inner *)n;
-
-		if (p->last[i] <= q->lo)
-			return false;
-		if (p->min[i] < q->hi && p->gap[i] >= q->size &&
-		    search_high(p->child[i], q))
-			return true;
-		if (i > 0) {
-			uint64_t gs = p->last[i - 1] + 1, ge = p->min[i];
-
-			if (ge <= q->lo)
-				return false;
-			if (ge > gs && gs <= q->hi && fit_high(q, gs, ge - 1))
-				return true;
-		}
-	}
-	return false;
-}
-
-static bool query_ok(uint64_t size, uint64_t align, uint64_t first,
-		     uint64_t last, const uint64_t *addr)
-{
-	return size && align && !(align & (align - 1)) && first <= last && addr;
-}
-
-enum mapping_error memory_set_find_free_area(const struct memory_set *set,
-					     uint64_t hint, uint64_t size,
-					     uint64_t align, uint64_t first,
-					     uint64_t last, uint64_t *addr)
-{
-	struct ms_query q;
-	struct ms_sum s;
-
-	if (!query_ok(size, align, first, last, addr))
-		return MAPPING_ERR_INVALID_PARAM;
-	q.lo = hint > first ? hint : first;
-	q.hi = last;
-	q.size = size;
-	q.mask = align - 1;
-	q.out = addr;
-	if (q.lo > q.hi)
-		return MAPPING_ERR_NO_MEMORY;
-	if (!set->root)
-		return fit_low(&q, 0, U64_MAX) ? MAPPING_OK : MAPPING_ERR_NO_MEMORY;
-	memory_set_tree_node_sum(set->root, &s);
-	if (s.min > 0 && fit_low(&q, 0, s.min - 1))
-		return MAPPING_OK;
-	if (s.gap >= size && search_low(set->root, &q))
-		return MAPPING_OK;
-	if (s.last < U64_MAX && fit_low(&q, s.last + 1, U64_MAX))
-		return MAPPING_OK;
-	return MAPPING_ERR_NO_MEMORY;
-}
-
-enum mapping_error memory_set_find_free_area_top(const struct memory_set *set,
-						 uint64_t hint, uint64_t size,
-						 uint64_t align, uint64_t first,
-						 uint64_t last, uint64_t *addr)
-{
-	struct ms_query q;
-	struct ms_sum s;
-
-	if (!query_ok(size, align, first, last, addr))
-		return MAPPING_ERR_INVALID_PARAM;
-	q.lo = first;
-	q.hi = last;
-	/* With a hint, the range must end at or below hint + size. */
-	if (hint && hint <= U64_MAX - (size - 1) && hint + (size - 1) < last)
-		q.hi = hint + (size - 1);
-	q.size = size;
-	q.mask = align - 1;
-	q.out = addr;
-	if (!set->root)
-		return fit_high(&q, 0, U64_MAX) ? MAPPING_OK : MAPPING_ERR_NO_MEMORY;
-	memory_set_tree_node_sum(set->root, &s);
-	if (s.last < U64_MAX && fit_high(&q, s.last + 1, U64_MAX))
-		return MAPPING_OK;
-	if (s.gap >= size && search_high(set->root, &q))
-		return MAPPING_OK;
-	if (s.min > 0 && fit_high(&q, 0, s.min - 1))
-		return MAPPING_OK;
-	return MAPPING_ERR_NO_MEMORY;
-}
-
-/* ---- Duplicate ----------------------------------------------------- */
+/* ---- Duplicate -------------------------------------------------------- */
 
 /* Copy the subtree n node by node into reserved nodes of dst, one memcpy
  * per node: dst has no lock-free readers. */
@@ -1028,14 +920,9 @@ static struct ms_node *clone_plain(struct memory_set *dst,
 		const struct ms_inner *p = (const struct ms_inner *)n;
 
 		memcpy(c, n, sizeof(struct ms_inner));
-		for (i = 0; i < n->count; i++) {
-			struct ms_node *k = clone_plain(dst, p->child[i]);
-
-			as_inner(c)->child[i] = k;
-			k->parent = as_inner(c);
-		}
+		for (i = 0; i < n->count; i++)
+			as_inner(c)->child[i] = clone_plain(dst, p->child[i]);
 	}
-	c->parent = NULL;
 	return c;
 }
 
@@ -1059,15 +946,13 @@ static struct ms_node *clone_words(struct memory_set *dst,
 
 		for (i = 0; i < n->count; i++) {
 			struct ms_sum s = { p->min[i], p->last[i], p->gap[i] };
-			struct ms_node *k = clone_words(dst, p->child[i]);
 
 			put_sum(as_inner(c), i, &s);
-			MS_STORE(&as_inner(c)->child[i], k);
-			k->parent = as_inner(c);
+			MS_STORE(&as_inner(c)->child[i],
+				 clone_words(dst, p->child[i]));
 		}
 	}
 	set_count(c, n->count);
-	c->parent = NULL;
 	return c;
 }
 
@@ -1076,72 +961,3 @@ struct ms_node *memory_set_tree_clone_subtree(struct memory_set *dst,
 {
 	return dst->lockless ? clone_words(dst, n) : clone_plain(dst, n);
 }
-
-/* ---- Iteration -------------------------------------------------------- */
-
-void memory_set_iter_init(struct memory_set_iter *it,
-			  const struct memory_set *set, uint64_t addr)
-{
-	struct ms_leaf *l;
-	unsigned pos;
-
-	it->set = set;
-	it->leaf = NULL;
-	it->index = 0;
-	if (!set->root)
-		return;
-	l = memory_set_tree_locate(set, addr, &pos);
-	if (pos > 0 && area_last(&l->a[pos - 1]) >= addr)
-		pos--;
-	it->leaf = l;
-	it->index = pos;
-}
-
-void memory_set_iter_init_end(struct memory_set_iter *it,
-			      const struct memory_set *set)
-{
-	it->set = set;
-	it->leaf = NULL;
-	it->index = 0;
-	if (set->root) {
-		struct ms_leaf *l = rightmost(set->root);
-
-		it->leaf = l;
-		it->index = l->h.count;
-	}
-}
-
-const struct memory_area *memory_set_iter_next(struct memory_set_iter *it)
-{
-	const struct ms_leaf *l = it->leaf;
-
-	if (!l)
-		return NULL;
-	if (it->index >= l->h.count) {
-		const struct ms_leaf *n = memory_set_tree_next_leaf(l);
-
-		if (!n)
-			return NULL;
-		it->leaf = l = n;
-		it->index = 0;
-	}
-	return &l->a[it->index++];
-}
-
-const struct memory_area *memory_set_iter_prev(struct memory_set_iter *it)
-{
-	const struct ms_leaf *l = it->leaf;
-
-	if (!l)
-		return NULL;
-	if (it->index == 0) {
-		const struct ms_leaf *p = prev_leaf(l);
-
-		if (!p)
-			return NULL;
-		it->leaf = l = p;
-		it->index = l->h.count;
-	}
-	return &l->a[--it->index];
-}
-

@@ -1,12 +1,16 @@
 /*
- * Private: the B+tree under a memory set (tree.c), and what the set's
- * semantics (memory_set.c) and the checker (check.c) share.
+ * Private: the B+tree under a memory set (tree.c), and what the layers over
+ * it (the edit, the operations, the checker, the lock-free readers) share.
  *
  * Leaves hold areas in address order. Inner nodes hold, for each child, the
  * lowest start, the last address and the largest free gap strictly inside
  * the child: enough to descend by address and to find free space without
  * visiting subtrees that cannot hold it. Gaps between two children are
  * computed from their neighbouring summaries, so no area stores its gap.
+ *
+ * Nodes have no parent links: a cursor (struct ms_cursor) carries the path
+ * from the root down to its leaf, found by one descent, and every change
+ * goes through a cursor, which the change leaves valid.
  */
 #ifndef MEMORY_SET_TREE_H
 #define MEMORY_SET_TREE_H
@@ -37,7 +41,6 @@ _Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t),
 	       "the sequence count is read as an atomic");
 
 struct ms_node {
-	struct ms_inner *parent;
 	uint16_t count; /* areas in a leaf, children in an inner node */
 	uint16_t leaf;
 };
@@ -55,9 +58,30 @@ struct ms_inner {
 	struct ms_node *child[MS_INNER_MAX];
 };
 
-_Static_assert(sizeof(struct ms_leaf) <= MEMORY_SET_NODE_SIZE, "leaf too big");
-_Static_assert(sizeof(struct ms_inner) <= MEMORY_SET_NODE_SIZE,
-	       "inner too big");
+/*
+ * A spare node links to the next through its last word, which no field of
+ * a node in use reaches, so a lock-free reader that still loads a node
+ * after it went back to the spare list never meets a store it does not
+ * expect (the link is the writer's alone).
+ */
+#define MS_LINK_OFFSET (MEMORY_SET_NODE_SIZE - sizeof(void *))
+_Static_assert(sizeof(struct ms_leaf) <= MS_LINK_OFFSET, "leaf too big");
+_Static_assert(sizeof(struct ms_inner) <= MS_LINK_OFFSET, "inner too big");
+
+/*
+ * A place in the tree: position `index` of `leaf` (index may equal the
+ * count: after its last area), and the path to it, path[d] the inner node
+ * at depth d (path[0] the root) and slot[d] the child taken there. An empty
+ * tree has no leaf. A cursor stays valid until the tree changes other than
+ * through it: the tree's changes leave the cursor they are given valid.
+ */
+struct ms_cursor {
+	struct ms_leaf *leaf;
+	unsigned index;
+	unsigned depth; /* inner nodes on the path: the leaf's depth */
+	struct ms_inner *path[MS_MAX_HEIGHT];
+	unsigned char slot[MS_MAX_HEIGHT];
+};
 
 #define U64_MAX UINT64_MAX
 
@@ -72,8 +96,8 @@ _Static_assert(sizeof(struct ms_inner) <= MEMORY_SET_NODE_SIZE,
  * aligned word is a plain store instruction on every target the project
  * builds for, so the writer uses these stores in every set; only copies of
  * many words (memmove, memcpy) stay plain outside a lockless set, where no
- * reader may look. A node's parent and the spare list's link, which share
- * its first word, are the writer's alone.
+ * reader may look. The spare list's link (MS_LINK_OFFSET) is the writer's
+ * alone.
  *
  * On a 32-bit host a 64-bit word is two 32-bit halves: a reader may see the
  * halves of two different stores, a wrong value that the sequence count
@@ -177,6 +201,28 @@ static inline void copy_areas(bool lk, struct memory_area *dst,
 		memcpy(dst, src, n * sizeof(*dst));
 }
 
+/*
+ * A descent that passed this many inner nodes or more asks for every line
+ * of the leaf it reached at once (its header line read): in a set that
+ * large (some 600,000 areas and more) the leaf is likely in DRAM, and the
+ * bisection that follows probes 4 or 5 of its lines, each waiting for the
+ * one before. Smaller sets keep their leaves in the caches, where asking
+ * for 9 lines to use 4 costs more lookups per second than it saves time
+ * on each (a 100,000-area set's fault workload ran 9% slower with it).
+ */
+#ifndef MS_PREFETCH_DEPTH
+#define MS_PREFETCH_DEPTH 5
+#endif
+
+static inline void memory_set_tree_prefetch_leaf(const void *n)
+{
+	uintptr_t p = ((uintptr_t)n & ~(uintptr_t)63) + 64;
+	uintptr_t end = (uintptr_t)n + sizeof(struct ms_leaf);
+
+	for (; p < end; p += 64)
+		__builtin_prefetch((const void *)p);
+}
+
 static inline uint64_t area_last(const struct memory_area *a)
 {
 	return a->start + (a->size - 1);
@@ -197,22 +243,45 @@ struct ms_sum {
 	uint64_t min, last, gap;
 };
 
-/* A position in the tree: area i of leaf l (i may equal the count). */
-struct ms_pos {
-	struct ms_leaf *l;
-	unsigned i;
-};
-
-static inline struct memory_area *at_area(const struct ms_pos *at)
+/* The area at the cursor (its index below the leaf's count). */
+static inline struct memory_area *cur_area(const struct ms_cursor *c)
 {
-	return &at->l->a[at->i];
+	return &c->leaf->a[c->index];
 }
 
-/* The area leaves the set: tell its backend. */
-static inline void release_area(const struct memory_area *a)
+/*
+ * Each node is bisected over its whole capacity in a fixed number of steps,
+ * each a load and a compare whose outcome moves the probe without a branch,
+ * so a random lookup mispredicts little and the steps unroll. Only the
+ * tests against the count branch, and they go one way for every full node.
+ */
+_Static_assert(MS_INNER_MAX == 16, "inner search bisects 16 slots");
+_Static_assert(MS_LEAF_MAX == 14, "leaf search bisects 14 slots");
+
+/* The last child of p whose lowest start is at or below addr (the first
+ * child if none). */
+static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
 {
-	if (a->backend.ops->release)
-		a->backend.ops->release(a->backend.data, a->start, a->size);
+	unsigned c = p->h.count, i = 0;
+
+	i += (8 < c && p->min[i + 8] <= addr) * 8;
+	i += (i + 4 < c && p->min[i + 4] <= addr) * 4;
+	i += (i + 2 < c && p->min[i + 2] <= addr) * 2;
+	i += (i + 1 < c && p->min[i + 1] <= addr);
+	return i;
+}
+
+/* The number of areas of l starting at or before addr. */
+static inline unsigned leaf_rank(const struct ms_leaf *l, uint64_t addr)
+{
+	const struct memory_area *a = l->a;
+	unsigned c = l->h.count, i = 0;
+
+	i += (7 < c && a[i + 7].start <= addr) * 7;
+	i += (i + 3 < c && a[i + 3].start <= addr) * 3;
+	i += (i + 2 < c && a[i + 2].start <= addr) * 2;
+	i += (i + 1 < c && a[i + 1].start <= addr);
+	return i + (a[i].start <= addr);
 }
 
 /* ---- Node memory (tree.c) ---- */
@@ -231,107 +300,123 @@ void memory_set_tree_trim_to(struct memory_set *set, unsigned keep);
 void memory_set_tree_unreserve(struct memory_set *set, unsigned n,
 			       unsigned nleaf);
 /*
- * Nodes that inserting k (1 or 2) areas into leaf l (NULL: an empty tree)
- * may need. Inner nodes are counted as if they received two children, so
- * the counts of two insertions into different leaves may be added.
+ * Nodes that inserting k (1 to 3) areas at cursor c may take: none if its
+ * leaf has room, else one per level that may split, from the leaf up (the
+ * counts of the path tell which), and a new root when every one may. An
+ * edit with insertions at several places adds their counts, each computed
+ * with kids, the most children one inner node may receive (the number of
+ * places): a split that one place avoids by passing an area or a child to
+ * a sibling leaves its nodes to the split it may cause at another.
  */
-unsigned memory_set_tree_nodes_needed(const struct ms_leaf *l, unsigned k);
+unsigned memory_set_tree_need_split(const struct ms_cursor *c, unsigned kids);
+
+static inline unsigned memory_set_tree_need(const struct ms_cursor *c,
+					    unsigned k, unsigned kids)
+{
+	if (c->leaf && c->leaf->h.count + k <= MS_LEAF_MAX)
+		return 0;
+	return memory_set_tree_need_split(c, kids);
+}
 
 /* ---- Summaries ---- */
 
 void memory_set_tree_node_sum(const struct ms_node *n, struct ms_sum *s);
-/* Node n changed: bring the summaries of its ancestors up to date. */
-void memory_set_tree_propagate(struct ms_node *n);
 
 /* ---- Search and walking ---- */
 
 /*
  * The leaf that holds the last area starting at or before addr (the
  * leftmost leaf if none does), and in *pos the number of its areas starting
- * at or before addr. The tree must not be empty.
+ * at or before addr. The tree must not be empty. For lookups: no path.
  */
 struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
 				       uint64_t addr, unsigned *pos);
-struct ms_leaf *memory_set_tree_leftmost(struct ms_node *n);
-/* The leaf after l, or NULL. */
-struct ms_leaf *memory_set_tree_next_leaf(const struct ms_leaf *l);
-/* The first area that ends at or after addr; false if there is none. */
-bool memory_set_tree_first_from(const struct memory_set *set, uint64_t addr,
-				struct ms_pos *at);
+/* The same into a cursor, with its path: the one descent of a change. */
+void memory_set_tree_descend(const struct memory_set *set, uint64_t addr,
+			     struct ms_cursor *c);
+/* The cursor before the first area (end: after the last one). */
+void memory_set_tree_first(const struct memory_set *set, struct ms_cursor *c);
+void memory_set_tree_last(const struct memory_set *set, struct ms_cursor *c);
+/*
+ * Move c as memory_set_tree_descend() would place it for addr, climbing
+ * only as high as the subtree that holds addr: a second place of one
+ * operation, near the first, costs a few nodes, not a descent.
+ */
+void memory_set_tree_seek(const struct memory_set *set, struct ms_cursor *c,
+			  uint64_t addr);
+/* The next leaf along the path (index 0), or the previous one (index at
+ * its count); false, with c unchanged, at the end. */
+bool memory_set_tree_next_leaf(struct ms_cursor *c);
+bool memory_set_tree_prev_leaf(struct ms_cursor *c);
 
-/* Step to the next area; false at the end. */
-static inline bool step(struct ms_pos *at)
+/*
+ * Copy a cursor. An explicit memcpy: a struct copy of this size becomes a
+ * call to a helper of the compiler's runtime on some targets (clang's
+ * __aeabi_memcpy4 on 32-bit Arm), which a kernel need not link.
+ */
+static inline void cur_copy(struct ms_cursor *dst, const struct ms_cursor *src)
 {
-	if (++at->i < at->l->h.count)
+	memcpy(dst, src, sizeof(*dst));
+}
+
+/* Step to the next area; false at the end (c then after the last area). */
+static inline bool cur_next(struct ms_cursor *c)
+{
+	if (++c->index < c->leaf->h.count)
 		return true;
-	at->l = memory_set_tree_next_leaf(at->l);
-	at->i = 0;
-	return at->l != NULL;
+	return memory_set_tree_next_leaf(c);
+}
+
+/* Step to the previous area; false at the start (c unchanged). */
+static inline bool cur_prev(struct ms_cursor *c)
+{
+	if (c->index == 0 && !memory_set_tree_prev_leaf(c))
+		return false;
+	c->index--;
+	return true;
+}
+
+/* The first area at or after c that ends at or after addr, c placed by a
+ * descent to addr: false if there is none. */
+static inline bool cur_first_from(struct ms_cursor *c, uint64_t addr)
+{
+	if (!c->leaf)
+		return false;
+	if (c->index > 0 && area_last(&c->leaf->a[c->index - 1]) >= addr)
+		c->index--;
+	return c->index < c->leaf->h.count || memory_set_tree_next_leaf(c);
 }
 
 /* ---- Changes: insertions take reserved nodes, removals none ---- */
 
-/* Insert *a at position pos of leaf l (l NULL: the tree is empty). */
-void memory_set_tree_leaf_insert(struct memory_set *set, struct ms_leaf *l,
-				 unsigned pos, const struct memory_area *a);
-/* Insert *a and then *b at position pos of leaf l: one move and one
- * update of the summaries where the leaf has room for both. */
-void memory_set_tree_leaf_insert2(struct memory_set *set, struct ms_leaf *l,
-				  unsigned pos, const struct memory_area *a,
-				  const struct memory_area *b);
-/* Node n lost entries: restore fill bounds up the tree, and summaries. */
-void memory_set_tree_rebalance(struct memory_set *set, struct ms_node *n);
-/* Remove, and release, every area whose start lies in [lo, hi]. */
-void memory_set_tree_remove_range(struct memory_set *set, uint64_t lo,
-				  uint64_t hi);
-/* The same without release: the areas' data is not the set's to release. */
-void memory_set_tree_forget_range(struct memory_set *set, uint64_t lo,
-				  uint64_t hi);
-/* The same from the area at *at (at->i below the count) up to the last
- * starting at or before hi: where the caller knows the place. */
-void memory_set_tree_remove_from(struct memory_set *set,
-				 const struct ms_pos *at, uint64_t hi);
-/* Free every node of the subtree, releasing its areas if asked. */
+/* The area at c changed its bounds in place: bring the summaries of its
+ * ancestors up to date. */
+void memory_set_tree_update(struct ms_cursor *c);
+/* Insert *a before position c (an empty tree: c has no leaf); c then at
+ * the new area. */
+void memory_set_tree_insert(struct memory_set *set, struct ms_cursor *c,
+			    const struct memory_area *a);
+/* A removed area goes to the sink before its slot is reused (NULL: none). */
+typedef void (*ms_sink_fn)(void *ctx, const struct memory_area *a);
+/*
+ * Remove the areas from c on whose start is at most hi, restoring fill
+ * bounds and summaries; c then at the first area after them (or after the
+ * last area).
+ */
+void memory_set_tree_remove(struct memory_set *set, struct ms_cursor *c,
+			    uint64_t hi, ms_sink_fn sink, void *ctx);
+/* Free every node of the subtree, each of its areas to the sink. */
 void memory_set_tree_free_subtree(struct memory_set *set, struct ms_node *n,
-				  bool release);
+				  ms_sink_fn sink, void *ctx);
 /* Copy the subtree n node by node into reserved nodes of dst. */
 struct ms_node *memory_set_tree_clone_subtree(struct memory_set *dst,
 					      const struct ms_node *n);
 
-/* ---- The set's rule, shared with the checker (memory_set.c) ---- */
+/* ---- The set's rule, shared with the checker ---- */
 
 /* Touching areas that merging joins into one. */
 bool memory_set_mergeable(const struct memory_area *a,
 			  const struct memory_area *b);
-
-/* ---- Lookups without a lock: the writer's side (docs/concurrency.md) ---- */
-
-static inline _Atomic uint32_t *seq_of(struct memory_set *set)
-{
-	return (_Atomic uint32_t *)(void *)&set->seq;
-}
-
-/*
- * Before the first change to the tree: an odd count tells readers to wait,
- * and the release fence keeps the changes from being seen before it. A
- * single writer, so the plain read of its own count is fine. Idempotent.
- */
-static inline void write_begin(struct memory_set *set)
-{
-	if (set->lockless && !(set->seq & 1)) {
-		atomic_store_explicit(seq_of(set), set->seq + 1,
-				      memory_order_relaxed);
-		atomic_thread_fence(memory_order_release);
-	}
-}
-
-/* The changes are complete: an even count, released after them. */
-static inline void write_end(struct memory_set *set)
-{
-	if (set->lockless && (set->seq & 1))
-		atomic_store_explicit(seq_of(set), set->seq + 1,
-				      memory_order_release);
-}
 
 /* The readers' side, for lockless sets (lockless.c): [start, last] meets
  * an area; every byte of [start, last] lies in areas with all of mask. */

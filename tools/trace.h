@@ -67,7 +67,8 @@ void trace_free(struct trace *t);
 /* Read and parse the file @path whole: 0, or -1 with a message. */
 int trace_load(struct trace *t, const char *path);
 
-/* Seconds on the monotonic clock, to time the operations alone. */
+/* Seconds of CPU time the calling thread has used, to time the operations
+ * alone (time spent waiting for a CPU on a busy machine not counted). */
 double trace_clock(void);
 
 /*

@@ -679,7 +679,7 @@ size_t memory_set_format_area(char *buf, size_t len,
 /**
  * @brief Check every invariant of the set: areas ordered and disjoint,
  * non-zero sizes, tree balanced (all leaves at one depth, node fill within
- * bounds), parent links, summaries (lowest start, last address, largest
+ * bounds), summaries (lowest start, last address, largest
  * gap) exact, count right.
  * @return NULL if all hold, else a static message naming the first broken
  *         invariant. O(n).

@@ -409,11 +409,98 @@ static void test_sequential(void **state)
 	env_fini(&e);
 }
 
+/*
+ * remap_fixed in a tall tree of full leaves: the last area of a random run
+ * moves into the hole after the run and back, as bench/api-bench.c times
+ * it. The moved area goes in at a slot that may end a full leaf, and the
+ * nodes reserved for it must be counted on the path of that leaf: a take
+ * of a node nobody reserved is a NULL dereference.
+ */
+#define DEEP_AREAS 100000u
+#define DEEP_RUN 64u
+#define DEEP_HOLE 16u
+
+static enum mapping_error nop_map(void *data, uint64_t start, uint64_t size,
+				  uint64_t flags, void *pt)
+{
+	(void)data, (void)start, (void)size, (void)flags, (void)pt;
+	return MAPPING_OK;
+}
+
+static enum mapping_error nop_unmap(void *data, uint64_t start,
+				    uint64_t size, void *pt)
+{
+	(void)data, (void)start, (void)size, (void)pt;
+	return MAPPING_OK;
+}
+
+static enum mapping_error nop_protect(void *data, uint64_t start,
+				      uint64_t size, uint64_t old_flags,
+				      uint64_t new_flags, void *pt)
+{
+	(void)data, (void)start, (void)size, (void)old_flags, (void)new_flags;
+	(void)pt;
+	return MAPPING_OK;
+}
+
+static const struct mapping_backend_ops nop_ops = {
+	.version = MAPPING_BACKEND_OPS_VERSION,
+	.map = nop_map,
+	.unmap = nop_unmap,
+	.protect = nop_protect,
+};
+
+static uint64_t deep_start(uint64_t i)
+{
+	return BASE + ((i / DEEP_RUN) * (DEEP_RUN + DEEP_HOLE) +
+		       i % DEEP_RUN) * PAGE;
+}
+
+static void test_remap_fixed_deep(void **state)
+{
+	const struct mapping_backend b = { &nop_ops, NULL };
+	struct memory_set set;
+	struct memory_set_options o;
+	struct count_alloc ca;
+	uint64_t seed = 19, i;
+	unsigned c;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.size = sizeof(o);
+	memset(&ca, 0, sizeof(ca));
+	o.allocator = &count_allocator;
+	o.allocator_ctx = &ca;
+	assert_int_equal(memory_set_init(&set, &o), MAPPING_OK);
+	for (i = 0; i < DEEP_AREAS; i++)
+		assert_int_equal(memory_set_map(&set, deep_start(i), PAGE,
+						3 + (i & 4), &b, NULL, false),
+				 MAPPING_OK);
+	for (c = 0; c < 20000; c++) {
+		uint64_t s;
+
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		s = deep_start((seed >> 33) % (DEEP_AREAS / DEEP_RUN) *
+				       DEEP_RUN + DEEP_RUN - 1);
+		assert_int_equal(memory_set_remap_fixed(&set, s, PAGE, PAGE,
+							s + 8 * PAGE, NULL),
+				 MAPPING_OK);
+		assert_int_equal(memory_set_remap_fixed(&set, s + 8 * PAGE,
+							PAGE, PAGE, s, NULL),
+				 MAPPING_OK);
+	}
+	assert_null(memory_set_check(&set));
+	assert_int_equal(memory_set_len(&set), DEEP_AREAS);
+	memory_set_destroy(&set);
+	assert_int_equal(ca.live, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scale),
 		cmocka_unit_test(test_sequential),
+		cmocka_unit_test(test_remap_fixed_deep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
