@@ -381,13 +381,14 @@ enum mapping_error memory_set_edit_split_right(struct ms_edit *e)
 /* ---- Finish ----------------------------------------------------------- */
 
 /*
- * Spare nodes to keep: one per 32 in use, up to MS_SPARE_KEEP. A small
- * address space (most processes) wastes little on them; a large one, whose
- * splits come often, rarely calls the allocator.
+ * Spare nodes to keep: one per 32 in use, up to MS_SPARE_KEEP, and none
+ * below 32. A large address space, whose splits come often, rarely calls
+ * the allocator; a small one (most processes: a few leaves and a root)
+ * splits rarely, and a node kept for it would be a sixth of its memory.
  */
 static unsigned spare_keep(const struct memory_set *set)
 {
-	uint64_t k = 1 + set->nodes / 32;
+	uint64_t k = set->nodes / 32;
 
 	return (unsigned)(k > MS_SPARE_KEEP ? MS_SPARE_KEEP : k);
 }

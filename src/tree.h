@@ -318,6 +318,27 @@ static inline unsigned memory_set_tree_need(const struct ms_cursor *c,
 	return memory_set_tree_need_split(c, kids);
 }
 
+/*
+ * Would inserting one area at c pass an area of its full leaf to a
+ * neighbour leaf with room, as memory_set_tree_insert() does before it
+ * splits?
+ */
+bool memory_set_tree_can_pass(const struct ms_cursor *c);
+
+/*
+ * Nodes that inserting one area at c takes: none either when its full leaf
+ * passes an area to a neighbour. Only for a change that inserts that area
+ * alone and removes nothing before it (a removal may fill the neighbour
+ * by a join, and a second insertion may take its room).
+ */
+static inline unsigned memory_set_tree_need_one(const struct ms_cursor *c)
+{
+	if ((c->leaf && c->leaf->h.count < MS_LEAF_MAX) ||
+	    memory_set_tree_can_pass(c))
+		return 0;
+	return memory_set_tree_need_split(c, 1);
+}
+
 /* ---- Summaries ---- */
 
 void memory_set_tree_node_sum(const struct ms_node *n, struct ms_sum *s);
