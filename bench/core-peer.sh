@@ -45,7 +45,8 @@ configure() {
 		cp -R "$root/tools" "$dir/"
 	fi
 	cmake -S "$dir" -B "$dir/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		-DMEMORY_SET_TESTS=OFF > "$dir/configure.log" 2>&1 &&
+		-DMEMORY_SET_TESTS=OFF -DMEMORY_SET_ASPACE=OFF \
+		> "$dir/configure.log" 2>&1 &&
 	cmake --build "$dir/build" -j 2 --target ms-replay \
 		> "$dir/build.log" 2>&1
 }

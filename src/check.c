@@ -78,7 +78,8 @@ const char *memory_set_check(const struct memory_set *set)
 		return "no set";
 	if (!set->granule || (set->granule & (set->granule - 1)))
 		return "granule not a power of two";
-	if (!set->lockless && (set->nspare > MS_SPARE_KEEP || set->nspare_leaf))
+	if (!set->lockless && (set->nspare > memory_set_tree_spare_keep(set) ||
+			       set->nspare_leaf))
 		return "reserved nodes not given back";
 	if (!set->root)
 		return set->count || set->height || set->nodes ?

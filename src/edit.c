@@ -380,18 +380,6 @@ enum mapping_error memory_set_edit_split_right(struct ms_edit *e)
 
 /* ---- Finish ----------------------------------------------------------- */
 
-/*
- * Spare nodes to keep: one per 32 in use, up to MS_SPARE_KEEP. A small
- * address space (most processes) wastes little on them; a large one, whose
- * splits come often, rarely calls the allocator.
- */
-static unsigned spare_keep(const struct memory_set *set)
-{
-	uint64_t k = 1 + set->nodes / 32;
-
-	return (unsigned)(k > MS_SPARE_KEEP ? MS_SPARE_KEEP : k);
-}
-
 void memory_set_edit_finish(struct ms_edit *e)
 {
 	struct memory_set *set = e->set;
@@ -401,8 +389,8 @@ void memory_set_edit_finish(struct ms_edit *e)
 		flush_dead(&e->dead);
 	if (e->right.made)
 		memory_set_edit_drop(&e->right);
-	if (set->nspare > spare_keep(set))
-		memory_set_tree_trim_to(set, spare_keep(set));
+	if (set->nspare > memory_set_tree_spare_keep(set))
+		memory_set_tree_trim_to(set, memory_set_tree_spare_keep(set));
 #ifdef MEMORY_SET_DEBUG_CHECK
 	/* O(n): only where asked, even when MEMORY_SET_ASSERT is the caller's. */
 	MEMORY_SET_ASSERT(memory_set_check(set) == NULL);

@@ -189,7 +189,9 @@ unsigned memory_set_edit_need_at(const struct ms_cursor *const c[],
  * mas_prealloc_calc() counts them from a classified store: first new
  * areas go in at the first area's place (or the empty place), last at the
  * last area's (a cut there only: protect), each place costing the levels
- * that may split on its path (memory_set_tree_need()).
+ * that may split on its path (memory_set_tree_need()). A single new area
+ * costs nothing when its full leaf passes an area to a neighbour: the
+ * commits of map, unmap and protect insert before they remove or merge.
  */
 static inline unsigned memory_set_edit_need(const struct ms_edit *e,
 					    unsigned first, unsigned last)
@@ -197,6 +199,8 @@ static inline unsigned memory_set_edit_need(const struct ms_edit *e,
 	const struct ms_cursor *c[2] = { &e->at, e->k > 1 ? &e->end : &e->at };
 	unsigned k[2] = { first, last };
 
+	if (first + last == 1)
+		return memory_set_tree_need_one(c[last]);
 	if (!last || c[1]->leaf == e->at.leaf)
 		return memory_set_tree_need(&e->at, first + last, 1);
 	return memory_set_edit_need_at(c, k, 2);

@@ -257,6 +257,20 @@ void memory_set_tree_unreserve(struct memory_set *set, unsigned n,
 	free_list(set, &set->spare_leaf, &set->nspare_leaf, nleaf);
 }
 
+/* The full leaf of c passes an area to a neighbour: shift_insert()'s test. */
+bool memory_set_tree_can_pass(const struct ms_cursor *c)
+{
+	const struct ms_inner *p;
+	unsigned i;
+
+	if (!c->leaf || c->depth == 0)
+		return false;
+	p = c->path[c->depth - 1];
+	i = c->slot[c->depth - 1];
+	return (i > 0 && p->child[i - 1]->count < MS_LEAF_MAX) ||
+	       (i + 1 < p->h.count && p->child[i + 1]->count < MS_LEAF_MAX);
+}
+
 /* The leaf of c splits (or there is none): count up its path. */
 unsigned memory_set_tree_need_split(const struct ms_cursor *c, unsigned kids)
 {

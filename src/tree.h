@@ -28,8 +28,9 @@
 #define MS_MAX_HEIGHT 24
 /*
  * At most this many spare nodes are kept between operations, so splits
- * rarely call the allocator (one per 32 nodes in use: see spare_keep()).
- * Tests build with 0 to prove that every operation reserves what it uses.
+ * rarely call the allocator (one per 32 nodes in use: see
+ * memory_set_tree_spare_keep()). Tests build with 0 to prove that every
+ * operation reserves what it uses.
  */
 #ifndef MS_SPARE_KEEP
 #define MS_SPARE_KEEP 8
@@ -292,6 +293,19 @@ bool memory_set_tree_reserve(struct memory_set *set, unsigned need);
  * a lockless set). */
 bool memory_set_tree_reserve_copy(struct memory_set *set,
 				  const struct memory_set *src);
+/*
+ * Spare nodes kept between operations: one per 32 in use, up to
+ * MS_SPARE_KEEP, and none below 32. A large address space, whose splits
+ * come often, rarely calls the allocator; a small one (most processes: a
+ * few leaves and a root) splits rarely, and a node kept for it would be a
+ * sixth of its memory.
+ */
+static inline unsigned memory_set_tree_spare_keep(const struct memory_set *set)
+{
+	uint64_t k = set->nodes / 32;
+
+	return (unsigned)(k > MS_SPARE_KEEP ? MS_SPARE_KEEP : k);
+}
 /* Give back reserved nodes beyond keep; a lockless set keeps them all
  * (a reader may be in any node it ever used). */
 void memory_set_tree_trim_to(struct memory_set *set, unsigned keep);
@@ -316,6 +330,27 @@ static inline unsigned memory_set_tree_need(const struct ms_cursor *c,
 	if (c->leaf && c->leaf->h.count + k <= MS_LEAF_MAX)
 		return 0;
 	return memory_set_tree_need_split(c, kids);
+}
+
+/*
+ * Would inserting one area at c pass an area of its full leaf to a
+ * neighbour leaf with room, as memory_set_tree_insert() does before it
+ * splits?
+ */
+bool memory_set_tree_can_pass(const struct ms_cursor *c);
+
+/*
+ * Nodes that inserting one area at c takes: none either when its full leaf
+ * passes an area to a neighbour. Only for a change that inserts that area
+ * alone and removes nothing before it (a removal may fill the neighbour
+ * by a join, and a second insertion may take its room).
+ */
+static inline unsigned memory_set_tree_need_one(const struct ms_cursor *c)
+{
+	if ((c->leaf && c->leaf->h.count < MS_LEAF_MAX) ||
+	    memory_set_tree_can_pass(c))
+		return 0;
+	return memory_set_tree_need_split(c, 1);
 }
 
 /* ---- Summaries ---- */
