@@ -70,8 +70,10 @@ enum mapping_error memory_set_unmap_edit(struct ms_edit *e, void *page_table)
 	return err;
 }
 
-enum mapping_error memory_set_unmap(struct memory_set *set, uint64_t start,
-				    uint64_t size, void *page_table)
+/* Both forms: the strict one first asks the range to be wholly mapped. */
+static enum mapping_error unmap_range(struct memory_set *set, uint64_t start,
+				      uint64_t size, void *page_table,
+				      bool strict)
 {
 	struct ms_edit e;
 	enum mapping_error err;
@@ -81,9 +83,18 @@ enum mapping_error memory_set_unmap(struct memory_set *set, uint64_t start,
 	if (size == 0)
 		return MAPPING_OK;
 	memory_set_edit_begin(&e, set, start, start + (size - 1));
+	/* begin holds nothing yet: returning without finish is fine. */
+	if (strict && !memory_set_edit_covered(&e))
+		return MAPPING_ERR_NO_MEMORY;
 	err = memory_set_unmap_edit(&e, page_table);
 	memory_set_edit_finish(&e);
 	return err;
+}
+
+enum mapping_error memory_set_unmap(struct memory_set *set, uint64_t start,
+				    uint64_t size, void *page_table)
+{
+	return unmap_range(set, start, size, page_table, false);
 }
 
 /* ---- Map -------------------------------------------------------------- */
@@ -176,19 +187,7 @@ enum mapping_error memory_set_unmap_strict(struct memory_set *set,
 					   uint64_t start, uint64_t size,
 					   void *page_table)
 {
-	struct ms_edit e;
-	enum mapping_error err;
-
-	if (!range_ok(set, start, size))
-		return MAPPING_ERR_INVALID_PARAM;
-	if (size == 0)
-		return MAPPING_OK;
-	memory_set_edit_begin(&e, set, start, start + (size - 1));
-	if (!memory_set_edit_covered(&e))
-		return MAPPING_ERR_NO_MEMORY;
-	err = memory_set_unmap_edit(&e, page_table);
-	memory_set_edit_finish(&e);
-	return err;
+	return unmap_range(set, start, size, page_table, true);
 }
 
 /* ---- Clear ------------------------------------------------------------ */

@@ -301,10 +301,11 @@ static enum mapping_error protect_end(struct ms_protect *pr,
 	return err;
 }
 
-enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
-				      uint64_t size,
-				      memory_set_update_fn update, void *ctx,
-				      void *page_table)
+/* Both forms: the strict one first asks the range to be wholly mapped. */
+static enum mapping_error protect_range(struct memory_set *set, uint64_t start,
+					uint64_t size,
+					memory_set_update_fn update, void *ctx,
+					void *page_table, bool strict)
 {
 	struct ms_protect pr;
 
@@ -313,7 +314,18 @@ enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
 	if (size == 0)
 		return MAPPING_OK;
 	protect_begin(&pr, set, start, size, update, ctx, page_table);
+	/* begin holds nothing yet: returning without the end is fine. */
+	if (strict && !memory_set_edit_covered(&pr.e))
+		return MAPPING_ERR_NO_MEMORY;
 	return protect_end(&pr, protect_edit(&pr));
+}
+
+enum mapping_error memory_set_protect(struct memory_set *set, uint64_t start,
+				      uint64_t size,
+				      memory_set_update_fn update, void *ctx,
+				      void *page_table)
+{
+	return protect_range(set, start, size, update, ctx, page_table, false);
 }
 
 enum mapping_error memory_set_protect_strict(struct memory_set *set,
@@ -321,16 +333,7 @@ enum mapping_error memory_set_protect_strict(struct memory_set *set,
 					     memory_set_update_fn update,
 					     void *ctx, void *page_table)
 {
-	struct ms_protect pr;
-
-	if (!update || !range_ok(set, start, size))
-		return MAPPING_ERR_INVALID_PARAM;
-	if (size == 0)
-		return MAPPING_OK;
-	protect_begin(&pr, set, start, size, update, ctx, page_table);
-	if (!memory_set_edit_covered(&pr.e))
-		return MAPPING_ERR_NO_MEMORY;
-	return protect_end(&pr, protect_edit(&pr));
+	return protect_range(set, start, size, update, ctx, page_table, true);
 }
 
 struct ms_mask {
