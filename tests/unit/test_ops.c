@@ -220,6 +220,37 @@ static void test_unmap(void **state)
 	env_fini(&e);
 }
 
+/*
+ * Areas mapped in order fill leaves whole; unmapping every other one leaves
+ * each leaf half full. Two neighbouring leaves that fit in one join, which
+ * memory_set_check() (after every change here) holds the tree to: then k
+ * leaves hold at least 15 for each pair of them, and the set holds no more
+ * nodes than that allows. Left half full, it would hold some 10% more.
+ */
+static void test_unmap_joins_leaves(void **state)
+{
+	struct env e;
+	const uint64_t n = 14 * 64, left = n / 2, page = 0x1000;
+	uint64_t i, leaves, nodes;
+
+	(void)state;
+	env_init(&e, 0, false);
+	for (i = 0; i < n; i++)
+		assert_int_equal(t_map(&e, (2 * i + 1) * page, page, 1, false),
+				 MAPPING_OK);
+	for (i = 0; i < n; i += 2)
+		assert_int_equal(t_unmap(&e, (2 * i + 1) * page, page),
+				 MAPPING_OK);
+	assert_int_equal(memory_set_len(&e.set), left);
+	/* k leaves hold at least 15 * (k / 2) areas; below the root, an
+	 * inner node has 8 children or more; a spare node per 32. */
+	leaves = 2 * (left / 15) + 1;
+	nodes = leaves + leaves / 8 + 1;
+	nodes += nodes / 32;
+	assert_true(memory_set_memory_bytes(&e.set) <= nodes * MEMORY_SET_NODE_SIZE);
+	env_fini(&e);
+}
+
 static void test_unmap_top(void **state)
 {
 	struct env e;
@@ -660,6 +691,7 @@ int main(void)
 		cmocka_unit_test(test_map_top),
 		cmocka_unit_test(test_map_replace),
 		cmocka_unit_test(test_unmap),
+		cmocka_unit_test(test_unmap_joins_leaves),
 		cmocka_unit_test(test_unmap_top),
 		cmocka_unit_test(test_protect_no_change),
 		cmocka_unit_test(test_protect_errors),
