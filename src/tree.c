@@ -265,14 +265,11 @@ static inline bool at_edge(const struct ms_cursor *c, unsigned d, bool right)
 		       c->slot[d - 1] == 0;
 }
 
-/*
- * The leaf before c's leaf (right: after it) in address order, under the
- * same parent or not; NULL at the edge of the tree. The cursor stays.
- */
-static struct ms_leaf *leaf_beside(const struct ms_cursor *c, bool right)
+/* leaf_beside() past the edge of the leaf's parent: a cousin, or none. */
+static struct ms_leaf *leaf_past_edge(const struct ms_cursor *c, bool right)
 {
 	const struct ms_node *n;
-	unsigned d = c->depth;
+	unsigned d = c->depth - 1;
 
 	while (d > 0 && at_edge(c, d, right))
 		d--;
@@ -282,6 +279,24 @@ static struct ms_leaf *leaf_beside(const struct ms_cursor *c, bool right)
 	while (!n->leaf)
 		n = ((const struct ms_inner *)n)->child[right ? 0 : n->count - 1u];
 	return (struct ms_leaf *)n;
+}
+
+/*
+ * The leaf before c's leaf (right: after it) in address order, under the
+ * same parent or not; NULL at the edge of the tree. The cursor stays.
+ * Most leaves have a sibling there: that costs a load.
+ */
+static inline struct ms_leaf *leaf_beside(const struct ms_cursor *c,
+					  bool right)
+{
+	unsigned d = c->depth;
+
+	if (d == 0)
+		return NULL;
+	if (!at_edge(c, d, right))
+		return as_leaf(c->path[d - 1]->child[right ? c->slot[d - 1] + 1u :
+						       c->slot[d - 1] - 1u]);
+	return leaf_past_edge(c, right);
 }
 
 /* The leaf beside c's on that side, if it has room for one more area. */
