@@ -11,6 +11,7 @@
 struct ms_walk {
 	const struct memory_set *set;
 	const struct memory_area *prev;
+	unsigned prev_count; /* areas in the leaf before, 0 before the first */
 	uint64_t areas, nodes;
 	unsigned leaf_depth;
 };
@@ -24,7 +25,7 @@ static const char *check_node(struct ms_walk *w, const struct ms_node *n,
 		return "tree deeper than any reachable height";
 	w->nodes++;
 	max = n->leaf ? MS_LEAF_MAX : MS_INNER_MAX;
-	min = !parent ? (n->leaf ? 1 : 2) : (n->leaf ? MS_LEAF_MIN : MS_INNER_MIN);
+	min = n->leaf ? 1 : !parent ? 2 : MS_INNER_MIN;
 	if (n->count < min || n->count > max)
 		return "node fill out of bounds";
 	if (n->leaf) {
@@ -34,6 +35,10 @@ static const char *check_node(struct ms_walk *w, const struct ms_node *n,
 			w->leaf_depth = depth;
 		if (depth != w->leaf_depth)
 			return "leaves at different depths";
+		/* Leaves' fill rule (tree.c, rebalance()). */
+		if (w->prev_count && w->prev_count + n->count <= MS_LEAF_MAX)
+			return "two neighbouring leaves fit in one";
+		w->prev_count = n->count;
 		for (i = 0; i < n->count; i++) {
 			const struct memory_area *a = &l->a[i];
 

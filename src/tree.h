@@ -21,7 +21,6 @@
 #include <memory_set/memory_set.h>
 
 #define MS_LEAF_MAX 14
-#define MS_LEAF_MIN 7
 #define MS_INNER_MAX 16
 #define MS_INNER_MIN 8
 /* Far above any reachable height: 2 * 8^14 * 7 areas need a height of 16. */
@@ -334,8 +333,8 @@ static inline unsigned memory_set_tree_need(const struct ms_cursor *c,
 
 /*
  * Would inserting one area at c pass an area of its full leaf to a
- * neighbour leaf with room, as memory_set_tree_insert() does before it
- * splits?
+ * neighbour leaf with room (under the same parent or not), as
+ * memory_set_tree_insert() does before it splits?
  */
 bool memory_set_tree_can_pass(const struct ms_cursor *c);
 

@@ -220,6 +220,72 @@ static void test_unmap(void **state)
 	env_fini(&e);
 }
 
+/*
+ * Areas mapped in order fill leaves whole; unmapping every other one leaves
+ * each leaf half full. Two neighbouring leaves that fit in one join, which
+ * memory_set_check() (after every change here) holds the tree to: then k
+ * leaves hold at least 15 for each pair of them, and the set holds no more
+ * nodes than that allows. Left half full, it would hold some 10% more.
+ */
+static void test_unmap_joins_leaves(void **state)
+{
+	struct env e;
+	const uint64_t n = 14 * 64, left = n / 2, page = 0x1000;
+	uint64_t i, leaves, nodes;
+
+	(void)state;
+	env_init(&e, 0, false);
+	for (i = 0; i < n; i++)
+		assert_int_equal(t_map(&e, (2 * i + 1) * page, page, 1, false),
+				 MAPPING_OK);
+	for (i = 0; i < n; i += 2)
+		assert_int_equal(t_unmap(&e, (2 * i + 1) * page, page),
+				 MAPPING_OK);
+	assert_int_equal(memory_set_len(&e.set), left);
+	/* k leaves hold at least 15 * (k / 2) areas; below the root, an
+	 * inner node has 8 children or more; a spare node per 32. */
+	leaves = 2 * (left / 15) + 1;
+	nodes = leaves + leaves / 8 + 1;
+	nodes += nodes / 32;
+	assert_true(memory_set_memory_bytes(&e.set) <= nodes * MEMORY_SET_NODE_SIZE);
+	env_fini(&e);
+}
+
+/*
+ * Unmapping 5 of every 14 areas mapped in order leaves leaves of 9, no
+ * two of which fit in one; but three neighbours hold 27 and fit in two,
+ * and a leaf that lost areas spreads into its neighbours when they do.
+ * The middle leaf of every three loses its areas last, when both its
+ * neighbours hold 9: the leaves end up more than 11 areas full on
+ * average, not 9.
+ */
+static void test_unmap_spreads_leaves(void **state)
+{
+	struct env e;
+	const uint64_t n = 14 * 64, page = 0x1000;
+	uint64_t i, nodes;
+	unsigned pass;
+
+	(void)state;
+	env_init(&e, 0, false);
+	for (i = 0; i < n; i++)
+		assert_int_equal(t_map(&e, (2 * i + 1) * page, page, 1, false),
+				 MAPPING_OK);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < n; i++)
+			if (i % 14 < 5 && (i / 14 % 3 == 1) == (pass == 1))
+				assert_int_equal(t_unmap(&e, (2 * i + 1) * page,
+							 page),
+						 MAPPING_OK);
+	assert_int_equal(memory_set_len(&e.set), n / 14 * 9);
+	/* Leaves of 11 areas, an inner node per 8 of them, a spare per 32. */
+	nodes = n / 14 * 9 / 11;
+	nodes += nodes / 8 + 1;
+	nodes += nodes / 32;
+	assert_true(memory_set_memory_bytes(&e.set) <= nodes * MEMORY_SET_NODE_SIZE);
+	env_fini(&e);
+}
+
 static void test_unmap_top(void **state)
 {
 	struct env e;
@@ -660,6 +726,8 @@ int main(void)
 		cmocka_unit_test(test_map_top),
 		cmocka_unit_test(test_map_replace),
 		cmocka_unit_test(test_unmap),
+		cmocka_unit_test(test_unmap_joins_leaves),
+		cmocka_unit_test(test_unmap_spreads_leaves),
 		cmocka_unit_test(test_unmap_top),
 		cmocka_unit_test(test_protect_no_change),
 		cmocka_unit_test(test_protect_errors),
