@@ -15,10 +15,44 @@ struct ms_walk {
 	unsigned leaf_depth;
 };
 
+/*
+ * The key line of an inner node against its min[] (tree.h): each key
+ * exact, the shift the largest that keeps them so (a smaller one would
+ * still find the right child, but the span would fit less often), wide
+ * only when the span does not fit at that shift, sentinels in every other
+ * slot.
+ */
+static const char *check_keys(const struct ms_inner *p)
+{
+	unsigned c = p->h.count, i, s = p->h.shift;
+	uint64_t base = p->min[0], bits = 0;
+
+	for (i = 1; i < c; i++) {
+		if (p->min[i] <= p->min[i - 1])
+			return "child minima out of order";
+		bits |= p->min[i] - base;
+	}
+	if (s > 63 || p->h.wide > 1)
+		return "key line header out of range";
+	if (bits ? (bits >> s) << s != bits || ((bits >> s) & 1) == 0 : s != 0)
+		return "key shift not the largest exact one";
+	if (p->h.wide != (c > 1 && (p->min[c - 1] - base) >> s >= UINT32_MAX))
+		return "node wide or narrow against its span";
+	for (i = 0; i < MS_INNER_MAX; i++) {
+		uint32_t want = i + 1 < c && !p->h.wide ?
+			(uint32_t)((p->min[i + 1] - base) >> s) : UINT32_MAX;
+
+		if (p->key[i] != want)
+			return "key line differs from min[]";
+	}
+	return NULL;
+}
+
 static const char *check_node(struct ms_walk *w, const struct ms_node *n,
 			      const struct ms_inner *parent, unsigned depth)
 {
 	unsigned i, min, max;
+	const char *err;
 
 	if (depth > MS_MAX_HEIGHT)
 		return "tree deeper than any reachable height";
@@ -53,11 +87,13 @@ static const char *check_node(struct ms_walk *w, const struct ms_node *n,
 		}
 		return NULL;
 	}
+	err = check_keys((const struct ms_inner *)n);
+	if (err)
+		return err;
 	for (i = 0; i < n->count; i++) {
 		const struct ms_inner *p = (const struct ms_inner *)n;
 		struct ms_sum s;
-		const char *err = check_node(w, p->child[i], p, depth + 1);
-
+		err = check_node(w, p->child[i], p, depth + 1);
 		if (err)
 			return err;
 		memory_set_tree_node_sum(p->child[i], &s);

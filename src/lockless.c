@@ -51,6 +51,7 @@ static int peek(const struct memory_set *set, uint64_t addr,
 	const struct ms_node *n = MS_LOAD(&set->root);
 	const struct ms_inner *p;
 	unsigned depth, i;
+	uint64_t base = 0;
 
 	if (!n)
 		return 0;
@@ -87,11 +88,33 @@ static int peek(const struct memory_set *set, uint64_t addr,
 		p = (const struct ms_inner *)n;
 		if (count == 0 || count > MS_INNER_MAX)
 			return -1;
-		i = 0;
-		i += (8 < count && ld64(&p->min[i + 8]) <= addr) * 8;
-		i += (i + 4 < count && ld64(&p->min[i + 4]) <= addr) * 4;
-		i += (i + 2 < count && ld64(&p->min[i + 2]) <= addr) * 2;
-		i += (i + 1 < count && ld64(&p->min[i + 1]) <= addr);
+		/* The search of memory_set_tree_locate(), each word loaded
+		 * once, the shift kept below 64 and the slot below the count
+		 * whatever a torn node holds. */
+		memory_set_tree_prefetch_children(p);
+		if (depth == 0)
+			base = ld64(&p->min[0]);
+		if (MS_LOAD(&p->h.wide)) {
+			i = 0;
+			i += (8 < count && ld64(&p->min[i + 8]) <= addr) * 8;
+			i += (i + 4 < count && ld64(&p->min[i + 4]) <= addr) * 4;
+			i += (i + 2 < count && ld64(&p->min[i + 2]) <= addr) * 2;
+			i += (i + 1 < count && ld64(&p->min[i + 1]) <= addr);
+			base = ld64(&p->min[i]);
+		} else {
+			const uint32_t *k = p->key;
+			unsigned shift = MS_LOAD(&p->h.shift) & 63u;
+			uint32_t q = key_of(addr, base, shift);
+
+			i = 0;
+			i += (MS_LOAD(&k[7]) <= q) * 8;
+			i += (MS_LOAD(&k[i + 3]) <= q) * 4;
+			i += (MS_LOAD(&k[i + 1]) <= q) * 2;
+			i += MS_LOAD(&k[i]) <= q;
+			if (i >= count)
+				return -1;
+			base += (uint64_t)key_before(k, i) << shift;
+		}
 		n = MS_LOAD(&p->child[i]);
 		if (!n)
 			return -1;

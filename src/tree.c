@@ -52,12 +52,58 @@ void memory_set_tree_node_sum(const struct ms_node *n, struct ms_sum *s)
 	s->gap = gap;
 }
 
+/* The number of trailing zero bits of x, not 0 (no call to a runtime
+ * helper, which a 32-bit kernel may not link). */
+static unsigned low_zeros(uint64_t x)
+{
+	unsigned n = 0, b;
+
+	for (b = 32; b > 0; b /= 2) {
+		if (!(x & ((UINT64_C(1) << b) - 1))) {
+			x >>= b;
+			n += b;
+		}
+	}
+	return n;
+}
+
+/*
+ * The key line of p (tree.h): the largest shift at which every child's
+ * lowest start is exact (the lowest set bit of their offsets from min[0]),
+ * so keys stay exact whatever the granule was when the areas were made;
+ * wide when the last offset does not fit below UINT32_MAX even so.
+ */
+void memory_set_tree_encode(struct ms_inner *p)
+{
+	unsigned c = p->h.count, i, shift = 0;
+	uint64_t base = p->min[0], bits = 0, span = 0;
+	bool wide;
+
+	for (i = 1; i < c; i++)
+		bits |= p->min[i] - base;
+	if (bits) {
+		shift = low_zeros(bits);
+		span = (p->min[c - 1] - base) >> shift;
+	}
+	wide = span >= UINT32_MAX;
+	MS_STORE(&p->h.shift, (uint8_t)shift);
+	MS_STORE(&p->h.wide, (uint8_t)wide);
+	for (i = 0; i < MS_INNER_MAX; i++)
+		MS_STORE(&p->key[i], i + 1 < c && !wide ?
+			 (uint32_t)((p->min[i + 1] - base) >> shift) :
+			 UINT32_MAX);
+}
+
 static inline void put_sum(struct ms_inner *p, unsigned i,
 			   const struct ms_sum *s)
 {
+	bool moved = p->min[i] != s->min;
+
 	st64(&p->min[i], s->min);
 	st64(&p->last[i], s->last);
 	st64(&p->gap[i], s->gap);
+	if (moved)
+		memory_set_tree_encode(p);
 }
 
 static inline void set_slot(struct ms_inner *p, unsigned i)
@@ -213,8 +259,9 @@ static inline struct ms_node *take_node(struct memory_set *set, bool leaf)
 		set->nspare--;
 	}
 	set->nodes++;
+	/* The kind first: set_count() encodes an inner node's key line. */
+	MS_STORE(&n->leaf, (uint8_t)leaf);
 	set_count(n, 0);
-	MS_STORE(&n->leaf, (uint16_t)leaf);
 	return n;
 }
 
@@ -290,11 +337,19 @@ struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
 				       uint64_t addr, unsigned *pos)
 {
 	const struct ms_node *n = set->root;
-	unsigned depth = 0;
+	unsigned depth = 0, i;
+	/* Each node's lowest start comes from the key its parent matched:
+	 * only the root's is read from its min[]. */
+	uint64_t base = n->leaf ? 0 : ((const struct ms_inner *)n)->min[0];
 
-	for (; !n->leaf; depth++)
-		n = ((const struct ms_inner *)n)->child[inner_slot(
-			(const struct ms_inner *)n, addr)];
+	for (; !n->leaf; depth++) {
+		const struct ms_inner *p = (const struct ms_inner *)n;
+
+		memory_set_tree_prefetch_children(p);
+		i = inner_slot_from(p, base, addr);
+		base = child_base(p, base, i);
+		n = p->child[i];
+	}
 	if (depth >= MS_PREFETCH_DEPTH)
 		memory_set_tree_prefetch_leaf(n);
 	*pos = leaf_rank((const struct ms_leaf *)n, addr);

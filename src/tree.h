@@ -16,13 +16,14 @@
 #define MEMORY_SET_TREE_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <memory_set/memory_set.h>
 
 #define MS_LEAF_MAX 14
 #define MS_LEAF_MIN 7
-#define MS_INNER_MAX 16
+#define MS_INNER_MAX 15
 #define MS_INNER_MIN 8
 /* Far above any reachable height: 2 * 8^14 * 7 areas need a height of 16. */
 #define MS_MAX_HEIGHT 24
@@ -42,8 +43,10 @@ _Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t),
 	       "the sequence count is read as an atomic");
 
 struct ms_node {
-	uint16_t count; /* areas in a leaf, children in an inner node */
-	uint16_t leaf;
+	uint8_t count; /* areas in a leaf, children in an inner node */
+	uint8_t leaf;
+	uint8_t shift; /* inner: the unit of key[] is 2^shift bytes */
+	uint8_t wide;  /* inner: key[] unused, the span needs min[] */
 };
 
 struct ms_leaf {
@@ -51,12 +54,26 @@ struct ms_leaf {
 	struct memory_area a[MS_LEAF_MAX];
 };
 
+/*
+ * An inner node's first line is its search index: the header and key[i] =
+ * (min[i + 1] - min[0]) >> shift for every child but the first, with the
+ * largest shift that keeps every key exact, and UINT32_MAX in unused slots
+ * (a real key is always below it). A descent reads that line only, then
+ * the child pointer, which follows it; it knows min[0] already (the key
+ * it matched in the parent). A node whose keys do not fit in 32 bits at
+ * any exact shift (near the root of a set spread over the address space)
+ * is wide: its key[] holds only sentinels and it is searched over min[].
+ * min[] is the truth the tree's changes maintain; the key line is derived
+ * from it by memory_set_tree_encode() after each change of a node's min[]
+ * or count (set_count() and put_sum() call it).
+ */
 struct ms_inner {
 	struct ms_node h;
+	uint32_t key[MS_INNER_MAX];
+	struct ms_node *child[MS_INNER_MAX];
 	uint64_t min[MS_INNER_MAX];  /* lowest start in the child */
 	uint64_t last[MS_INNER_MAX]; /* last address of the child's last area */
 	uint64_t gap[MS_INNER_MAX];  /* largest free gap inside the child */
-	struct ms_node *child[MS_INNER_MAX];
 };
 
 /*
@@ -68,6 +85,8 @@ struct ms_inner {
 #define MS_LINK_OFFSET (MEMORY_SET_NODE_SIZE - sizeof(void *))
 _Static_assert(sizeof(struct ms_leaf) <= MS_LINK_OFFSET, "leaf too big");
 _Static_assert(sizeof(struct ms_inner) <= MS_LINK_OFFSET, "inner too big");
+_Static_assert(offsetof(struct ms_inner, child) == 64,
+	       "an inner node's header and keys fill its first line");
 
 /*
  * A place in the tree: position `index` of `leaf` (index may equal the
@@ -144,9 +163,15 @@ static inline void st64(uint64_t *p, uint64_t v)
 }
 #endif
 
+/* Re-derive the key line of p from its min[] and count (tree.c). */
+void memory_set_tree_encode(struct ms_inner *p);
+
+/* Set a node's count; an inner node's key line follows it. */
 static inline void set_count(struct ms_node *n, unsigned count)
 {
-	MS_STORE(&n->count, (uint16_t)count);
+	MS_STORE(&n->count, (uint8_t)count);
+	if (!n->leaf)
+		memory_set_tree_encode((struct ms_inner *)(void *)n);
 }
 
 static inline void set_root(struct memory_set *set, struct ms_node *root)
@@ -224,6 +249,26 @@ static inline void memory_set_tree_prefetch_leaf(const void *n)
 		__builtin_prefetch((const void *)p);
 }
 
+/*
+ * A descent asks for the lines of an inner node's child pointers as it
+ * enters the node, beside its key line: which child it takes is known only
+ * once the keys are compared, and the line holding it would otherwise be a
+ * second wait on every level the caches do not hold.
+ */
+#ifndef MS_PREFETCH_CHILDREN
+#define MS_PREFETCH_CHILDREN 1
+#endif
+
+static inline void memory_set_tree_prefetch_children(const void *n)
+{
+	if (MS_PREFETCH_CHILDREN) {
+		const char *c = (const char *)n + offsetof(struct ms_inner, child);
+
+		__builtin_prefetch(c);
+		__builtin_prefetch(c + 64);
+	}
+}
+
 static inline uint64_t area_last(const struct memory_area *a)
 {
 	return a->start + (a->size - 1);
@@ -253,15 +298,48 @@ static inline struct memory_area *cur_area(const struct ms_cursor *c)
 /*
  * Each node is bisected over its whole capacity in a fixed number of steps,
  * each a load and a compare whose outcome moves the probe without a branch,
- * so a random lookup mispredicts little and the steps unroll. Only the
- * tests against the count branch, and they go one way for every full node.
+ * so a random lookup mispredicts little and the steps unroll. An inner
+ * node's keys need no test against the count (unused slots hold
+ * UINT32_MAX, above any key looked for); a leaf's tests against the count
+ * branch, and they go one way for every full leaf.
  */
-_Static_assert(MS_INNER_MAX == 16, "inner search bisects 16 slots");
+_Static_assert(MS_INNER_MAX == 15, "inner search bisects 15 keys");
 _Static_assert(MS_LEAF_MAX == 14, "leaf search bisects 14 slots");
 
-/* The last child of p whose lowest start is at or below addr (the first
- * child if none). */
-static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
+/* The key of addr in a node of lowest start base and unit 2^shift: keys
+ * at or below it are those of children starting at or below addr. Below
+ * base it is 0 (below every key); past the keys' reach, UINT32_MAX - 1
+ * (above every key, below the sentinels). */
+static inline uint32_t key_of(uint64_t addr, uint64_t base, unsigned shift)
+{
+	uint64_t k = addr < base ? 0 : (addr - base) >> shift;
+
+	return k < UINT32_MAX ? (uint32_t)k : UINT32_MAX - 1;
+}
+
+/* The number of keys at or below q: the slot of the child to take. */
+static inline unsigned key_rank(const uint32_t *key, uint32_t q)
+{
+	unsigned i = 0;
+
+	i += (key[7] <= q) * 8;
+	i += (key[i + 3] <= q) * 4;
+	i += (key[i + 1] <= q) * 2;
+	i += key[i] <= q;
+	return i;
+}
+
+/* The key of child i (the first child's: 0), without a branch: which
+ * child a lookup takes is anybody's guess. */
+static inline uint32_t key_before(const uint32_t *key, unsigned i)
+{
+	unsigned some = i != 0;
+
+	return MS_LOAD(&key[i - some]) & -(uint32_t)some;
+}
+
+/* inner_slot() of a wide node: over min[], below the count. */
+static inline unsigned wide_slot(const struct ms_inner *p, uint64_t addr)
 {
 	unsigned c = p->h.count, i = 0;
 
@@ -270,6 +348,31 @@ static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
 	i += (i + 2 < c && p->min[i + 2] <= addr) * 2;
 	i += (i + 1 < c && p->min[i + 1] <= addr);
 	return i;
+}
+
+/* The slot of the last child of p whose lowest start is at or below addr
+ * (the first child if none), p's lowest start being base. */
+static inline unsigned inner_slot_from(const struct ms_inner *p,
+				       uint64_t base, uint64_t addr)
+{
+	if (p->h.wide)
+		return wide_slot(p, addr);
+	return key_rank(p->key, key_of(addr, base, p->h.shift));
+}
+
+/* The lowest start of child i of p, whose own is base: from the key line
+ * (the min[] of a wide node). */
+static inline uint64_t child_base(const struct ms_inner *p, uint64_t base,
+				  unsigned i)
+{
+	if (p->h.wide)
+		return p->min[i];
+	return base + ((uint64_t)key_before(p->key, i) << p->h.shift);
+}
+
+static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
+{
+	return inner_slot_from(p, p->min[0], addr);
 }
 
 /* The number of areas of l starting at or before addr. */

@@ -1,6 +1,7 @@
 /**
  * @file malloc.h
- * @brief The hosted default allocator of memory_set (malloc and free).
+ * @brief The hosted default allocator of memory_set (aligned_alloc and
+ * free).
  *
  * Not part of the freestanding core: its source lives in hosted/ and is
  * built into the hosted libraries only, so a kernel build never pulls it in.
@@ -14,7 +15,10 @@
 extern "C" {
 #endif
 
-/** @brief Allocator over malloc() and free(); its context is unused (NULL). */
+/**
+ * @brief Allocator over aligned_alloc() and free(), giving blocks aligned to
+ * a 64-byte cache line; its context is unused (NULL).
+ */
 extern const struct memory_set_allocator memory_set_malloc_allocator;
 
 #ifdef __cplusplus
