@@ -1,5 +1,6 @@
 /* The hosted default allocator: aligned_alloc and free. Not part of the
  * core. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include <memory_set/malloc.h>
@@ -7,24 +8,33 @@
 /*
  * Blocks start on a cache line, so each line of a node is one line of the
  * cache: the first line of an inner node holds its whole search index, and
- * a node of 9 lines touches 9, not 10. C11's aligned_alloc() wants a size
- * that is a multiple of the alignment.
+ * a node of 9 lines touches 9, not 10. A block is cut from one MS_LINE
+ * bytes longer, the distance to its start kept in the byte before the
+ * block (1 to MS_LINE): aligned_alloc() costs several times a malloc() in
+ * glibc, and a small set allocates a node for nearly every split.
  */
 #define MS_LINE 64u
 
 static void *ms_malloc(void *ctx, size_t size)
 {
+	unsigned char *raw, *p;
+
 	(void)ctx;
-	if (size > SIZE_MAX - (MS_LINE - 1))
+	if (size > SIZE_MAX - MS_LINE || !(raw = malloc(size + MS_LINE)))
 		return NULL;
-	return aligned_alloc(MS_LINE, (size + MS_LINE - 1) & ~(size_t)(MS_LINE - 1));
+	p = (unsigned char *)(((uintptr_t)raw + MS_LINE) & ~(uintptr_t)(MS_LINE - 1));
+	p[-1] = (unsigned char)(p - raw);
+	return p;
 }
 
 static void ms_free(void *ctx, void *ptr, size_t size)
 {
+	unsigned char *p = ptr;
+
 	(void)ctx;
 	(void)size;
-	free(ptr);
+	if (p)
+		free(p - p[-1]);
 }
 
 const struct memory_set_allocator memory_set_malloc_allocator = {

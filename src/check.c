@@ -16,16 +16,16 @@ struct ms_walk {
 };
 
 /*
- * The key line of an inner node against its min[] (tree.h): each key
- * exact, the shift the largest that keeps them so (a smaller one would
- * still find the right child, but the span would fit less often), wide
- * only when the span does not fit at that shift, sentinels in every other
- * slot.
+ * The key line of an inner node against its min[] (tree.h): each key exact
+ * at the node's shift (not always the largest exact one: a change of one
+ * child's start keeps the shift when the key stays exact), wide exactly
+ * when the span does not fit even at the largest exact shift, sentinels in
+ * every other slot.
  */
 static const char *check_keys(const struct ms_inner *p)
 {
-	unsigned c = p->h.count, i, s = p->h.shift;
-	uint64_t base = p->min[0], bits = 0;
+	unsigned c = p->h.count, i, s = p->h.shift, top = 0;
+	uint64_t base = p->min[0], bits = 0, span;
 
 	for (i = 1; i < c; i++) {
 		if (p->min[i] <= p->min[i - 1])
@@ -34,13 +34,16 @@ static const char *check_keys(const struct ms_inner *p)
 	}
 	if (s > 63 || p->h.wide > 1)
 		return "key line header out of range";
-	if (bits ? (bits >> s) << s != bits || ((bits >> s) & 1) == 0 : s != 0)
-		return "key shift not the largest exact one";
-	if (p->h.wide != (c > 1 && (p->min[c - 1] - base) >> s >= UINT32_MAX))
+	if ((bits >> s) << s != bits)
+		return "key shift not exact";
+	while (bits && !((bits >> top) & 1))
+		top++;
+	span = c > 1 ? (p->min[c - 1] - base) >> top : 0;
+	if (p->h.wide != (span >= UINT32_MAX))
 		return "node wide or narrow against its span";
 	for (i = 0; i < MS_INNER_MAX; i++) {
-		uint32_t want = i + 1 < c && !p->h.wide ?
-			(uint32_t)((p->min[i + 1] - base) >> s) : UINT32_MAX;
+		uint32_t want = i < c && !p->h.wide ?
+			(uint32_t)((p->min[i] - base) >> s) : UINT32_MAX;
 
 		if (p->key[i] != want)
 			return "key line differs from min[]";

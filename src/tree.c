@@ -52,10 +52,14 @@ void memory_set_tree_node_sum(const struct ms_node *n, struct ms_sum *s)
 	s->gap = gap;
 }
 
-/* The number of trailing zero bits of x, not 0 (no call to a runtime
- * helper, which a 32-bit kernel may not link). */
-static unsigned low_zeros(uint64_t x)
+/* The number of trailing zero bits of x, not 0: an instruction where the
+ * target has one, else no call to a runtime helper, which a 32-bit kernel
+ * may not link. */
+static inline unsigned low_zeros(uint64_t x)
 {
+#if defined(__x86_64__) || defined(__aarch64__)
+	return (unsigned)__builtin_ctzll(x);
+#else
 	unsigned n = 0, b;
 
 	for (b = 32; b > 0; b /= 2) {
@@ -65,6 +69,7 @@ static unsigned low_zeros(uint64_t x)
 		}
 	}
 	return n;
+#endif
 }
 
 /*
@@ -76,33 +81,68 @@ static unsigned low_zeros(uint64_t x)
 void memory_set_tree_encode(struct ms_inner *p)
 {
 	unsigned c = p->h.count, i, shift = 0;
-	uint64_t base = p->min[0], bits = 0, span = 0;
-	bool wide;
+	uint64_t base = p->min[0], bits = 0;
+	bool wide = false;
 
 	for (i = 1; i < c; i++)
 		bits |= p->min[i] - base;
 	if (bits) {
 		shift = low_zeros(bits);
-		span = (p->min[c - 1] - base) >> shift;
+		wide = (p->min[c - 1] - base) >> shift >= UINT32_MAX;
 	}
-	wide = span >= UINT32_MAX;
 	MS_STORE(&p->h.shift, (uint8_t)shift);
 	MS_STORE(&p->h.wide, (uint8_t)wide);
-	for (i = 0; i < MS_INNER_MAX; i++)
-		MS_STORE(&p->key[i], i + 1 < c && !wide ?
-			 (uint32_t)((p->min[i + 1] - base) >> shift) :
-			 UINT32_MAX);
+	if (wide)
+		c = 0;
+	for (i = 0; i < c; i++)
+		MS_STORE(&p->key[i], (uint32_t)((p->min[i] - base) >> shift));
+	for (; i < MS_INNER_MAX; i++)
+		MS_STORE(&p->key[i], UINT32_MAX);
+}
+
+/*
+ * Child i of p, below its count, starts at lo now: the keys follow without
+ * a new encoding when they stay exact at p's shift and fit (p not wide).
+ * The shift may then be below the largest exact one, which only the next
+ * encoding restores: any exact shift finds the same children, and a node
+ * keeps the wide form only when the largest one needs it.
+ */
+static bool key_moved(struct ms_inner *p, unsigned i, uint64_t lo)
+{
+	unsigned c = p->h.count, shift = p->h.shift, j;
+	uint64_t o, k;
+
+	if (i >= c || p->h.wide)
+		return false;
+	if (i > 0) {
+		o = lo - p->min[0];
+		k = o >> shift;
+		if (k << shift != o || k >= UINT32_MAX)
+			return false;
+		MS_STORE(&p->key[i], (uint32_t)k);
+		return true;
+	}
+	/* A new lowest start below the old one: every other key grows by
+	 * the distance (min[0] is still the old one here). */
+	o = p->min[0] - lo;
+	k = o >> shift;
+	if (lo > p->min[0] || k << shift != o ||
+	    k + p->key[c - 1] >= UINT32_MAX)
+		return false;
+	for (j = 1; j < c; j++)
+		MS_STORE(&p->key[j], (uint32_t)(p->key[j] + k));
+	return true;
 }
 
 static inline void put_sum(struct ms_inner *p, unsigned i,
 			   const struct ms_sum *s)
 {
-	bool moved = p->min[i] != s->min;
+	bool moved = p->min[i] != s->min, kept = !moved || key_moved(p, i, s->min);
 
 	st64(&p->min[i], s->min);
 	st64(&p->last[i], s->last);
 	st64(&p->gap[i], s->gap);
-	if (moved)
+	if (!kept)
 		memory_set_tree_encode(p);
 }
 
@@ -337,18 +377,18 @@ struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
 				       uint64_t addr, unsigned *pos)
 {
 	const struct ms_node *n = set->root;
-	unsigned depth = 0, i;
-	/* Each node's lowest start comes from the key its parent matched:
-	 * only the root's is read from its min[]. */
+	unsigned depth = 0, kd = key_depth(set);
+	/* Each node's lowest start comes from its parent's search (the key
+	 * or the min[] it matched), the root's from its min[]. An address
+	 * below the root's takes the first child all the way down, as the
+	 * root's minimum does. */
 	uint64_t base = n->leaf ? 0 : ((const struct ms_inner *)n)->min[0];
+	uint64_t at = addr > base ? addr : base;
 
 	for (; !n->leaf; depth++) {
 		const struct ms_inner *p = (const struct ms_inner *)n;
 
-		memory_set_tree_prefetch_children(p);
-		i = inner_slot_from(p, base, addr);
-		base = child_base(p, base, i);
-		n = p->child[i];
+		n = p->child[inner_step(p, &base, at, depth >= kd)];
 	}
 	if (depth >= MS_PREFETCH_DEPTH)
 		memory_set_tree_prefetch_leaf(n);
@@ -364,6 +404,8 @@ static void reseat(const struct memory_set *set, struct ms_cursor *c,
 		   unsigned d, uint64_t addr)
 {
 	struct ms_node *n = d == 0 ? set->root : &c->path[d]->h;
+	unsigned kd = key_depth(set);
+	uint64_t base, at;
 
 	if (!n) {
 		c->leaf = NULL;
@@ -371,10 +413,14 @@ static void reseat(const struct memory_set *set, struct ms_cursor *c,
 		c->depth = 0;
 		return;
 	}
+	/* As memory_set_tree_locate(): one min[] read, then the keys. */
+	base = n->leaf ? 0 : as_inner(n)->min[0];
+	at = addr > base ? addr : base;
 	for (; !n->leaf; d++) {
 		struct ms_inner *p = as_inner(n);
-		unsigned s = inner_slot(p, addr);
+		unsigned s;
 
+		s = inner_step(p, &base, at, d >= kd);
 		c->path[d] = p;
 		c->slot[d] = (unsigned char)s;
 		n = p->child[s];

@@ -56,16 +56,16 @@ struct ms_leaf {
 
 /*
  * An inner node's first line is its search index: the header and key[i] =
- * (min[i + 1] - min[0]) >> shift for every child but the first, with the
- * largest shift that keeps every key exact, and UINT32_MAX in unused slots
- * (a real key is always below it). A descent reads that line only, then
- * the child pointer, which follows it; it knows min[0] already (the key
- * it matched in the parent). A node whose keys do not fit in 32 bits at
- * any exact shift (near the root of a set spread over the address space)
- * is wide: its key[] holds only sentinels and it is searched over min[].
+ * (min[i] - min[0]) >> shift for each child (key[0] = 0), with the largest
+ * shift that keeps every key exact, and UINT32_MAX in unused slots (a real
+ * key is always below it). A descent reads that line only, then the child
+ * pointer, which follows it; it knows min[0] already, from the key it
+ * matched in the parent. A node whose keys do not fit in 32 bits at any
+ * exact shift (near the root of a set spread over the address space) is
+ * wide: its key[] holds only sentinels and it is searched over min[].
  * min[] is the truth the tree's changes maintain; the key line is derived
- * from it by memory_set_tree_encode() after each change of a node's min[]
- * or count (set_count() and put_sum() call it).
+ * from it after each change of a node's min[] or count (set_count() and
+ * put_sum() see to it).
  */
 struct ms_inner {
 	struct ms_node h;
@@ -306,40 +306,33 @@ static inline struct memory_area *cur_area(const struct ms_cursor *c)
 _Static_assert(MS_INNER_MAX == 15, "inner search bisects 15 keys");
 _Static_assert(MS_LEAF_MAX == 14, "leaf search bisects 14 slots");
 
-/* The key of addr in a node of lowest start base and unit 2^shift: keys
- * at or below it are those of children starting at or below addr. Below
- * base it is 0 (below every key); past the keys' reach, UINT32_MAX - 1
- * (above every key, below the sentinels). */
+/* The key of addr, at or above base, in a node of lowest start base and
+ * unit 2^shift: keys at or below it are those of children starting at or
+ * below addr. Past the keys' reach it is UINT32_MAX - 1 (above every key,
+ * below the sentinels). */
 static inline uint32_t key_of(uint64_t addr, uint64_t base, unsigned shift)
 {
-	uint64_t k = addr < base ? 0 : (addr - base) >> shift;
+	uint64_t k = (addr - base) >> shift;
 
 	return k < UINT32_MAX ? (uint32_t)k : UINT32_MAX - 1;
 }
 
-/* The number of keys at or below q: the slot of the child to take. */
+/* The number of keys at or below q, at least 1 (key[0] is 0): one more
+ * than the slot of the child to take. */
 static inline unsigned key_rank(const uint32_t *key, uint32_t q)
 {
 	unsigned i = 0;
 
-	i += (key[7] <= q) * 8;
-	i += (key[i + 3] <= q) * 4;
-	i += (key[i + 1] <= q) * 2;
-	i += key[i] <= q;
+	i += (MS_LOAD(&key[7]) <= q) * 8;
+	i += (MS_LOAD(&key[i + 3]) <= q) * 4;
+	i += (MS_LOAD(&key[i + 1]) <= q) * 2;
+	i += MS_LOAD(&key[i]) <= q;
 	return i;
 }
 
-/* The key of child i (the first child's: 0), without a branch: which
- * child a lookup takes is anybody's guess. */
-static inline uint32_t key_before(const uint32_t *key, unsigned i)
-{
-	unsigned some = i != 0;
-
-	return MS_LOAD(&key[i - some]) & -(uint32_t)some;
-}
-
-/* inner_slot() of a wide node: over min[], below the count. */
-static inline unsigned wide_slot(const struct ms_inner *p, uint64_t addr)
+/* The last child of p whose lowest start is at or below addr (the first
+ * child if none): over min[], below the count. */
+static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
 {
 	unsigned c = p->h.count, i = 0;
 
@@ -350,29 +343,46 @@ static inline unsigned wide_slot(const struct ms_inner *p, uint64_t addr)
 	return i;
 }
 
-/* The slot of the last child of p whose lowest start is at or below addr
- * (the first child if none), p's lowest start being base. */
-static inline unsigned inner_slot_from(const struct ms_inner *p,
-				       uint64_t base, uint64_t addr)
+/*
+ * Descents search the key lines of the lowest MS_KEY_LEVELS inner levels
+ * of a tree, and min[] above them (and in the root always): the upper
+ * levels, a few hundred nodes at most, stay in the caches, where the
+ * 64-bit search costs fewer instructions, and small sets, whose root is
+ * their only inner node, search as fast as before; the key line saves a
+ * wait on memory where nodes are many.
+ */
+#ifndef MS_KEY_LEVELS
+#define MS_KEY_LEVELS 2
+#endif
+
+/* The depth from which a descent of set searches key lines. */
+static inline unsigned key_depth(const struct memory_set *set)
 {
-	if (p->h.wide)
-		return wide_slot(p, addr);
-	return key_rank(p->key, key_of(addr, base, p->h.shift));
+	return set->height > MS_KEY_LEVELS + 2 ? set->height - MS_KEY_LEVELS - 1
+					       : 1;
 }
 
-/* The lowest start of child i of p, whose own is base: from the key line
- * (the min[] of a wide node). */
-static inline uint64_t child_base(const struct ms_inner *p, uint64_t base,
-				  unsigned i)
+/*
+ * The slot of the last child of p whose lowest start is at or below addr,
+ * and in *base that child's lowest start: over p's key line if keyed (base
+ * p's own lowest start, at or below addr) and p is not wide, else over
+ * min[].
+ */
+static inline unsigned inner_step(const struct ms_inner *p, uint64_t *base,
+				  uint64_t addr, bool keyed)
 {
-	if (p->h.wide)
-		return p->min[i];
-	return base + ((uint64_t)key_before(p->key, i) << p->h.shift);
-}
+	unsigned i, shift;
 
-static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
-{
-	return inner_slot_from(p, p->min[0], addr);
+	if (!keyed || p->h.wide) {
+		i = inner_slot(p, addr);
+		*base = p->min[i];
+		return i;
+	}
+	memory_set_tree_prefetch_children(p);
+	shift = p->h.shift;
+	i = key_rank(p->key, key_of(addr, *base, shift)) - 1;
+	*base += (uint64_t)p->key[i] << shift;
+	return i;
 }
 
 /* The number of areas of l starting at or before addr. */

@@ -92,7 +92,8 @@ static unsigned least_shift(const struct ms_node *n)
 /*
  * Areas 64 KiB apart under a granule of 32 KiB; then, the granule set to 1
  * on the full set, one-byte areas at odd addresses among them, which make
- * shifts 0; then those taken away again, which make them large again.
+ * shifts 0; then those taken away again (a node keeps a smaller shift
+ * than it could until its next full encoding: any exact one will do).
  */
 static void test_granule_shifts(void **state)
 {
@@ -132,7 +133,6 @@ static void test_granule_shifts(void **state)
 	}
 	unmap1(&e, BASE + N * STEP + 5, 1);
 	check_lookups(&e);
-	assert_true(least_shift(e.set.root) >= 16);
 	check_env(&e);
 	env_fini(&e);
 }
