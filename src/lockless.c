@@ -96,7 +96,7 @@ static int peek(const struct memory_set *set, uint64_t addr,
 			base = ld64(&p->min[0]);
 			at = addr > base ? addr : base;
 		}
-		if (depth == 0 || MS_LOAD(&p->h.wide)) {
+		if (depth == 0 || MS_LOAD(&p->h.form) != MS_FORM_KEYS) {
 			i = 0;
 			i += (8 < count && ld64(&p->min[i + 8]) <= at) * 8;
 			i += (i + 4 < count && ld64(&p->min[i + 4]) <= at) * 4;

@@ -84,6 +84,8 @@ void memory_set_tree_encode(struct ms_inner *p)
 	uint64_t base = p->min[0], bits = 0;
 	bool wide = false;
 
+	if (p->h.form == MS_FORM_ROOT)
+		return;
 	for (i = 1; i < c; i++)
 		bits |= p->min[i] - base;
 	if (bits) {
@@ -91,7 +93,7 @@ void memory_set_tree_encode(struct ms_inner *p)
 		wide = (p->min[c - 1] - base) >> shift >= UINT32_MAX;
 	}
 	MS_STORE(&p->h.shift, (uint8_t)shift);
-	MS_STORE(&p->h.wide, (uint8_t)wide);
+	MS_STORE(&p->h.form, (uint8_t)(wide ? MS_FORM_WIDE : MS_FORM_KEYS));
 	if (wide)
 		c = 0;
 	for (i = 0; i < c; i++)
@@ -112,7 +114,7 @@ static bool key_moved(struct ms_inner *p, unsigned i, uint64_t lo)
 	unsigned c = p->h.count, shift = p->h.shift, j;
 	uint64_t o, k;
 
-	if (i >= c || p->h.wide)
+	if (i >= c || p->h.form != MS_FORM_KEYS)
 		return false;
 	if (i > 0) {
 		o = lo - p->min[0];
@@ -299,8 +301,10 @@ static inline struct ms_node *take_node(struct memory_set *set, bool leaf)
 		set->nspare--;
 	}
 	set->nodes++;
-	/* The kind first: set_count() encodes an inner node's key line. */
+	/* The kind and form first: set_count() encodes an inner node's key
+	 * line (a node that was a root kept none). */
 	MS_STORE(&n->leaf, (uint8_t)leaf);
+	MS_STORE(&n->form, (uint8_t)MS_FORM_KEYS);
 	set_count(n, 0);
 	return n;
 }
@@ -377,18 +381,24 @@ struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
 				       uint64_t addr, unsigned *pos)
 {
 	const struct ms_node *n = set->root;
-	unsigned depth = 0, kd = key_depth(set);
-	/* Each node's lowest start comes from its parent's search (the key
-	 * or the min[] it matched), the root's from its min[]. An address
-	 * below the root's takes the first child all the way down, as the
-	 * root's minimum does. */
-	uint64_t base = n->leaf ? 0 : ((const struct ms_inner *)n)->min[0];
-	uint64_t at = addr > base ? addr : base;
+	unsigned depth = 0, kd = key_depth(set), i;
+	uint64_t base = 0, at;
 
+	for (; !n->leaf && depth < kd; depth++) {
+		const struct ms_inner *p = (const struct ms_inner *)n;
+
+		i = inner_slot(p, addr);
+		base = p->min[i];
+		n = p->child[i];
+	}
+	/* Each node's lowest start comes from its parent's search. An
+	 * address below it takes the first child all the way down, as that
+	 * minimum does. */
+	at = addr > base ? addr : base;
 	for (; !n->leaf; depth++) {
 		const struct ms_inner *p = (const struct ms_inner *)n;
 
-		n = p->child[inner_step(p, &base, at, depth >= kd)];
+		n = p->child[inner_step(p, &base, at)];
 	}
 	if (depth >= MS_PREFETCH_DEPTH)
 		memory_set_tree_prefetch_leaf(n);
@@ -413,14 +423,23 @@ static void reseat(const struct memory_set *set, struct ms_cursor *c,
 		c->depth = 0;
 		return;
 	}
-	/* As memory_set_tree_locate(): one min[] read, then the keys. */
+	/* As memory_set_tree_locate(); a start below the key levels reads
+	 * the node's lowest start from its min[]. */
 	base = n->leaf ? 0 : as_inner(n)->min[0];
+	for (; !n->leaf && d < kd; d++) {
+		struct ms_inner *p = as_inner(n);
+		unsigned s = inner_slot(p, addr);
+
+		base = p->min[s];
+		c->path[d] = p;
+		c->slot[d] = (unsigned char)s;
+		n = p->child[s];
+	}
 	at = addr > base ? addr : base;
 	for (; !n->leaf; d++) {
 		struct ms_inner *p = as_inner(n);
-		unsigned s;
+		unsigned s = inner_step(p, &base, at);
 
-		s = inner_step(p, &base, at, d >= kd);
 		c->path[d] = p;
 		c->slot[d] = (unsigned char)s;
 		n = p->child[s];
@@ -681,6 +700,11 @@ static unsigned insert_child(struct memory_set *set, struct ms_cursor *c,
 	unsigned i, keep;
 
 	if (d == 0) {
+		/* The old root becomes a child: its key line is due. */
+		if (!left->leaf) {
+			MS_STORE(&left->form, (uint8_t)MS_FORM_KEYS);
+			memory_set_tree_encode(as_inner(left));
+		}
 		p = as_inner(take_node(set, false));
 		MS_STORE(&p->child[0], left);
 		MS_STORE(&p->child[1], right);

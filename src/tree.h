@@ -46,8 +46,14 @@ struct ms_node {
 	uint8_t count; /* areas in a leaf, children in an inner node */
 	uint8_t leaf;
 	uint8_t shift; /* inner: the unit of key[] is 2^shift bytes */
-	uint8_t wide;  /* inner: key[] unused, the span needs min[] */
+	uint8_t form;  /* inner: MS_FORM_* */
 };
+
+/* What an inner node's key line holds: keys; sentinels only, as the span
+ * needs min[] (wide); nothing kept (the root, always searched over min[]). */
+#define MS_FORM_KEYS 0
+#define MS_FORM_WIDE 1
+#define MS_FORM_ROOT 2
 
 struct ms_leaf {
 	struct ms_node h;
@@ -65,7 +71,9 @@ struct ms_leaf {
  * wide: its key[] holds only sentinels and it is searched over min[].
  * min[] is the truth the tree's changes maintain; the key line is derived
  * from it after each change of a node's min[] or count (set_count() and
- * put_sum() see to it).
+ * put_sum() see to it), in every inner node but the root, which descents
+ * search over min[] (a small set's only inner node: its changes keep no
+ * key line up to date).
  */
 struct ms_inner {
 	struct ms_node h;
@@ -174,8 +182,11 @@ static inline void set_count(struct ms_node *n, unsigned count)
 		memory_set_tree_encode((struct ms_inner *)(void *)n);
 }
 
+/* Make root the root; an inner root keeps no key line. */
 static inline void set_root(struct memory_set *set, struct ms_node *root)
 {
+	if (root && !root->leaf)
+		MS_STORE(&root->form, (uint8_t)MS_FORM_ROOT);
 	MS_STORE(&set->root, (void *)root);
 }
 
@@ -364,16 +375,15 @@ static inline unsigned key_depth(const struct memory_set *set)
 
 /*
  * The slot of the last child of p whose lowest start is at or below addr,
- * and in *base that child's lowest start: over p's key line if keyed (base
- * p's own lowest start, at or below addr) and p is not wide, else over
- * min[].
+ * and in *base that child's lowest start: over p's key line (base p's own
+ * lowest start, at or below addr), over min[] if p has none.
  */
 static inline unsigned inner_step(const struct ms_inner *p, uint64_t *base,
-				  uint64_t addr, bool keyed)
+				  uint64_t addr)
 {
 	unsigned i, shift;
 
-	if (!keyed || p->h.wide) {
+	if (p->h.form != MS_FORM_KEYS) {
 		i = inner_slot(p, addr);
 		*base = p->min[i];
 		return i;

@@ -9,6 +9,7 @@
  * search the key lines, find every area and nothing between them.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "mock.h"
 #include "tree.h"
@@ -61,7 +62,7 @@ static bool any_wide(const struct ms_node *n)
 
 	if (n->leaf)
 		return false;
-	if (p->h.wide)
+	if (p->h.form == MS_FORM_WIDE)
 		return true;
 	for (i = 0; i < n->count; i++)
 		if (any_wide(p->child[i]))
@@ -69,17 +70,18 @@ static bool any_wide(const struct ms_node *n)
 	return false;
 }
 
-/* The smallest shift of the tree's inner nodes. */
-static unsigned least_shift(const struct ms_node *n)
+/* The smallest shift of the inner nodes of the subtree (but the root's,
+ * which keeps no key line). */
+static unsigned least_shift(const struct ms_node *n, bool root)
 {
 	const struct ms_inner *p = (const struct ms_inner *)n;
 	unsigned i, s, least;
 
 	if (n->leaf)
 		return 64;
-	least = p->h.shift;
+	least = root ? 64 : p->h.shift;
 	for (i = 0; i < n->count; i++) {
-		s = least_shift(p->child[i]);
+		s = least_shift(p->child[i], false);
 		least = s < least ? s : least;
 	}
 	return least;
@@ -106,7 +108,7 @@ static void test_granule_shifts(void **state)
 	for (i = 0; i < N; i++)
 		map1(&e, BASE + i * STEP, STEP / 2);
 	check_lookups(&e);
-	assert_true(least_shift(e.set.root) >= 16);
+	assert_true(least_shift(e.set.root, true) >= 16);
 
 	assert_int_equal(memory_set_set_granule(&e.set, 1), MAPPING_OK);
 	for (i = 0; i < N; i += 3) {
@@ -121,7 +123,7 @@ static void test_granule_shifts(void **state)
 	 * one after the last moves no minimum. */
 	map1(&e, BASE - 3, 1);
 	check_lookups(&e);
-	assert_int_equal(least_shift(e.set.root), 0);
+	assert_int_equal(least_shift(e.set.root, true), 0);
 	map1(&e, BASE + N * STEP + 5, 1);
 	check_lookups(&e);
 	unmap1(&e, BASE - 3, 1);
@@ -175,37 +177,37 @@ static void test_wide_and_back(void **state)
 }
 
 /*
- * A root over two leaves, the second starting d bytes after the first: one
- * key, d >> ctz(d). It fits while that is below UINT32_MAX, the sentinel of
- * unused slots; at UINT32_MAX itself the root must be wide.
+ * A node of two children, the second starting d bytes after the first: one
+ * key, d >> ctz(d), which fits while it is below UINT32_MAX, the sentinel
+ * of unused slots; at UINT32_MAX itself the node must be wide. Encoded and
+ * searched directly, with the children's starts at the edge.
  */
 static void span_edge(uint64_t d, bool wide)
 {
-	struct env e;
-	const struct ms_node *root;
-	unsigned i;
+	struct ms_inner p;
+	uint64_t base, probe[] = { BASE, BASE + 1, BASE + d - 1, BASE + d,
+				   BASE + d + 1, TOP };
+	unsigned i, want;
 
-	env_init(&e, 1, false);
-	/* 15 areas: a leaf of 14 splits 7 + 8, the second from area 7. */
-	for (i = 0; i < 7; i++)
-		map1(&e, BASE + 2 * i, 1);
-	for (i = 0; i < 8; i++)
-		map1(&e, BASE + d + 2 * i, 1);
-	root = e.set.root;
-	assert_int_equal(e.set.height, 2);
-	assert_int_equal(root->count, 2);
-	assert_int_equal(((const struct ms_inner *)root)->min[1], BASE + d);
-	assert_int_equal(root->wide, wide);
-	check_lookups(&e);
-	/* Addresses past the keys' reach and just below the second leaf. */
-	assert_int_equal(memory_set_find(&e.set, BASE + d + 14)->start,
-			 BASE + d + 14);
-	assert_null(memory_set_find(&e.set, BASE + d + 15));
-	assert_null(memory_set_find(&e.set, TOP));
-	assert_null(memory_set_find(&e.set, BASE + d - 1));
-	assert_null(memory_set_find(&e.set, BASE - 1));
-	assert_int_equal(memory_set_find(&e.set, BASE + 12)->start, BASE + 12);
-	env_fini(&e);
+	memset(&p, 0xa5, sizeof(p));
+	p.h.leaf = 0;
+	p.h.form = MS_FORM_KEYS;
+	p.h.count = 2;
+	p.min[0] = BASE;
+	p.min[1] = BASE + d;
+	memory_set_tree_encode(&p);
+	assert_int_equal(p.h.form, wide ? MS_FORM_WIDE : MS_FORM_KEYS);
+	for (i = 0; i < MS_INNER_MAX; i++)
+		assert_int_equal(p.key[i], wide || i > 1 ? UINT32_MAX :
+				 i == 1 ? d >> p.h.shift : 0);
+	if (!wide)
+		assert_int_equal(d >> p.h.shift << p.h.shift, d);
+	for (i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+		want = probe[i] >= BASE + d;
+		base = BASE;
+		assert_int_equal(inner_step(&p, &base, probe[i]), want);
+		assert_int_equal(base, p.min[want]);
+	}
 }
 
 static void test_span_edges(void **state)
@@ -218,6 +220,7 @@ static void test_span_edges(void **state)
 	span_edge(0x1fffffffeull, true);  /* shift 1, UINT32_MAX */
 	span_edge(0x3fffffff4ull, false); /* shift 2 */
 	span_edge(0x100000000ull, false); /* shift 32: key 1 */
+	span_edge(1ull << 63, false);     /* shift 63: key 1 */
 }
 
 int main(void)
