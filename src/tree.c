@@ -139,7 +139,8 @@ static bool key_moved(struct ms_inner *p, unsigned i, uint64_t lo)
 static inline void put_sum(struct ms_inner *p, unsigned i,
 			   const struct ms_sum *s)
 {
-	bool moved = p->min[i] != s->min, kept = !moved || key_moved(p, i, s->min);
+	bool moved = p->min[i] != s->min;
+	bool kept = !moved || p->h.form == MS_FORM_ROOT || key_moved(p, i, s->min);
 
 	st64(&p->min[i], s->min);
 	st64(&p->last[i], s->last);
@@ -381,24 +382,25 @@ struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
 				       uint64_t addr, unsigned *pos)
 {
 	const struct ms_node *n = set->root;
-	unsigned depth = 0, kd = key_depth(set), i;
-	uint64_t base = 0, at;
+	const struct ms_inner *p = NULL;
+	unsigned depth = 0, kd = key_depth(set), i = 0;
+	uint64_t base, at;
 
 	for (; !n->leaf && depth < kd; depth++) {
-		const struct ms_inner *p = (const struct ms_inner *)n;
-
+		p = (const struct ms_inner *)n;
 		i = inner_slot(p, addr);
-		base = p->min[i];
 		n = p->child[i];
 	}
-	/* Each node's lowest start comes from its parent's search. An
-	 * address below it takes the first child all the way down, as that
-	 * minimum does. */
-	at = addr > base ? addr : base;
-	for (; !n->leaf; depth++) {
-		const struct ms_inner *p = (const struct ms_inner *)n;
-
-		n = p->child[inner_step(p, &base, at)];
+	if (!n->leaf) {
+		/* Each node's lowest start comes from its parent's search. An
+		 * address below it takes the first child all the way down,
+		 * as that minimum does. */
+		base = p->min[i];
+		at = addr > base ? addr : base;
+		for (; !n->leaf; depth++) {
+			p = (const struct ms_inner *)n;
+			n = p->child[inner_step(p, &base, at)];
+		}
 	}
 	if (depth >= MS_PREFETCH_DEPTH)
 		memory_set_tree_prefetch_leaf(n);
@@ -423,19 +425,19 @@ static void reseat(const struct memory_set *set, struct ms_cursor *c,
 		c->depth = 0;
 		return;
 	}
-	/* As memory_set_tree_locate(); a start below the key levels reads
-	 * the node's lowest start from its min[]. */
-	base = n->leaf ? 0 : as_inner(n)->min[0];
+	/* As memory_set_tree_locate(). */
 	for (; !n->leaf && d < kd; d++) {
 		struct ms_inner *p = as_inner(n);
 		unsigned s = inner_slot(p, addr);
 
-		base = p->min[s];
 		c->path[d] = p;
 		c->slot[d] = (unsigned char)s;
 		n = p->child[s];
 	}
-	at = addr > base ? addr : base;
+	if (!n->leaf) {
+		base = c->path[d - 1]->min[c->slot[d - 1]];
+		at = addr > base ? addr : base;
+	}
 	for (; !n->leaf; d++) {
 		struct ms_inner *p = as_inner(n);
 		unsigned s = inner_step(p, &base, at);

@@ -62,9 +62,11 @@ struct ms_leaf {
 
 /*
  * An inner node's first line is its search index: the header and key[i] =
- * (min[i] - min[0]) >> shift for each child (key[0] = 0), with the largest
- * shift that keeps every key exact, and UINT32_MAX in unused slots (a real
- * key is always below it). A descent reads that line only, then the child
+ * (min[i] - min[0]) >> shift for each child (key[0] = 0), with a shift
+ * that keeps every key exact (the largest one when the line is encoded
+ * whole, so the span fits as often as it can, whatever granule the areas
+ * were made with), and UINT32_MAX in unused slots (a real key is always
+ * below it). A descent reads that line only, then the child
  * pointer, which follows it; it knows min[0] already, from the key it
  * matched in the parent. A node whose keys do not fit in 32 bits at any
  * exact shift (near the root of a set spread over the address space) is
@@ -178,7 +180,7 @@ void memory_set_tree_encode(struct ms_inner *p);
 static inline void set_count(struct ms_node *n, unsigned count)
 {
 	MS_STORE(&n->count, (uint8_t)count);
-	if (!n->leaf)
+	if (!n->leaf && n->form != MS_FORM_ROOT)
 		memory_set_tree_encode((struct ms_inner *)(void *)n);
 }
 
