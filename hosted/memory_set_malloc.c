@@ -18,12 +18,14 @@
 static void *ms_malloc(void *ctx, size_t size)
 {
 	unsigned char *raw, *p;
+	unsigned off;
 
 	(void)ctx;
 	if (size > SIZE_MAX - MS_LINE || !(raw = malloc(size + MS_LINE)))
 		return NULL;
-	p = (unsigned char *)(((uintptr_t)raw + MS_LINE) & ~(uintptr_t)(MS_LINE - 1));
-	p[-1] = (unsigned char)(p - raw);
+	off = MS_LINE - (unsigned)((uintptr_t)raw & (MS_LINE - 1));
+	p = raw + off;
+	p[-1] = (unsigned char)off;
 	return p;
 }
 
