@@ -437,14 +437,14 @@ static void reseat(const struct memory_set *set, struct ms_cursor *c,
 	if (!n->leaf) {
 		base = c->path[d - 1]->min[c->slot[d - 1]];
 		at = addr > base ? addr : base;
-	}
-	for (; !n->leaf; d++) {
-		struct ms_inner *p = as_inner(n);
-		unsigned s = inner_step(p, &base, at);
+		for (; !n->leaf; d++) {
+			struct ms_inner *p = as_inner(n);
+			unsigned s = inner_step(p, &base, at);
 
-		c->path[d] = p;
-		c->slot[d] = (unsigned char)s;
-		n = p->child[s];
+			c->path[d] = p;
+			c->slot[d] = (unsigned char)s;
+			n = p->child[s];
+		}
 	}
 	if (d >= MS_PREFETCH_DEPTH)
 		memory_set_tree_prefetch_leaf(n);
