@@ -16,10 +16,52 @@ struct ms_walk {
 	unsigned leaf_depth;
 };
 
+/*
+ * The key line of an inner node against its min[] (tree.h): none in the
+ * root (and only there); elsewhere each key exact at the node's shift (not
+ * always the largest exact one: a change of one child's start keeps the
+ * shift when the key stays exact), wide exactly when the span does not fit
+ * even at the largest exact shift, sentinels in every other slot.
+ */
+static const char *check_keys(const struct ms_inner *p, bool root)
+{
+	unsigned c = p->h.count, i, s = p->h.shift, top = 0;
+	uint64_t base = p->min[0], bits = 0, span;
+	bool wide = p->h.form == MS_FORM_WIDE;
+
+	for (i = 1; i < c; i++) {
+		if (p->min[i] <= p->min[i - 1])
+			return "child minima out of order";
+		bits |= p->min[i] - base;
+	}
+	if (root != (p->h.form == MS_FORM_ROOT))
+		return "key line kept in the root or missing below it";
+	if (root)
+		return NULL;
+	if (s > 63 || p->h.form > MS_FORM_WIDE)
+		return "key line header out of range";
+	if ((bits >> s) << s != bits)
+		return "key shift not exact";
+	while (bits && !((bits >> top) & 1))
+		top++;
+	span = c > 1 ? (p->min[c - 1] - base) >> top : 0;
+	if (wide != (span >= UINT32_MAX))
+		return "node wide or narrow against its span";
+	for (i = 0; i < MS_INNER_MAX; i++) {
+		uint32_t want = i < c && !wide ?
+			(uint32_t)((p->min[i] - base) >> s) : UINT32_MAX;
+
+		if (p->key[i] != want)
+			return "key line differs from min[]";
+	}
+	return NULL;
+}
+
 static const char *check_node(struct ms_walk *w, const struct ms_node *n,
 			      const struct ms_inner *parent, unsigned depth)
 {
 	unsigned i, min, max;
+	const char *err;
 
 	if (depth > MS_MAX_HEIGHT)
 		return "tree deeper than any reachable height";
@@ -58,11 +100,13 @@ static const char *check_node(struct ms_walk *w, const struct ms_node *n,
 		}
 		return NULL;
 	}
+	err = check_keys((const struct ms_inner *)n, !parent);
+	if (err)
+		return err;
 	for (i = 0; i < n->count; i++) {
 		const struct ms_inner *p = (const struct ms_inner *)n;
 		struct ms_sum s;
-		const char *err = check_node(w, p->child[i], p, depth + 1);
-
+		err = check_node(w, p->child[i], p, depth + 1);
 		if (err)
 			return err;
 		memory_set_tree_node_sum(p->child[i], &s);

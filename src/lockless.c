@@ -51,6 +51,7 @@ static int peek(const struct memory_set *set, uint64_t addr,
 	const struct ms_node *n = MS_LOAD(&set->root);
 	const struct ms_inner *p;
 	unsigned depth, i;
+	uint64_t base = 0, at = addr; /* at: addr, raised to the root's min */
 
 	if (!n)
 		return 0;
@@ -87,11 +88,32 @@ static int peek(const struct memory_set *set, uint64_t addr,
 		p = (const struct ms_inner *)n;
 		if (count == 0 || count > MS_INNER_MAX)
 			return -1;
-		i = 0;
-		i += (8 < count && ld64(&p->min[i + 8]) <= addr) * 8;
-		i += (i + 4 < count && ld64(&p->min[i + 4]) <= addr) * 4;
-		i += (i + 2 < count && ld64(&p->min[i + 2]) <= addr) * 2;
-		i += (i + 1 < count && ld64(&p->min[i + 1]) <= addr);
+		/* The search of memory_set_tree_locate(), each word loaded
+		 * once, the shift kept below 64 and the slot below the count
+		 * whatever a torn node holds; key lines below the root (the
+		 * height, which the writer changes, is not read). */
+		if (depth == 0) {
+			base = ld64(&p->min[0]);
+			at = addr > base ? addr : base;
+		}
+		if (depth == 0 || MS_LOAD(&p->h.form) != MS_FORM_KEYS) {
+			i = 0;
+			i += (8 < count && ld64(&p->min[i + 8]) <= at) * 8;
+			i += (i + 4 < count && ld64(&p->min[i + 4]) <= at) * 4;
+			i += (i + 2 < count && ld64(&p->min[i + 2]) <= at) * 2;
+			i += (i + 1 < count && ld64(&p->min[i + 1]) <= at);
+			base = ld64(&p->min[i]);
+		} else {
+			unsigned shift = MS_LOAD(&p->h.shift) & 63u;
+
+			memory_set_tree_prefetch_children(p);
+			/* A torn line may hold no key at or below addr's:
+			 * the slot wraps and fails the count test. */
+			i = key_rank(p->key, key_of(at, base, shift)) - 1u;
+			if (i >= count)
+				return -1;
+			base += (uint64_t)MS_LOAD(&p->key[i]) << shift;
+		}
 		n = MS_LOAD(&p->child[i]);
 		if (!n)
 			return -1;

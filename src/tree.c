@@ -52,12 +52,101 @@ void memory_set_tree_node_sum(const struct ms_node *n, struct ms_sum *s)
 	s->gap = gap;
 }
 
+/* The number of trailing zero bits of x, not 0: an instruction where the
+ * target has one, else no call to a runtime helper, which a 32-bit kernel
+ * may not link. */
+static inline unsigned low_zeros(uint64_t x)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+	return (unsigned)__builtin_ctzll(x);
+#else
+	unsigned n = 0, b;
+
+	for (b = 32; b > 0; b /= 2) {
+		if (!(x & ((UINT64_C(1) << b) - 1))) {
+			x >>= b;
+			n += b;
+		}
+	}
+	return n;
+#endif
+}
+
+/*
+ * The key line of p (tree.h): the largest shift at which every child's
+ * lowest start is exact (the lowest set bit of their offsets from min[0]),
+ * so keys stay exact whatever the granule was when the areas were made;
+ * wide when the last offset does not fit below UINT32_MAX even so.
+ */
+void memory_set_tree_encode(struct ms_inner *p)
+{
+	unsigned c = p->h.count, i, shift = 0;
+	uint64_t base = p->min[0], bits = 0;
+	bool wide = false;
+
+	if (p->h.form == MS_FORM_ROOT)
+		return;
+	for (i = 1; i < c; i++)
+		bits |= p->min[i] - base;
+	if (bits) {
+		shift = low_zeros(bits);
+		wide = (p->min[c - 1] - base) >> shift >= UINT32_MAX;
+	}
+	MS_STORE(&p->h.shift, (uint8_t)shift);
+	MS_STORE(&p->h.form, (uint8_t)(wide ? MS_FORM_WIDE : MS_FORM_KEYS));
+	if (wide)
+		c = 0;
+	for (i = 0; i < c; i++)
+		MS_STORE(&p->key[i], (uint32_t)((p->min[i] - base) >> shift));
+	for (; i < MS_INNER_MAX; i++)
+		MS_STORE(&p->key[i], UINT32_MAX);
+}
+
+/*
+ * Child i of p, below its count, starts at lo now: the keys follow without
+ * a new encoding when they stay exact at p's shift and fit (p not wide).
+ * The shift may then be below the largest exact one, which only the next
+ * encoding restores: any exact shift finds the same children, and a node
+ * keeps the wide form only when the largest one needs it.
+ */
+static bool key_moved(struct ms_inner *p, unsigned i, uint64_t lo)
+{
+	unsigned c = p->h.count, shift = p->h.shift, j;
+	uint64_t o, k;
+
+	if (i >= c || p->h.form != MS_FORM_KEYS)
+		return false;
+	if (i > 0) {
+		o = lo - p->min[0];
+		k = o >> shift;
+		if (k << shift != o || k >= UINT32_MAX)
+			return false;
+		MS_STORE(&p->key[i], (uint32_t)k);
+		return true;
+	}
+	/* A new lowest start below the old one: every other key grows by
+	 * the distance (min[0] is still the old one here). */
+	o = p->min[0] - lo;
+	k = o >> shift;
+	if (lo > p->min[0] || k << shift != o ||
+	    k + p->key[c - 1] >= UINT32_MAX)
+		return false;
+	for (j = 1; j < c; j++)
+		MS_STORE(&p->key[j], (uint32_t)(p->key[j] + k));
+	return true;
+}
+
 static inline void put_sum(struct ms_inner *p, unsigned i,
 			   const struct ms_sum *s)
 {
+	bool moved = p->min[i] != s->min;
+	bool kept = !moved || p->h.form == MS_FORM_ROOT || key_moved(p, i, s->min);
+
 	st64(&p->min[i], s->min);
 	st64(&p->last[i], s->last);
 	st64(&p->gap[i], s->gap);
+	if (!kept)
+		memory_set_tree_encode(p);
 }
 
 static inline void set_slot(struct ms_inner *p, unsigned i)
@@ -213,8 +302,11 @@ static inline struct ms_node *take_node(struct memory_set *set, bool leaf)
 		set->nspare--;
 	}
 	set->nodes++;
+	/* The kind and form first: set_count() encodes an inner node's key
+	 * line (a node that was a root kept none). */
+	MS_STORE(&n->leaf, (uint8_t)leaf);
+	MS_STORE(&n->form, (uint8_t)MS_FORM_KEYS);
 	set_count(n, 0);
-	MS_STORE(&n->leaf, (uint16_t)leaf);
 	return n;
 }
 
@@ -344,11 +436,26 @@ struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
 				       uint64_t addr, unsigned *pos)
 {
 	const struct ms_node *n = set->root;
-	unsigned depth = 0;
+	const struct ms_inner *p = NULL;
+	unsigned depth = 0, kd = key_depth(set), i = 0;
+	uint64_t base, at;
 
-	for (; !n->leaf; depth++)
-		n = ((const struct ms_inner *)n)->child[inner_slot(
-			(const struct ms_inner *)n, addr)];
+	for (; !n->leaf && depth < kd; depth++) {
+		p = (const struct ms_inner *)n;
+		i = inner_slot(p, addr);
+		n = p->child[i];
+	}
+	if (!n->leaf) {
+		/* Each node's lowest start comes from its parent's search. An
+		 * address below it takes the first child all the way down,
+		 * as that minimum does. */
+		base = p->min[i];
+		at = addr > base ? addr : base;
+		for (; !n->leaf; depth++) {
+			p = (const struct ms_inner *)n;
+			n = p->child[inner_step(p, &base, at)];
+		}
+	}
 	if (depth >= MS_PREFETCH_DEPTH)
 		memory_set_tree_prefetch_leaf(n);
 	*pos = leaf_rank((const struct ms_leaf *)n, addr);
@@ -363,6 +470,8 @@ static void reseat(const struct memory_set *set, struct ms_cursor *c,
 		   unsigned d, uint64_t addr)
 {
 	struct ms_node *n = d == 0 ? set->root : &c->path[d]->h;
+	unsigned kd = key_depth(set);
+	uint64_t base, at;
 
 	if (!n) {
 		c->leaf = NULL;
@@ -370,13 +479,26 @@ static void reseat(const struct memory_set *set, struct ms_cursor *c,
 		c->depth = 0;
 		return;
 	}
-	for (; !n->leaf; d++) {
+	/* As memory_set_tree_locate(). */
+	for (; !n->leaf && d < kd; d++) {
 		struct ms_inner *p = as_inner(n);
 		unsigned s = inner_slot(p, addr);
 
 		c->path[d] = p;
 		c->slot[d] = (unsigned char)s;
 		n = p->child[s];
+	}
+	if (!n->leaf) {
+		base = c->path[d - 1]->min[c->slot[d - 1]];
+		at = addr > base ? addr : base;
+		for (; !n->leaf; d++) {
+			struct ms_inner *p = as_inner(n);
+			unsigned s = inner_step(p, &base, at);
+
+			c->path[d] = p;
+			c->slot[d] = (unsigned char)s;
+			n = p->child[s];
+		}
 	}
 	if (d >= MS_PREFETCH_DEPTH)
 		memory_set_tree_prefetch_leaf(n);
@@ -634,6 +756,11 @@ static unsigned insert_child(struct memory_set *set, struct ms_cursor *c,
 	unsigned i, keep;
 
 	if (d == 0) {
+		/* The old root becomes a child: its key line is due. */
+		if (!left->leaf) {
+			MS_STORE(&left->form, (uint8_t)MS_FORM_KEYS);
+			memory_set_tree_encode(as_inner(left));
+		}
 		p = as_inner(take_node(set, false));
 		MS_STORE(&p->child[0], left);
 		MS_STORE(&p->child[1], right);

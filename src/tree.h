@@ -16,14 +16,15 @@
 #define MEMORY_SET_TREE_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <memory_set/memory_set.h>
 
 #define MS_LEAF_MAX 14
-#define MS_INNER_MAX 16
+#define MS_INNER_MAX 15
 #define MS_INNER_MIN 8
-/* Far above any reachable height: 2 * 8^14 * 7 areas need a height of 16. */
+/* Far above any reachable height: 2 * 8^14 leaves need a height of 16. */
 #define MS_MAX_HEIGHT 24
 /*
  * At most this many spare nodes are kept between operations, so splits
@@ -41,21 +42,47 @@ _Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t),
 	       "the sequence count is read as an atomic");
 
 struct ms_node {
-	uint16_t count; /* areas in a leaf, children in an inner node */
-	uint16_t leaf;
+	uint8_t count; /* areas in a leaf, children in an inner node */
+	uint8_t leaf;
+	uint8_t shift; /* inner: the unit of key[] is 2^shift bytes */
+	uint8_t form;  /* inner: MS_FORM_* */
 };
+
+/* What an inner node's key line holds: keys; sentinels only, as the span
+ * needs min[] (wide); nothing kept (the root, always searched over min[]). */
+#define MS_FORM_KEYS 0
+#define MS_FORM_WIDE 1
+#define MS_FORM_ROOT 2
 
 struct ms_leaf {
 	struct ms_node h;
 	struct memory_area a[MS_LEAF_MAX];
 };
 
+/*
+ * An inner node's first line is its search index: the header and key[i] =
+ * (min[i] - min[0]) >> shift for each child (key[0] = 0), with a shift
+ * that keeps every key exact (the largest one when the line is encoded
+ * whole, so the span fits as often as it can, whatever granule the areas
+ * were made with), and UINT32_MAX in unused slots (a real key is always
+ * below it). A descent reads that line only, then the child
+ * pointer, which follows it; it knows min[0] already, from the key it
+ * matched in the parent. A node whose keys do not fit in 32 bits at any
+ * exact shift (near the root of a set spread over the address space) is
+ * wide: its key[] holds only sentinels and it is searched over min[].
+ * min[] is the truth the tree's changes maintain; the key line is derived
+ * from it after each change of a node's min[] or count (set_count() and
+ * put_sum() see to it), in every inner node but the root, which descents
+ * search over min[] (a small set's only inner node: its changes keep no
+ * key line up to date).
+ */
 struct ms_inner {
 	struct ms_node h;
+	uint32_t key[MS_INNER_MAX];
+	struct ms_node *child[MS_INNER_MAX];
 	uint64_t min[MS_INNER_MAX];  /* lowest start in the child */
 	uint64_t last[MS_INNER_MAX]; /* last address of the child's last area */
 	uint64_t gap[MS_INNER_MAX];  /* largest free gap inside the child */
-	struct ms_node *child[MS_INNER_MAX];
 };
 
 /*
@@ -67,6 +94,8 @@ struct ms_inner {
 #define MS_LINK_OFFSET (MEMORY_SET_NODE_SIZE - sizeof(void *))
 _Static_assert(sizeof(struct ms_leaf) <= MS_LINK_OFFSET, "leaf too big");
 _Static_assert(sizeof(struct ms_inner) <= MS_LINK_OFFSET, "inner too big");
+_Static_assert(offsetof(struct ms_inner, child) == 64,
+	       "an inner node's header and keys fill its first line");
 
 /*
  * A place in the tree: position `index` of `leaf` (index may equal the
@@ -143,13 +172,22 @@ static inline void st64(uint64_t *p, uint64_t v)
 }
 #endif
 
+/* Re-derive the key line of p from its min[] and count (tree.c). */
+void memory_set_tree_encode(struct ms_inner *p);
+
+/* Set a node's count; an inner node's key line follows it. */
 static inline void set_count(struct ms_node *n, unsigned count)
 {
-	MS_STORE(&n->count, (uint16_t)count);
+	MS_STORE(&n->count, (uint8_t)count);
+	if (!n->leaf && n->form != MS_FORM_ROOT)
+		memory_set_tree_encode((struct ms_inner *)(void *)n);
 }
 
+/* Make root the root; an inner root keeps no key line. */
 static inline void set_root(struct memory_set *set, struct ms_node *root)
 {
+	if (root && !root->leaf)
+		MS_STORE(&root->form, (uint8_t)MS_FORM_ROOT);
 	MS_STORE(&set->root, (void *)root);
 }
 
@@ -223,6 +261,26 @@ static inline void memory_set_tree_prefetch_leaf(const void *n)
 		__builtin_prefetch((const void *)p);
 }
 
+/*
+ * A descent asks for the lines of an inner node's child pointers as it
+ * enters the node, beside its key line: which child it takes is known only
+ * once the keys are compared, and the line holding it would otherwise be a
+ * second wait on every level the caches do not hold.
+ */
+#ifndef MS_PREFETCH_CHILDREN
+#define MS_PREFETCH_CHILDREN 1
+#endif
+
+static inline void memory_set_tree_prefetch_children(const void *n)
+{
+	if (MS_PREFETCH_CHILDREN) {
+		const char *c = (const char *)n + offsetof(struct ms_inner, child);
+
+		__builtin_prefetch(c);
+		__builtin_prefetch(c + 64);
+	}
+}
+
 static inline uint64_t area_last(const struct memory_area *a)
 {
 	return a->start + (a->size - 1);
@@ -252,14 +310,40 @@ static inline struct memory_area *cur_area(const struct ms_cursor *c)
 /*
  * Each node is bisected over its whole capacity in a fixed number of steps,
  * each a load and a compare whose outcome moves the probe without a branch,
- * so a random lookup mispredicts little and the steps unroll. Only the
- * tests against the count branch, and they go one way for every full node.
+ * so a random lookup mispredicts little and the steps unroll. An inner
+ * node's keys need no test against the count (unused slots hold
+ * UINT32_MAX, above any key looked for); a leaf's tests against the count
+ * branch, and they go one way for every full leaf.
  */
-_Static_assert(MS_INNER_MAX == 16, "inner search bisects 16 slots");
+_Static_assert(MS_INNER_MAX == 15, "inner search bisects 15 keys");
 _Static_assert(MS_LEAF_MAX == 14, "leaf search bisects 14 slots");
 
+/* The key of addr, at or above base, in a node of lowest start base and
+ * unit 2^shift: keys at or below it are those of children starting at or
+ * below addr. Past the keys' reach it is UINT32_MAX - 1 (above every key,
+ * below the sentinels). */
+static inline uint32_t key_of(uint64_t addr, uint64_t base, unsigned shift)
+{
+	uint64_t k = (addr - base) >> shift;
+
+	return k < UINT32_MAX ? (uint32_t)k : UINT32_MAX - 1;
+}
+
+/* The number of keys at or below q, at least 1 (key[0] is 0): one more
+ * than the slot of the child to take. */
+static inline unsigned key_rank(const uint32_t *key, uint32_t q)
+{
+	unsigned i = 0;
+
+	i += (MS_LOAD(&key[7]) <= q) * 8;
+	i += (MS_LOAD(&key[i + 3]) <= q) * 4;
+	i += (MS_LOAD(&key[i + 1]) <= q) * 2;
+	i += MS_LOAD(&key[i]) <= q;
+	return i;
+}
+
 /* The last child of p whose lowest start is at or below addr (the first
- * child if none). */
+ * child if none): over min[], below the count. */
 static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
 {
 	unsigned c = p->h.count, i = 0;
@@ -268,6 +352,47 @@ static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
 	i += (i + 4 < c && p->min[i + 4] <= addr) * 4;
 	i += (i + 2 < c && p->min[i + 2] <= addr) * 2;
 	i += (i + 1 < c && p->min[i + 1] <= addr);
+	return i;
+}
+
+/*
+ * Descents search the key lines of the lowest MS_KEY_LEVELS inner levels
+ * of a tree, and min[] above them (and in the root always): the upper
+ * levels, a few hundred nodes at most, stay in the caches, where the
+ * 64-bit search costs fewer instructions, and small sets, whose root is
+ * their only inner node, search as fast as before; the key line saves a
+ * wait on memory where nodes are many.
+ */
+#ifndef MS_KEY_LEVELS
+#define MS_KEY_LEVELS 2
+#endif
+
+/* The depth from which a descent of set searches key lines. */
+static inline unsigned key_depth(const struct memory_set *set)
+{
+	return set->height > MS_KEY_LEVELS + 2 ? set->height - MS_KEY_LEVELS - 1
+					       : 1;
+}
+
+/*
+ * The slot of the last child of p whose lowest start is at or below addr,
+ * and in *base that child's lowest start: over p's key line (base p's own
+ * lowest start, at or below addr), over min[] if p has none.
+ */
+static inline unsigned inner_step(const struct ms_inner *p, uint64_t *base,
+				  uint64_t addr)
+{
+	unsigned i, shift;
+
+	if (p->h.form != MS_FORM_KEYS) {
+		i = inner_slot(p, addr);
+		*base = p->min[i];
+		return i;
+	}
+	memory_set_tree_prefetch_children(p);
+	shift = p->h.shift;
+	i = key_rank(p->key, key_of(addr, *base, shift)) - 1;
+	*base += (uint64_t)p->key[i] << shift;
 	return i;
 }
 
