@@ -437,9 +437,17 @@ struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
 {
 	const struct ms_node *n = set->root;
 	const struct ms_inner *p = NULL;
-	unsigned depth = 0, kd = key_depth(set), i = 0;
+	unsigned depth = 0, kd, i = 0;
 	uint64_t base, at;
 
+	if (set->height < MS_KEY_HEIGHT) {
+		while (!n->leaf)
+			n = ((const struct ms_inner *)n)->child[inner_slot(
+				(const struct ms_inner *)n, addr)];
+		*pos = leaf_rank((const struct ms_leaf *)n, addr);
+		return (struct ms_leaf *)n;
+	}
+	kd = key_depth(set);
 	for (; !n->leaf && depth < kd; depth++) {
 		p = (const struct ms_inner *)n;
 		i = inner_slot(p, addr);
@@ -470,7 +478,7 @@ static void reseat(const struct memory_set *set, struct ms_cursor *c,
 		   unsigned d, uint64_t addr)
 {
 	struct ms_node *n = d == 0 ? set->root : &c->path[d]->h;
-	unsigned kd = key_depth(set);
+	unsigned kd;
 	uint64_t base, at;
 
 	if (!n) {
@@ -480,6 +488,18 @@ static void reseat(const struct memory_set *set, struct ms_cursor *c,
 		return;
 	}
 	/* As memory_set_tree_locate(). */
+	if (set->height < MS_KEY_HEIGHT) {
+		for (; !n->leaf; d++) {
+			struct ms_inner *p = as_inner(n);
+			unsigned s = inner_slot(p, addr);
+
+			c->path[d] = p;
+			c->slot[d] = (unsigned char)s;
+			n = p->child[s];
+		}
+		goto leaf;
+	}
+	kd = key_depth(set);
 	for (; !n->leaf && d < kd; d++) {
 		struct ms_inner *p = as_inner(n);
 		unsigned s = inner_slot(p, addr);
@@ -502,6 +522,7 @@ static void reseat(const struct memory_set *set, struct ms_cursor *c,
 	}
 	if (d >= MS_PREFETCH_DEPTH)
 		memory_set_tree_prefetch_leaf(n);
+leaf:
 	c->depth = d;
 	c->leaf = as_leaf(n);
 	c->index = leaf_rank(c->leaf, addr);

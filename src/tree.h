@@ -367,11 +367,22 @@ static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
 #define MS_KEY_LEVELS 2
 #endif
 
-/* The depth from which a descent of set searches key lines. */
+/*
+ * Trees lower than this (up to some 50,000 areas) are searched over min[]
+ * alone: their nodes stay in the caches, where the key line saves no wait
+ * and costs instructions.
+ */
+#ifndef MS_KEY_HEIGHT
+#define MS_KEY_HEIGHT 5
+#endif
+_Static_assert(MS_KEY_HEIGHT >= MS_KEY_LEVELS + 3,
+	       "key lines sit below the root and the level under it");
+
+/* The depth from which a descent of set, of MS_KEY_HEIGHT or more,
+ * searches key lines. */
 static inline unsigned key_depth(const struct memory_set *set)
 {
-	return set->height > MS_KEY_LEVELS + 2 ? set->height - MS_KEY_LEVELS - 1
-					       : 1;
+	return set->height - MS_KEY_LEVELS - 1;
 }
 
 /*
