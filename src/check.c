@@ -78,8 +78,8 @@ static const char *check_node(struct ms_walk *w, const struct ms_node *n,
 		if (depth != w->leaf_depth)
 			return "leaves at different depths";
 		/* Leaves' fill rule (tree.c, rebalance()). */
-		if (w->prev_count && w->prev_count + n->count <= MS_LEAF_MAX)
-			return "two neighbouring leaves fit in one";
+		if (w->prev_count && w->prev_count + n->count <= MS_LEAF_JOIN)
+			return "two neighbouring leaves hold few enough to join";
 		w->prev_count = n->count;
 		for (i = 0; i < n->count; i++) {
 			const struct memory_area *a = &l->a[i];

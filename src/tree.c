@@ -1107,15 +1107,16 @@ static unsigned rebalance_inner(struct memory_set *set, struct ms_cursor *c,
  * root changed), or MS_PATH_KEPT if no node moved.
  *
  * Leaves keep a rule of their own, fuller than a minimum fill: any two
- * neighbouring leaves (under one parent or not) hold more than a leaf
- * holds, so they average more than half full, where a minimum of half
- * left them some 70% full after removals. A leaf that fits in a neighbour
- * joins it; a split happens only between full neighbours (shift_insert()),
+ * neighbouring leaves (under one parent or not) hold more than
+ * MS_LEAF_JOIN, so they average at least half full, and more after
+ * removals than a minimum of half left them (some 70%). A leaf that holds
+ * MS_LEAF_JOIN or fewer with a neighbour joins it; a split happens only
+ * between full neighbours (shift_insert()),
  * and inner nodes never reorder leaves, so nothing else can break the
  * rule. Past the rule, a leaf whose two neighbours would hold its areas
  * too spreads into them: splits keep no such bound on three leaves, but
  * removals, where leaves empty, fill them up again (the mixed and churn
- * workloads end with leaves 84% full: 81% with the rule alone). The leaf that took areas may now fit with
+ * workloads end with leaves some 81% full). The leaf that took areas may now fit with
  * the leaf on its other side: the caller places c again and asks once
  * more.
  */
@@ -1136,14 +1137,17 @@ static unsigned rebalance(struct memory_set *set, struct ms_cursor *c)
 	l = leaf_beside(c, false);
 	r = leaf_beside(c, true);
 	k = n->count;
-	if (l && l->h.count + k <= MS_LEAF_MAX) {
+	/* An empty leaf goes whatever its neighbours hold. */
+	if (l && (l->h.count + k <= MS_LEAF_JOIN || k == 0)) {
 		r = NULL;
-	} else if (r && r->h.count + k <= MS_LEAF_MAX) {
+	} else if (r && (r->h.count + k <= MS_LEAF_JOIN || k == 0)) {
 		l = NULL;
 		k = 0;
 	} else if (l && r &&
-		   (total = l->h.count + k + r->h.count) <= 2 * MS_LEAF_MAX) {
-		/* Three leaves fit in two: the leaf before takes up to half. */
+		   (total = l->h.count + k + r->h.count) <= 2 * MS_LEAF_JOIN) {
+		/* Three leaves fit in two, each with room for one more (as
+		 * MS_LEAF_JOIN, so that one insertion does not split them
+		 * again): the leaf before takes up to half. */
 		k = total / 2 > l->h.count ? total / 2 - l->h.count : 0;
 		k = k < n->count ? k : n->count;
 	} else {

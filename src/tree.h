@@ -22,6 +22,15 @@
 #include <memory_set/memory_set.h>
 
 #define MS_LEAF_MAX 14
+/*
+ * Two neighbouring leaves that hold this many areas or fewer are joined
+ * (tree.c, rebalance()): one fewer than a leaf holds, so the two halves of
+ * a split (a full leaf and one more area) do not join again after one
+ * removal, to split again at the next insertion (an area moved back and
+ * forth across them did both every time), and leaves still average at
+ * least half full (the sizing in docs/kernel.md).
+ */
+#define MS_LEAF_JOIN (MS_LEAF_MAX - 1)
 #define MS_INNER_MAX 15
 #define MS_INNER_MIN 8
 /* Far above any reachable height: 2 * 8^14 leaves need a height of 16. */

@@ -221,16 +221,17 @@ static void test_unmap(void **state)
 }
 
 /*
- * Areas mapped in order fill leaves whole; unmapping every other one leaves
- * each leaf half full. Two neighbouring leaves that fit in one join, which
- * memory_set_check() (after every change here) holds the tree to: then k
- * leaves hold at least 15 for each pair of them, and the set holds no more
- * nodes than that allows. Left half full, it would hold some 10% more.
+ * Areas mapped in order fill leaves whole; unmapping 8 of every 14 leaves
+ * 6 in each leaf. Two neighbouring leaves that hold 13 or fewer join,
+ * which memory_set_check() (after every change here) holds the tree to:
+ * then k leaves hold at least 14 for each pair of them, and the set holds
+ * no more nodes than that allows. Left at 6 a leaf, it would hold some
+ * 15% more.
  */
 static void test_unmap_joins_leaves(void **state)
 {
 	struct env e;
-	const uint64_t n = 14 * 64, left = n / 2, page = 0x1000;
+	const uint64_t n = 14 * 64, left = n / 14 * 6, page = 0x1000;
 	uint64_t i, leaves, nodes;
 
 	(void)state;
@@ -238,13 +239,14 @@ static void test_unmap_joins_leaves(void **state)
 	for (i = 0; i < n; i++)
 		assert_int_equal(t_map(&e, (2 * i + 1) * page, page, 1, false),
 				 MAPPING_OK);
-	for (i = 0; i < n; i += 2)
-		assert_int_equal(t_unmap(&e, (2 * i + 1) * page, page),
-				 MAPPING_OK);
+	for (i = 0; i < n; i++)
+		if (i % 14 < 8)
+			assert_int_equal(t_unmap(&e, (2 * i + 1) * page, page),
+					 MAPPING_OK);
 	assert_int_equal(memory_set_len(&e.set), left);
-	/* k leaves hold at least 15 * (k / 2) areas; below the root, an
+	/* k leaves hold at least 14 * (k / 2) areas; below the root, an
 	 * inner node has 8 children or more; a spare node per 32. */
-	leaves = 2 * (left / 15) + 1;
+	leaves = 2 * (left / 14) + 1;
 	nodes = leaves + leaves / 8 + 1;
 	nodes += nodes / 32;
 	assert_true(memory_set_memory_bytes(&e.set) <= nodes * MEMORY_SET_NODE_SIZE);
@@ -252,12 +254,12 @@ static void test_unmap_joins_leaves(void **state)
 }
 
 /*
- * Unmapping 5 of every 14 areas mapped in order leaves leaves of 9, no
- * two of which fit in one; but three neighbours hold 27 and fit in two,
- * and a leaf that lost areas spreads into its neighbours when they do.
- * The middle leaf of every three loses its areas last, when both its
- * neighbours hold 9: the leaves end up more than 11 areas full on
- * average, not 9.
+ * Unmapping 6 of every 14 areas mapped in order leaves leaves of 8, no
+ * two of which join; but three neighbours hold 24 and fit in two with
+ * room for one more in each, and a leaf that lost areas spreads into its
+ * neighbours when they do. The middle leaf of every three loses its areas
+ * last, when both its neighbours hold 8: the leaves end up more than 11
+ * areas full on average, not 8.
  */
 static void test_unmap_spreads_leaves(void **state)
 {
@@ -273,16 +275,47 @@ static void test_unmap_spreads_leaves(void **state)
 				 MAPPING_OK);
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < n; i++)
-			if (i % 14 < 5 && (i / 14 % 3 == 1) == (pass == 1))
+			if (i % 14 < 6 && (i / 14 % 3 == 1) == (pass == 1))
 				assert_int_equal(t_unmap(&e, (2 * i + 1) * page,
 							 page),
 						 MAPPING_OK);
-	assert_int_equal(memory_set_len(&e.set), n / 14 * 9);
+	assert_int_equal(memory_set_len(&e.set), n / 14 * 8);
 	/* Leaves of 11 areas, an inner node per 8 of them, a spare per 32. */
-	nodes = n / 14 * 9 / 11;
+	nodes = n / 14 * 8 / 11;
 	nodes += nodes / 8 + 1;
 	nodes += nodes / 32;
 	assert_true(memory_set_memory_bytes(&e.set) <= nodes * MEMORY_SET_NODE_SIZE);
+	env_fini(&e);
+}
+
+/*
+ * An area mapped into a full leaf between full neighbours splits it; once
+ * unmapped, the two halves hold as many areas as one full leaf, and do
+ * not join again: mapping and unmapping it over and over allocates no
+ * more nodes (joining at a full leaf's worth split and joined them, a
+ * node allocated and freed, every time).
+ */
+static void test_map_unmap_no_thrash(void **state)
+{
+	struct env e;
+	const uint64_t n = 14 * 8, page = 0x1000;
+	const uint64_t at = 2 * (3 * 14 + 5) * page; /* a hole in leaf 3 */
+	unsigned long calls;
+	uint64_t i;
+
+	(void)state;
+	env_init(&e, 0, false);
+	for (i = 0; i < n; i++)
+		assert_int_equal(t_map(&e, (2 * i + 1) * page, page, 1, false),
+				 MAPPING_OK);
+	assert_int_equal(t_map(&e, at, page, 1, false), MAPPING_OK);
+	assert_int_equal(t_unmap(&e, at, page), MAPPING_OK);
+	calls = e.ca.calls;
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(t_map(&e, at, page, 1, false), MAPPING_OK);
+		assert_int_equal(t_unmap(&e, at, page), MAPPING_OK);
+	}
+	assert_true(e.ca.calls - calls <= 1);
 	env_fini(&e);
 }
 
@@ -728,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_unmap),
 		cmocka_unit_test(test_unmap_joins_leaves),
 		cmocka_unit_test(test_unmap_spreads_leaves),
+		cmocka_unit_test(test_map_unmap_no_thrash),
 		cmocka_unit_test(test_unmap_top),
 		cmocka_unit_test(test_protect_no_change),
 		cmocka_unit_test(test_protect_errors),
