@@ -306,6 +306,17 @@ static inline struct ms_node *take_node(struct memory_set *set, bool leaf)
 	 * line (a node that was a root kept none). */
 	MS_STORE(&n->leaf, (uint8_t)leaf);
 	MS_STORE(&n->form, (uint8_t)MS_FORM_KEYS);
+	if (!leaf) {
+		/* A slot's summary is compared with what it held before
+		 * (put_sum()), and an insertion at the end encodes the key
+		 * line before the new slot's summary is stored: no slot of a
+		 * node fresh from the allocator may be read unwritten. */
+		struct ms_inner *p = as_inner(n);
+		unsigned i;
+
+		for (i = 0; i < MS_INNER_MAX; i++)
+			st64(&p->min[i], 0);
+	}
 	set_count(n, 0);
 	return n;
 }
