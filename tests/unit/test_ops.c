@@ -220,6 +220,17 @@ static void test_unmap(void **state)
 	env_fini(&e);
 }
 
+/* Map n one-page areas in order, one every other page from page 1:
+ * leaves fill whole. */
+static void map_odd_pages(struct env *e, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		assert_int_equal(t_map(e, (2 * i + 1) * 0x1000, 0x1000, 1, false),
+				 MAPPING_OK);
+}
+
 /*
  * Areas mapped in order fill leaves whole; unmapping 8 of every 14 leaves
  * 6 in each leaf. Two neighbouring leaves that hold 13 or fewer join,
@@ -236,9 +247,7 @@ static void test_unmap_joins_leaves(void **state)
 
 	(void)state;
 	env_init(&e, 0, false);
-	for (i = 0; i < n; i++)
-		assert_int_equal(t_map(&e, (2 * i + 1) * page, page, 1, false),
-				 MAPPING_OK);
+	map_odd_pages(&e, n);
 	for (i = 0; i < n; i++)
 		if (i % 14 < 8)
 			assert_int_equal(t_unmap(&e, (2 * i + 1) * page, page),
@@ -270,9 +279,7 @@ static void test_unmap_spreads_leaves(void **state)
 
 	(void)state;
 	env_init(&e, 0, false);
-	for (i = 0; i < n; i++)
-		assert_int_equal(t_map(&e, (2 * i + 1) * page, page, 1, false),
-				 MAPPING_OK);
+	map_odd_pages(&e, n);
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < n; i++)
 			if (i % 14 < 6 && (i / 14 % 3 == 1) == (pass == 1))
@@ -305,9 +312,7 @@ static void test_map_unmap_no_thrash(void **state)
 
 	(void)state;
 	env_init(&e, 0, false);
-	for (i = 0; i < n; i++)
-		assert_int_equal(t_map(&e, (2 * i + 1) * page, page, 1, false),
-				 MAPPING_OK);
+	map_odd_pages(&e, n);
 	assert_int_equal(t_map(&e, at, page, 1, false), MAPPING_OK);
 	assert_int_equal(t_unmap(&e, at, page), MAPPING_OK);
 	calls = e.ca.calls;
