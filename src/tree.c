@@ -451,7 +451,7 @@ struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
 	unsigned depth = 0, kd, i = 0;
 	uint64_t base, at;
 
-	if (set->height < MS_KEY_HEIGHT) {
+	if (!keys_searched(set)) {
 		while (!n->leaf)
 			n = ((const struct ms_inner *)n)->child[inner_slot(
 				(const struct ms_inner *)n, addr)];
@@ -499,7 +499,7 @@ static void reseat(const struct memory_set *set, struct ms_cursor *c,
 		return;
 	}
 	/* As memory_set_tree_locate(). */
-	if (set->height < MS_KEY_HEIGHT) {
+	if (!keys_searched(set)) {
 		for (; !n->leaf; d++) {
 			struct ms_inner *p = as_inner(n);
 			unsigned s = inner_slot(p, addr);

@@ -387,8 +387,14 @@ static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
 _Static_assert(MS_KEY_HEIGHT >= MS_KEY_LEVELS + 3,
 	       "key lines sit below the root and the level under it");
 
-/* The depth from which a descent of set, of MS_KEY_HEIGHT or more,
- * searches key lines. */
+/* Does a descent of set search key lines (in its lowest inner levels)? */
+static inline bool keys_searched(const struct memory_set *set)
+{
+	return set->height >= MS_KEY_HEIGHT;
+}
+
+/* The depth from which a descent of set, where keys_searched(), searches
+ * key lines. */
 static inline unsigned key_depth(const struct memory_set *set)
 {
 	return set->height - MS_KEY_LEVELS - 1;
