@@ -1852,6 +1852,12 @@ static unsigned long mirrored; /* partial failures of Linux mirrored */
 
 static unsigned long healed; /* Linux's splits of a failed call undone */
 
+/* The calls that healed Linux after the last failed call, which the other
+ * side then makes too (heal_splits()). */
+#define MAX_HEAL 32
+static struct op heal_ops[MAX_HEAL];
+static unsigned nheal;
+
 /* Linux's state of the call's process after a failed call (healed). */
 static struct pstate st_lx_after;
 
@@ -1883,8 +1889,11 @@ static bool same_area(const struct mline *a, const struct mline *b)
  * changes nothing. Heal Linux: mprotect the second piece to another
  * protection and back, and Linux merges it into the first again. The other
  * protection is one no neighbour has (so nothing else merges) and not
- * writable (so the accounting flags come back as they were). Returns false
- * (r told) if Linux cannot be healed.
+ * writable (so the accounting flags come back as they were, unless the
+ * piece is anonymous memory that never held a page: Linux then drops its
+ * VM_ACCOUNT, and the pieces stay apart). The other side makes the same
+ * calls afterwards (mirror_heals()), so both sides end alike either way.
+ * Returns false (r told) if Linux cannot be healed.
  */
 static bool heal_splits(struct side *A, size_t i, const struct op *o,
 			struct report *r)
@@ -1893,6 +1902,7 @@ static bool heal_splits(struct side *A, size_t i, const struct op *o,
 	const struct pstate *pre = &st_a[proc];
 	struct pstate *post = &st_lx_after;
 
+	nheal = 0;
 	if (!A->state(A, proc, post))
 		return true; /* told by the comparison that follows */
 	for (uint32_t j = 1; j < post->nl; j++) {
@@ -1923,9 +1933,16 @@ static bool heal_splits(struct side *A, size_t i, const struct op *o,
 		m.addr = b->lo;
 		m.len = (uint64_t)(b->hi.off - b->lo.off);
 		m.prot = other;
+		if (nheal + 2 > MAX_HEAL) {
+			differ(r, i, o, "  %s: more than %d splits to heal\n",
+			       A->name, MAX_HEAL / 2);
+			return false;
+		}
+		heal_ops[nheal++] = m;
 		A->run(A, &m, &res);
 		if (!res.err) {
 			m.prot = orig;
+			heal_ops[nheal++] = m;
 			A->run(A, &m, &res);
 		}
 		if (res.err) {
@@ -1939,6 +1956,28 @@ static bool heal_splits(struct side *A, size_t i, const struct op *o,
 			return true;
 		j = 0; /* the lines moved */
 	}
+	return true;
+}
+
+/*
+ * Side B makes the calls that healed Linux (once after_failure() found it
+ * unchanged by the failed call): each must succeed there too, and both
+ * sides are then compared as after any call.
+ */
+static bool mirror_heals(struct side *B, size_t i, const struct op *o,
+			 struct report *r)
+{
+	for (unsigned k = 0; k < nheal; k++) {
+		struct res res;
+
+		B->run(B, &heal_ops[k], &res);
+		if (res.err) {
+			differ(r, i, o, "  %s: a call that healed Linux fails: "
+					"errno %d\n", B->name, res.err);
+			return false;
+		}
+	}
+	nheal = 0;
 	return true;
 }
 
@@ -2167,7 +2206,8 @@ static long run_episode(struct side *A, struct side *B, struct rng *g,
 		}
 		if (B->atomic && !rb.died && (rb.err || o.k == K_BRK) &&
 		    (!heal_splits(A, i, &o, r) ||
-		     !after_failure(A, B, i, &o, r))) {
+		     !after_failure(A, B, i, &o, r) ||
+		     !mirror_heals(B, i, &o, r))) {
 			bad = (long)i;
 			break;
 		}
