@@ -509,7 +509,9 @@ MS_INLINE struct ms_leaf *walk(const struct memory_set *set, struct ms_node *n,
 			n = take(c, rec, d, p, inner_step(p, &base, at));
 		}
 	}
-	if (d >= MS_PREFETCH_DEPTH)
+	/* In line: the deep trees that prefetch are where lookups wait on
+	 * memory, and a jump out and back costs each of them. */
+	if (__builtin_expect(d >= MS_PREFETCH_DEPTH, 1))
 		memory_set_tree_prefetch_leaf(n);
 	return arrive(c, rec, d, n, addr, pos);
 }
