@@ -44,6 +44,13 @@ static bool read_retry(const struct memory_set *set, uint32_t s)
  * Copy into *out the last area that starts at or before addr. Returns 1 if
  * there is one, 0 if not, -1 if the walk met a node that cannot be whole
  * (only a change under way can show one).
+ *
+ * It takes the tree's steps but not its walk (tree.c): that one chooses
+ * where key lines are searched by the set's height and trusts each node's
+ * kind and count, where a reader may not read the height (the writer
+ * stores it plainly) and must check every word it acts on, so it searches
+ * the key line of every node below the root that has one (the same
+ * slots) and bounds the depth itself.
  */
 static int peek(const struct memory_set *set, uint64_t addr,
 		struct memory_area *out)
@@ -66,15 +73,9 @@ static int peek(const struct memory_set *set, uint64_t addr,
 				return -1;
 			if (count == 0)
 				return 0;
-			/* The bisection of memory_set_tree_locate(). */
 			if (depth >= MS_PREFETCH_DEPTH)
 				memory_set_tree_prefetch_leaf(l);
-			i = 0;
-			i += (7 < count && ld64(&l->a[i + 7].start) <= addr) * 7;
-			i += (i + 3 < count && ld64(&l->a[i + 3].start) <= addr) * 3;
-			i += (i + 2 < count && ld64(&l->a[i + 2].start) <= addr) * 2;
-			i += (i + 1 < count && ld64(&l->a[i + 1].start) <= addr);
-			i += ld64(&l->a[i].start) <= addr;
+			i = area_rank(l, count, addr, true);
 			if (i == 0)
 				return 0;
 			a = &l->a[i - 1];
@@ -88,32 +89,18 @@ static int peek(const struct memory_set *set, uint64_t addr,
 		p = (const struct ms_inner *)n;
 		if (count == 0 || count > MS_INNER_MAX)
 			return -1;
-		/* The search of memory_set_tree_locate(), each word loaded
-		 * once, the shift kept below 64 and the slot below the count
-		 * whatever a torn node holds; key lines below the root (the
-		 * height, which the writer changes, is not read). */
+		/* The steps of the tree's own descent (tree.h), each word
+		 * loaded once, the slot kept below the count whatever a torn
+		 * node holds; key lines below the root wherever a node has
+		 * one (the height, which the writer changes, is not read). */
 		if (depth == 0) {
 			base = ld64(&p->min[0]);
 			at = addr > base ? addr : base;
 		}
-		if (depth == 0 || MS_LOAD(&p->h.form) != MS_FORM_KEYS) {
-			i = 0;
-			i += (8 < count && ld64(&p->min[i + 8]) <= at) * 8;
-			i += (i + 4 < count && ld64(&p->min[i + 4]) <= at) * 4;
-			i += (i + 2 < count && ld64(&p->min[i + 2]) <= at) * 2;
-			i += (i + 1 < count && ld64(&p->min[i + 1]) <= at);
-			base = ld64(&p->min[i]);
-		} else {
-			unsigned shift = MS_LOAD(&p->h.shift) & 63u;
-
-			memory_set_tree_prefetch_children(p);
-			/* A torn line may hold no key at or below addr's:
-			 * the slot wraps and fails the count test. */
-			i = key_rank(p->key, key_of(at, base, shift)) - 1u;
-			if (i >= count)
-				return -1;
-			base += (uint64_t)MS_LOAD(&p->key[i]) << shift;
-		}
+		if (depth == 0 || MS_LOAD(&p->h.form) != MS_FORM_KEYS)
+			i = min_step(p, count, &base, at, true);
+		else if ((i = key_step(p, count, &base, at, true)) >= count)
+			return -1;
 		n = MS_LOAD(&p->child[i]);
 		if (!n)
 			return -1;

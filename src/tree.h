@@ -351,17 +351,37 @@ static inline unsigned key_rank(const uint32_t *key, uint32_t q)
 	return i;
 }
 
+/*
+ * The steps of a descent, shared by the tree's own walk (tree.c) and the
+ * lock-free reader's (lockless.c). Each takes lk, a constant at every call
+ * that the inlined step folds: a lock-free reader (lk) loads each word as
+ * a relaxed atomic and passes the count it loaded and checked; the tree's
+ * side loads them plainly, as it owns them.
+ */
+#define MS_INLINE static inline __attribute__((always_inline))
+
+MS_INLINE uint64_t ld64_if(bool lk, const uint64_t *p)
+{
+	return lk ? ld64(p) : *p;
+}
+
 /* The last child of p whose lowest start is at or below addr (the first
- * child if none): over min[], below the count. */
+ * child if none): over min[], below c, p's count. */
+MS_INLINE unsigned min_slot(const struct ms_inner *p, unsigned c,
+			    uint64_t addr, bool lk)
+{
+	unsigned i = 0;
+
+	i += (8 < c && ld64_if(lk, &p->min[i + 8]) <= addr) * 8;
+	i += (i + 4 < c && ld64_if(lk, &p->min[i + 4]) <= addr) * 4;
+	i += (i + 2 < c && ld64_if(lk, &p->min[i + 2]) <= addr) * 2;
+	i += (i + 1 < c && ld64_if(lk, &p->min[i + 1]) <= addr);
+	return i;
+}
+
 static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
 {
-	unsigned c = p->h.count, i = 0;
-
-	i += (8 < c && p->min[i + 8] <= addr) * 8;
-	i += (i + 4 < c && p->min[i + 4] <= addr) * 4;
-	i += (i + 2 < c && p->min[i + 2] <= addr) * 2;
-	i += (i + 1 < c && p->min[i + 1] <= addr);
-	return i;
+	return min_slot(p, p->h.count, addr, false);
 }
 
 /*
@@ -400,39 +420,62 @@ static inline unsigned key_depth(const struct memory_set *set)
 	return set->height - MS_KEY_LEVELS - 1;
 }
 
-/*
- * The slot of the last child of p whose lowest start is at or below addr,
- * and in *base that child's lowest start: over p's key line (base p's own
- * lowest start, at or below addr), over min[] if p has none.
- */
-static inline unsigned inner_step(const struct ms_inner *p, uint64_t *base,
-				  uint64_t addr)
+/* The slot of the last child of p whose lowest start is at or below addr,
+ * and in *base that child's lowest start: over min[]. */
+MS_INLINE unsigned min_step(const struct ms_inner *p, unsigned c,
+			    uint64_t *base, uint64_t addr, bool lk)
 {
-	unsigned i, shift;
+	unsigned i = min_slot(p, c, addr, lk);
 
-	if (p->h.form != MS_FORM_KEYS) {
-		i = inner_slot(p, addr);
-		*base = p->min[i];
-		return i;
-	}
-	memory_set_tree_prefetch_children(p);
-	shift = p->h.shift;
-	i = key_rank(p->key, key_of(addr, *base, shift)) - 1;
-	*base += (uint64_t)p->key[i] << shift;
+	*base = ld64_if(lk, &p->min[i]);
 	return i;
 }
 
-/* The number of areas of l starting at or before addr. */
-static inline unsigned leaf_rank(const struct ms_leaf *l, uint64_t addr)
+/* The same over p's key line (*base p's own lowest start, at or below
+ * addr). A torn line (lk) may hold no key at or below addr's: the slot then
+ * wraps, *base stays, and the caller's test against the count fails the
+ * walk; the shift is kept below 64 whatever the line holds. */
+MS_INLINE unsigned key_step(const struct ms_inner *p, unsigned c,
+			    uint64_t *base, uint64_t addr, bool lk)
+{
+	unsigned shift = lk ? MS_LOAD(&p->h.shift) & 63u : p->h.shift, i;
+
+	memory_set_tree_prefetch_children(p);
+	i = key_rank(p->key, key_of(addr, *base, shift)) - 1u;
+	if (lk && i >= c)
+		return i;
+	*base += (uint64_t)(lk ? MS_LOAD(&p->key[i]) : p->key[i]) << shift;
+	return i;
+}
+
+/* The step of a descent at p: over its key line, over min[] where it has
+ * none (a wide node). */
+MS_INLINE unsigned inner_step(const struct ms_inner *p, uint64_t *base,
+			      uint64_t addr)
+{
+	if (p->h.form != MS_FORM_KEYS)
+		return min_step(p, p->h.count, base, addr, false);
+	return key_step(p, p->h.count, base, addr, false);
+}
+
+/* The number of areas of l starting at or before addr, among its first c
+ * (its count). */
+MS_INLINE unsigned area_rank(const struct ms_leaf *l, unsigned c,
+			     uint64_t addr, bool lk)
 {
 	const struct memory_area *a = l->a;
-	unsigned c = l->h.count, i = 0;
+	unsigned i = 0;
 
-	i += (7 < c && a[i + 7].start <= addr) * 7;
-	i += (i + 3 < c && a[i + 3].start <= addr) * 3;
-	i += (i + 2 < c && a[i + 2].start <= addr) * 2;
-	i += (i + 1 < c && a[i + 1].start <= addr);
-	return i + (a[i].start <= addr);
+	i += (7 < c && ld64_if(lk, &a[i + 7].start) <= addr) * 7;
+	i += (i + 3 < c && ld64_if(lk, &a[i + 3].start) <= addr) * 3;
+	i += (i + 2 < c && ld64_if(lk, &a[i + 2].start) <= addr) * 2;
+	i += (i + 1 < c && ld64_if(lk, &a[i + 1].start) <= addr);
+	return i + (ld64_if(lk, &a[i].start) <= addr);
+}
+
+static inline unsigned leaf_rank(const struct ms_leaf *l, uint64_t addr)
+{
+	return area_rank(l, l->h.count, addr, false);
 }
 
 /* ---- Node memory (tree.c) ---- */

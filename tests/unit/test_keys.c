@@ -6,7 +6,8 @@
  * at odd addresses among aligned ones), nodes turn wide and back (areas far
  * apart), and spans sit at the edge of 32 bits, and check after each step
  * that memory_set_check() finds every key line exact and that lookups, which
- * search the key lines, find every area and nothing between them.
+ * search the key lines, find every area and nothing between them; and
+ * that the steps a lock-free reader takes choose what the tree's do.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,12 @@ static void span_edge(uint64_t d, bool wide)
 		base = BASE;
 		assert_int_equal(inner_step(&p, &base, probe[i]), want);
 		assert_int_equal(base, p.min[want]);
+		/* The lock-free reader's step, with the count it loaded. */
+		base = BASE;
+		assert_int_equal(wide ? min_step(&p, 2, &base, probe[i], true) :
+					key_step(&p, 2, &base, probe[i], true),
+				 want);
+		assert_int_equal(base, p.min[want]);
 	}
 }
 
@@ -223,12 +230,60 @@ static void test_span_edges(void **state)
 	span_edge(1ull << 63, false);     /* shift 63: key 1 */
 }
 
+/*
+ * The steps a lock-free reader shares with the tree's descent (tree.h),
+ * with relaxed loads and the count it read, find what the tree's find over
+ * every fill of a leaf and an inner node; a key line torn so that no key is
+ * at or below the address's gives a slot past the count, which fails the
+ * reader's walk, and leaves the base as it was.
+ */
+static void test_reader_steps(void **state)
+{
+	struct ms_leaf l;
+	struct ms_inner p;
+	uint64_t base;
+	unsigned c, i, k;
+
+	(void)state;
+	memset(&l, 0, sizeof(l));
+	memset(&p, 0, sizeof(p));
+	for (i = 0; i < MS_LEAF_MAX; i++)
+		l.a[i].start = BASE + 4 * i * PAGE;
+	for (i = 0; i < MS_INNER_MAX; i++)
+		p.min[i] = BASE + 4 * i * PAGE;
+	for (c = 1; c <= MS_INNER_MAX; c++) {
+		l.h.count = (uint8_t)(c < MS_LEAF_MAX ? c : MS_LEAF_MAX);
+		p.h.count = (uint8_t)c;
+		p.h.form = MS_FORM_KEYS;
+		memory_set_tree_encode(&p);
+		assert_int_equal(p.h.form, MS_FORM_KEYS);
+		for (k = 0; k < 4 * (MS_INNER_MAX + 1); k++) {
+			uint64_t a = BASE + k * PAGE;
+
+			assert_int_equal(area_rank(&l, l.h.count, a, true),
+					 leaf_rank(&l, a));
+			assert_int_equal(min_slot(&p, c, a, true),
+					 inner_slot(&p, a));
+			base = BASE;
+			i = key_step(&p, c, &base, a, true);
+			assert_int_equal(i, inner_slot(&p, a));
+			assert_int_equal(base, p.min[i]);
+		}
+	}
+	p.key[0] = 5; /* torn: every key above the address's */
+	base = BASE;
+	assert_true(key_step(&p, p.h.count, &base, BASE + 4, true) >=
+		    p.h.count);
+	assert_int_equal(base, BASE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_granule_shifts),
 		cmocka_unit_test(test_wide_and_back),
 		cmocka_unit_test(test_span_edges),
+		cmocka_unit_test(test_reader_steps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
