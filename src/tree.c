@@ -163,6 +163,83 @@ static inline struct ms_node *node_at(const struct ms_cursor *c, unsigned d)
 	return d == c->depth ? &c->leaf->h : &c->path[d]->h;
 }
 
+static inline uint64_t max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* The free gaps of inner node p that its slot i bears on: the one inside
+ * child i and those between it and its neighbours; the largest. */
+static inline uint64_t slot_gaps(const struct ms_inner *p, unsigned i)
+{
+	uint64_t g = p->gap[i];
+
+	if (i > 0)
+		g = max64(g, p->min[i] - p->last[i - 1] - 1);
+	if (i + 1u < p->h.count)
+		g = max64(g, p->min[i + 1] - p->last[i] - 1);
+	return g;
+}
+
+/*
+ * The node at depth d (> 0) of c's path changed some of its gaps and kept
+ * the rest: make *s its summary, without visiting its other gaps when it
+ * can. was is the largest of the gaps the change replaced (0 if it
+ * replaced none), now the largest of those it made. Its parent's slot
+ * still holds the summary from before the change, whose largest gap g is
+ * at least each gap the change kept: now >= g makes now the largest; below
+ * g, the largest is still g when no replaced gap reached it, and only when
+ * one did (the change may have lowered the largest gap, as the maple
+ * tree's mas_update_gap() finds) is the whole node visited.
+ */
+static void sum_after(const struct ms_cursor *c, unsigned d, uint64_t was,
+		      uint64_t now, struct ms_sum *s)
+{
+	const struct ms_node *n = node_at(c, d);
+	uint64_t g = c->path[d - 1]->gap[c->slot[d - 1]];
+
+	if (now < g && was >= g) {
+		memory_set_tree_node_sum(n, s);
+		return;
+	}
+	if (n->leaf) {
+		const struct ms_leaf *l = (const struct ms_leaf *)n;
+
+		s->min = l->a[0].start;
+		s->last = area_last(&l->a[n->count - 1]);
+	} else {
+		const struct ms_inner *p = (const struct ms_inner *)n;
+
+		s->min = p->min[0];
+		s->last = p->last[n->count - 1];
+	}
+	s->gap = max64(now, g);
+}
+
+/*
+ * The node at depth d of c's path has the summary *s now: bring the
+ * summaries of its ancestors up to date, stopping where one does not
+ * change. Each ancestor changes in one slot, so its own summary comes from
+ * that slot's gaps (sum_after()). *s is spent.
+ */
+static void propagate_sum(const struct ms_cursor *c, unsigned d,
+			  struct ms_sum *s)
+{
+	while (d-- > 0) {
+		struct ms_inner *p = c->path[d];
+		unsigned i = c->slot[d];
+		uint64_t was;
+
+		if (p->min[i] == s->min && p->last[i] == s->last &&
+		    p->gap[i] == s->gap)
+			return;
+		was = slot_gaps(p, i);
+		put_sum(p, i, s);
+		if (d > 0)
+			sum_after(c, d, was, slot_gaps(p, i), s);
+	}
+}
+
 /*
  * Node n, at depth d of the cursor's path, changed: bring the summaries of
  * its ancestors up to date, stopping where one does not change.
@@ -170,18 +247,12 @@ static inline struct ms_node *node_at(const struct ms_cursor *c, unsigned d)
 static void propagate(const struct ms_cursor *c, unsigned d,
 		      const struct ms_node *n)
 {
-	while (d-- > 0) {
-		struct ms_inner *p = c->path[d];
-		unsigned i = c->slot[d];
-		struct ms_sum s;
+	struct ms_sum s;
 
-		memory_set_tree_node_sum(n, &s);
-		if (p->min[i] == s.min && p->last[i] == s.last &&
-		    p->gap[i] == s.gap)
-			return;
-		put_sum(p, i, &s);
-		n = &p->h;
-	}
+	if (d == 0)
+		return;
+	memory_set_tree_node_sum(n, &s);
+	propagate_sum(c, d, &s);
 }
 
 void memory_set_tree_update(struct ms_cursor *c)
@@ -914,6 +985,37 @@ static bool shift_insert(bool lk, struct ms_cursor *c,
 	return true;
 }
 
+/*
+ * Insert *a at c, whose leaf has room. The new area keeps the leaf's other
+ * gaps: it cuts the gap it lands in into two no larger (or adds one at an
+ * end of the leaf), so the leaf's largest gap moves only when the cut one
+ * was it. The area before c may have been shortened from its end since
+ * the last change (tree.h): that widened the gap cut, which is read as it
+ * is now, at least what the summary saw.
+ */
+static void insert_room(bool lk, struct ms_cursor *c,
+			const struct memory_area *a)
+{
+	struct ms_leaf *l = c->leaf;
+	unsigned pos = c->index, n = l->h.count + 1u;
+	uint64_t was = 0, now = 0;
+	struct ms_sum s;
+
+	if (pos > 0 && pos < l->h.count)
+		was = l->a[pos].start - area_last(&l->a[pos - 1]) - 1;
+	move_areas(lk, &l->a[pos + 1], &l->a[pos], l->h.count - pos);
+	set_area(lk, &l->a[pos], a);
+	set_count(&l->h, n);
+	if (c->depth == 0)
+		return;
+	if (pos > 0)
+		now = a->start - area_last(&l->a[pos - 1]) - 1;
+	if (pos + 1 < n)
+		now = max64(now, l->a[pos + 1].start - area_last(a) - 1);
+	sum_after(c, c->depth, was, now, &s);
+	propagate_sum(c, c->depth, &s);
+}
+
 void memory_set_tree_insert(struct memory_set *set, struct ms_cursor *c,
 			    const struct memory_area *a)
 {
@@ -934,10 +1036,7 @@ void memory_set_tree_insert(struct memory_set *set, struct ms_cursor *c,
 		return;
 	}
 	if (l->h.count < MS_LEAF_MAX) {
-		move_areas(lk, &l->a[pos + 1], &l->a[pos], l->h.count - pos);
-		set_area(lk, &l->a[pos], a);
-		set_count(&l->h, l->h.count + 1u);
-		propagate(c, c->depth, &l->h);
+		insert_room(lk, c, a);
 		return;
 	}
 	if (shift_insert(lk, c, a))

@@ -577,8 +577,14 @@ static inline bool cur_first_from(struct ms_cursor *c, uint64_t addr)
 /* The area at c changed its bounds in place: bring the summaries of its
  * ancestors up to date. */
 void memory_set_tree_update(struct ms_cursor *c);
-/* Insert *a before position c (an empty tree: c has no leaf); c then at
- * the new area. */
+/*
+ * Insert *a before position c (an empty tree: c has no leaf); c then at
+ * the new area. Since the tree's last change, only the area just before c
+ * may have changed, and only by losing a part at its end (its start
+ * kept): the insertion brings its summaries up to date too, from the gaps
+ * around the new area (tree.c, insert_room()). Any other change in place
+ * goes through memory_set_tree_update() first.
+ */
 void memory_set_tree_insert(struct memory_set *set, struct ms_cursor *c,
 			    const struct memory_area *a);
 /* A removed area goes to the sink before its slot is reused (NULL: none). */
