@@ -233,10 +233,13 @@ static void propagate_sum(const struct ms_cursor *c, unsigned d,
 		if (p->min[i] == s->min && p->last[i] == s->last &&
 		    p->gap[i] == s->gap)
 			return;
+		if (d == 0) {
+			put_sum(p, i, s); /* the root: no summary above */
+			return;
+		}
 		was = slot_gaps(p, i);
 		put_sum(p, i, s);
-		if (d > 0)
-			sum_after(c, d, was, slot_gaps(p, i), s);
+		sum_after(c, d, was, slot_gaps(p, i), s);
 	}
 }
 
@@ -910,6 +913,63 @@ static unsigned insert_child(struct memory_set *set, struct ms_cursor *c,
 }
 
 /*
+ * The leaf s beside c's took one area at its end (right: at its front)
+ * and kept its other gaps: its summary is the one its parent holds with
+ * that end moved, and the gap next to the area it took.
+ */
+static void sum_took_one(const struct ms_leaf *s, const struct ms_inner *sp,
+			 unsigned si, bool right, struct ms_sum *ss)
+{
+	unsigned n = s->h.count;
+
+	ss->min = sp->min[si];
+	ss->last = sp->last[si];
+	if (right) {
+		ss->min = s->a[0].start;
+		ss->gap = s->a[1].start - area_last(&s->a[0]) - 1;
+	} else {
+		ss->last = area_last(&s->a[n - 1]);
+		ss->gap = s->a[n - 1].start - area_last(&s->a[n - 2]) - 1;
+	}
+	ss->gap = max64(ss->gap, sp->gap[si]);
+}
+
+/*
+ * Summaries after shift_insert() passed an area of c's leaf to the leaf s
+ * beside it, a sibling (sc NULL) or a cousin at sc; c's leaf unchanged
+ * when kept. Under one parent, both slots change at once and the parent's
+ * summary comes from their gaps (sum_after()).
+ */
+static void sums_after_pass(const struct ms_cursor *c,
+			    const struct ms_cursor *sc, const struct ms_leaf *s,
+			    bool right, bool kept)
+{
+	unsigned d = c->depth - 1, i = c->slot[d], si;
+	struct ms_inner *p = c->path[d];
+	struct ms_sum ss, ps;
+	uint64_t was;
+
+	if (sc) {
+		sum_took_one(s, sc->path[sc->depth - 1], sc->slot[sc->depth - 1],
+			     right, &ss);
+		propagate_sum(sc, sc->depth, &ss);
+		if (!kept)
+			propagate(c, c->depth, &c->leaf->h);
+		return;
+	}
+	si = right ? i + 1 : i - 1;
+	sum_took_one(s, p, si, right, &ss);
+	was = max64(slot_gaps(p, si), slot_gaps(p, i));
+	put_sum(p, si, &ss);
+	if (!kept)
+		set_slot(p, i);
+	if (d == 0)
+		return;
+	sum_after(c, d, was, max64(slot_gaps(p, si), slot_gaps(p, i)), &ps);
+	propagate_sum(c, d, &ps);
+}
+
+/*
  * Insert *a at position pos of the full leaf of c by passing its first area
  * to the leaf before it if that has room, or its last to the leaf after it,
  * under the same parent or not: a split only when both neighbours are full
@@ -921,14 +981,12 @@ static bool shift_insert(bool lk, struct ms_cursor *c,
 			 const struct memory_area *a)
 {
 	struct ms_leaf *l = c->leaf, *s;
-	struct ms_inner *p;
 	struct ms_cursor sc;
 	unsigned pos = c->index, d = c->depth, i, at = MS_LEAF_MAX;
 	bool right = false, sib;
 
 	if (d == 0)
 		return false;
-	p = c->path[d - 1];
 	i = c->slot[d - 1];
 	s = room_beside(c, false);
 	if (!s) {
@@ -964,14 +1022,8 @@ static bool shift_insert(bool lk, struct ms_cursor *c,
 			set_area(lk, &l->a[pos], a);
 		}
 	}
-	if (sib) {
-		set_slot(p, right ? i + 1 : i - 1);
-		set_slot(p, i);
-		propagate(c, d - 1, &p->h);
-	} else {
-		propagate(&sc, sc.depth, &s->h);
-		propagate(c, d, &l->h);
-	}
+	/* l changed unless a went straight to s. */
+	sums_after_pass(c, sib ? NULL : &sc, s, right, !right && pos == 0);
 	if (at == MS_LEAF_MAX)
 		return true;
 	/* The new area went to the neighbour: so does c. */
