@@ -90,8 +90,11 @@ static int peek(const struct memory_set *set, uint64_t addr,
 			return -1;
 		/* The search of memory_set_tree_locate(), each word loaded
 		 * once, the shift kept below 64 and the slot below the count
-		 * whatever a torn node holds; key lines below the root (the
-		 * height, which the writer changes, is not read). */
+		 * whatever a torn node holds; key lines below the root where
+		 * a node has one (the height, which the writer changes, is not
+		 * read: a node of a tree too low for them, or one whose line
+		 * a change is making or dropping, reads as none or is caught
+		 * as torn). */
 		if (depth == 0) {
 			base = ld64(&p->min[0]);
 			at = addr > base ? addr : base;

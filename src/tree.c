@@ -84,7 +84,7 @@ void memory_set_tree_encode(struct ms_inner *p)
 	uint64_t base = p->min[0], bits = 0;
 	bool wide = false;
 
-	if (p->h.form == MS_FORM_ROOT)
+	if (p->h.form == MS_FORM_NONE)
 		return;
 	for (i = 1; i < c; i++)
 		bits |= p->min[i] - base;
@@ -139,8 +139,8 @@ static bool key_moved(struct ms_inner *p, unsigned i, uint64_t lo)
 static inline void put_sum(struct ms_inner *p, unsigned i,
 			   const struct ms_sum *s)
 {
-	bool moved = p->min[i] != s->min;
-	bool kept = !moved || p->h.form == MS_FORM_ROOT || key_moved(p, i, s->min);
+	bool kept = p->h.form == MS_FORM_NONE || p->min[i] == s->min ||
+		    key_moved(p, i, s->min);
 
 	st64(&p->min[i], s->min);
 	st64(&p->last[i], s->last);
@@ -155,6 +155,46 @@ static inline void set_slot(struct ms_inner *p, unsigned i)
 
 	memory_set_tree_node_sum(p->child[i], &s);
 	put_sum(p, i, &s);
+}
+
+/* Give p a key line (keys) or none. */
+static void keep_keys(struct ms_inner *p, bool keys)
+{
+	if (!keys) {
+		MS_STORE(&p->h.form, (uint8_t)MS_FORM_NONE);
+		return;
+	}
+	MS_STORE(&p->h.form, (uint8_t)MS_FORM_KEYS);
+	memory_set_tree_encode(p);
+}
+
+/* Give every inner node under the root p a key line, or none: the tree
+ * crossed the height that keeps them (struct ms_inner). A lock-free
+ * reader walking meanwhile may meet a line half made, which fails or
+ * misleads its walk, and the sequence count has it walk again. */
+static void keys_below(struct ms_inner *p, bool keys)
+{
+	unsigned i;
+
+	if (p->child[0]->leaf)
+		return;
+	for (i = 0; i < p->h.count; i++) {
+		struct ms_inner *q = as_inner(p->child[i]);
+
+		keep_keys(q, keys);
+		keys_below(q, keys);
+	}
+}
+
+/* Do the inner nodes under root n keep key lines? They all agree. */
+static bool keys_kept(const struct ms_node *n)
+{
+	const struct ms_node *k;
+
+	if (n->leaf)
+		return false;
+	k = ((const struct ms_inner *)n)->child[0];
+	return !k->leaf && k->form != MS_FORM_NONE;
 }
 
 /* The node at depth d of the cursor's path (the leaf at its depth). */
@@ -359,8 +399,10 @@ bool memory_set_tree_reserve_copy(struct memory_set *set,
 	return true;
 }
 
-/* Take a reserved node: cannot fail. */
-static inline struct ms_node *take_node(struct memory_set *set, bool leaf)
+/* Take a reserved node: cannot fail. An inner node keeps a key line
+ * when keys (see struct ms_inner). */
+static inline struct ms_node *take_node(struct memory_set *set, bool leaf,
+					bool keys)
 {
 	struct ms_node *n;
 
@@ -377,14 +419,15 @@ static inline struct ms_node *take_node(struct memory_set *set, bool leaf)
 	}
 	set->nodes++;
 	/* The kind and form first: set_count() encodes an inner node's key
-	 * line (a node that was a root kept none). */
+	 * line. */
 	MS_STORE(&n->leaf, (uint8_t)leaf);
-	MS_STORE(&n->form, (uint8_t)MS_FORM_KEYS);
-	if (!leaf) {
+	MS_STORE(&n->form, (uint8_t)(keys ? MS_FORM_KEYS : MS_FORM_NONE));
+	if (!leaf && keys) {
 		/* A slot's summary is compared with what it held before
 		 * (put_sum()), and an insertion at the end encodes the key
 		 * line before the new slot's summary is stored: no slot of a
-		 * node fresh from the allocator may be read unwritten. */
+		 * node fresh from the allocator may be read unwritten. A node
+		 * without a key line reads neither. */
 		struct ms_inner *p = as_inner(n);
 		unsigned i;
 
@@ -862,12 +905,9 @@ static unsigned insert_child(struct memory_set *set, struct ms_cursor *c,
 	unsigned i, keep;
 
 	if (d == 0) {
-		/* The old root becomes a child: its key line is due. */
-		if (!left->leaf) {
-			MS_STORE(&left->form, (uint8_t)MS_FORM_KEYS);
-			memory_set_tree_encode(as_inner(left));
-		}
-		p = as_inner(take_node(set, false));
+		bool had = keys_kept(left);
+
+		p = as_inner(take_node(set, false, false));
 		MS_STORE(&p->child[0], left);
 		MS_STORE(&p->child[1], right);
 		set_slot(p, 0);
@@ -875,6 +915,15 @@ static unsigned insert_child(struct memory_set *set, struct ms_cursor *c,
 		set_count(&p->h, 2);
 		set_root(set, &p->h);
 		set->height++;
+		/* The old root and its new sibling become children: their key
+		 * lines are due if the tree keeps them, and every node's once
+		 * it is tall enough to be searched by them. */
+		if (had) {
+			keep_keys(as_inner(left), true);
+			keep_keys(as_inner(right), true);
+		} else if (keys_searched(set)) {
+			keys_below(p, true);
+		}
 		return 0;
 	}
 	p = c->path[d - 1];
@@ -889,7 +938,7 @@ static unsigned insert_child(struct memory_set *set, struct ms_cursor *c,
 	if (inner_shift(set, c, d - 1, i, right))
 		return d - 2;
 	/* Split p: the first keep slots stay, the rest go to q. */
-	q = as_inner(take_node(set, false));
+	q = as_inner(take_node(set, false, p->h.form != MS_FORM_NONE));
 	keep = (MS_INNER_MAX + 1) / 2;
 	if (i < keep) {
 		inner_move(set->lockless, q, 0, p, keep - 1,
@@ -1077,7 +1126,7 @@ void memory_set_tree_insert(struct memory_set *set, struct ms_cursor *c,
 
 	set->count++;
 	if (!l) {
-		l = as_leaf(take_node(set, true));
+		l = as_leaf(take_node(set, true, false));
 		set_area(lk, &l->a[0], a);
 		set_count(&l->h, 1);
 		set_root(set, &l->h);
@@ -1094,7 +1143,7 @@ void memory_set_tree_insert(struct memory_set *set, struct ms_cursor *c,
 	if (shift_insert(lk, c, a))
 		return;
 	/* Split in halves; later shifts into the neighbours fill them up. */
-	r = as_leaf(take_node(set, true));
+	r = as_leaf(take_node(set, true, false));
 	keep = (MS_LEAF_MAX + 1) / 2;
 	if (pos < keep) {
 		copy_areas(lk, r->a, &l->a[keep - 1], MS_LEAF_MAX - keep + 1);
@@ -1230,6 +1279,11 @@ static unsigned rebalance_inner(struct memory_set *set, struct ms_cursor *c,
 				set_root(set, as_inner(n)->child[0]);
 				set->height--;
 				drop_node(set, n);
+				/* Dropped a level below the height that keeps
+				 * them (struct ms_inner). */
+				if (set->height + 2u <= MS_KEY_HEIGHT &&
+				    keys_kept(set->root))
+					keys_below(as_inner(set->root), false);
 			}
 			return 0;
 		}
@@ -1396,7 +1450,7 @@ void memory_set_tree_free_subtree(struct memory_set *set, struct ms_node *n,
 static struct ms_node *clone_plain(struct memory_set *dst,
 				   const struct ms_node *n)
 {
-	struct ms_node *c = take_node(dst, n->leaf);
+	struct ms_node *c = take_node(dst, n->leaf, false);
 	unsigned i;
 
 	if (n->leaf) {
@@ -1419,7 +1473,8 @@ static struct ms_node *clone_plain(struct memory_set *dst,
 static struct ms_node *clone_words(struct memory_set *dst,
 				   const struct ms_node *n)
 {
-	struct ms_node *c = take_node(dst, n->leaf);
+	struct ms_node *c = take_node(dst, n->leaf,
+				      !n->leaf && n->form != MS_FORM_NONE);
 	unsigned i;
 
 	if (n->leaf) {

@@ -58,10 +58,12 @@ struct ms_node {
 };
 
 /* What an inner node's key line holds: keys; sentinels only, as the span
- * needs min[] (wide); nothing kept (the root, always searched over min[]). */
+ * needs min[] (wide); nothing kept (none: the root, always searched over
+ * min[], and every inner node of a tree too low for descents to search key
+ * lines, see keys_searched()). */
 #define MS_FORM_KEYS 0
 #define MS_FORM_WIDE 1
-#define MS_FORM_ROOT 2
+#define MS_FORM_NONE 2
 
 struct ms_leaf {
 	struct ms_node h;
@@ -83,7 +85,11 @@ struct ms_leaf {
  * from it after each change of a node's min[] or count (set_count() and
  * put_sum() see to it), in every inner node but the root, which descents
  * search over min[] (a small set's only inner node: its changes keep no
- * key line up to date).
+ * key line up to date), and only in trees tall enough for descents to
+ * search key lines (keys_searched()): a tree that grows to MS_KEY_HEIGHT
+ * encodes every inner node below its root, and one that shrinks drops them
+ * only below MS_KEY_HEIGHT - 1, so a tree at the edge does not encode
+ * them again at every split of its root.
  */
 struct ms_inner {
 	struct ms_node h;
@@ -188,7 +194,7 @@ void memory_set_tree_encode(struct ms_inner *p);
 static inline void set_count(struct ms_node *n, unsigned count)
 {
 	MS_STORE(&n->count, (uint8_t)count);
-	if (!n->leaf && n->form != MS_FORM_ROOT)
+	if (!n->leaf && n->form != MS_FORM_NONE)
 		memory_set_tree_encode((struct ms_inner *)(void *)n);
 }
 
@@ -196,7 +202,7 @@ static inline void set_count(struct ms_node *n, unsigned count)
 static inline void set_root(struct memory_set *set, struct ms_node *root)
 {
 	if (root && !root->leaf)
-		MS_STORE(&root->form, (uint8_t)MS_FORM_ROOT);
+		MS_STORE(&root->form, (uint8_t)MS_FORM_NONE);
 	MS_STORE(&set->root, (void *)root);
 }
 
@@ -387,7 +393,8 @@ static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
 _Static_assert(MS_KEY_HEIGHT >= MS_KEY_LEVELS + 3,
 	       "key lines sit below the root and the level under it");
 
-/* Does a descent of set search key lines (in its lowest inner levels)? */
+/* Does a descent of set search key lines (in its lowest inner levels)?
+ * Its inner nodes below the root then keep them (struct ms_inner). */
 static inline bool keys_searched(const struct memory_set *set)
 {
 	return set->height >= MS_KEY_HEIGHT;
