@@ -91,7 +91,7 @@ static unsigned least_shift(const struct ms_node *n, bool root)
 /* Enough areas, mapped in order, for a tree of MS_KEY_HEIGHT levels (full
  * leaves under full inner nodes: 14 * 15^3 areas fill four), whose inner
  * nodes below the root keep key lines. */
-#define N 50000u
+#define N 48000u
 #define STEP 0x10000ull /* 64 KiB apart: shifts of 16 and more */
 #define BASE 0x40000000ull
 
@@ -118,7 +118,7 @@ static void test_granule_shifts(void **state)
 	assert_int_equal(memory_set_set_granule(&e.set, 1), MAPPING_OK);
 	for (i = 0; i < N; i += 3) {
 		map1(&e, BASE + i * STEP + STEP / 2 + 1 + i % 5 * 2, 1);
-		if (i % 1800 == 0)
+		if (i % 6000 == 0)
 			check_lookups(&e);
 	}
 	check_lookups(&e);
@@ -135,7 +135,7 @@ static void test_granule_shifts(void **state)
 	check_lookups(&e);
 	for (i = 0; i < N; i += 3) {
 		unmap1(&e, BASE + i * STEP + STEP / 2 + 1 + i % 5 * 2, 1);
-		if (i % 1800 == 0)
+		if (i % 6000 == 0)
 			check_lookups(&e);
 	}
 	unmap1(&e, BASE + N * STEP + 5, 1);
@@ -169,7 +169,7 @@ static void test_wide_and_back(void **state)
 		if (memory_set_find(&e.set, a) || memory_set_find(&e.set, a + 1))
 			continue;
 		map1(&e, a, 2);
-		if (i % 40 == 0)
+		if (i % 200 == 0)
 			check_lookups(&e);
 	}
 	check_lookups(&e);
