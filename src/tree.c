@@ -212,12 +212,12 @@ static inline uint64_t max64(uint64_t a, uint64_t b)
  * child i and those between it and its neighbours; the largest. */
 static inline uint64_t slot_gaps(const struct ms_inner *p, unsigned i)
 {
-	uint64_t g = p->gap[i];
+	uint64_t g = p->gap[i], lo = p->min[i], hi = p->last[i];
 
 	if (i > 0)
-		g = max64(g, p->min[i] - p->last[i - 1] - 1);
+		g = max64(g, lo - p->last[i - 1] - 1);
 	if (i + 1u < p->h.count)
-		g = max64(g, p->min[i + 1] - p->last[i] - 1);
+		g = max64(g, p->min[i + 1] - hi - 1);
 	return g;
 }
 
