@@ -14,16 +14,19 @@ struct ms_walk {
 	unsigned prev_count; /* areas in the leaf before, 0 before the first */
 	uint64_t areas, nodes;
 	unsigned leaf_depth;
+	bool keys; /* inner nodes below the root keep key lines */
 };
 
 /*
  * The key line of an inner node against its min[] (tree.h): none in the
- * root (and only there); elsewhere each key exact at the node's shift (not
+ * root, nor anywhere in a tree that keeps none (keys false); elsewhere
+ * each key exact at the node's shift (not
  * always the largest exact one: a change of one child's start keeps the
  * shift when the key stays exact), wide exactly when the span does not fit
  * even at the largest exact shift, sentinels in every other slot.
  */
-static const char *check_keys(const struct ms_inner *p, bool root)
+static const char *check_keys(const struct ms_inner *p, bool root,
+			      bool keys)
 {
 	unsigned c = p->h.count, i, s = p->h.shift, top = 0;
 	uint64_t base = p->min[0], bits = 0, span;
@@ -34,9 +37,9 @@ static const char *check_keys(const struct ms_inner *p, bool root)
 			return "child minima out of order";
 		bits |= p->min[i] - base;
 	}
-	if (root != (p->h.form == MS_FORM_ROOT))
-		return "key line kept in the root or missing below it";
-	if (root)
+	if ((root || !keys) != (p->h.form == MS_FORM_NONE))
+		return "key line where the tree keeps none, or missing";
+	if (root || !keys)
 		return NULL;
 	if (s > 63 || p->h.form > MS_FORM_WIDE)
 		return "key line header out of range";
@@ -100,7 +103,7 @@ static const char *check_node(struct ms_walk *w, const struct ms_node *n,
 		}
 		return NULL;
 	}
-	err = check_keys((const struct ms_inner *)n, !parent);
+	err = check_keys((const struct ms_inner *)n, !parent, w->keys);
 	if (err)
 		return err;
 	for (i = 0; i < n->count; i++) {
@@ -135,6 +138,19 @@ const char *memory_set_check(const struct memory_set *set)
 			       "empty tree with areas counted" : NULL;
 	memset(&w, 0, sizeof(w));
 	w.set = set;
+	/* Key lines in every inner node below the root or in none: in all of
+	 * a tree that descents search by them, in none of one lower than
+	 * MS_KEY_HEIGHT - 1, either way between (struct ms_inner). */
+	if (!((const struct ms_node *)set->root)->leaf) {
+		const struct ms_node *k =
+			((const struct ms_inner *)set->root)->child[0];
+
+		w.keys = !k->leaf && k->form != MS_FORM_NONE;
+	}
+	if (keys_searched(set) && !w.keys)
+		return "no key lines in a tree that descents search by them";
+	if (w.keys && set->height + 2u <= MS_KEY_HEIGHT)
+		return "key lines kept in a tree too low to search them";
 	err = check_node(&w, set->root, NULL, 1);
 	if (err)
 		return err;

@@ -92,7 +92,10 @@ static int peek(const struct memory_set *set, uint64_t addr,
 		/* The steps of the tree's own descent (tree.h), each word
 		 * loaded once, the slot kept below the count whatever a torn
 		 * node holds; key lines below the root wherever a node has
-		 * one (the height, which the writer changes, is not read). */
+		 * one (the height, which the writer changes, is not read: a
+		 * node of a tree too low for them, or one whose line a change
+		 * is making or dropping, reads as none or is caught as
+		 * torn). */
 		if (depth == 0) {
 			base = ld64(&p->min[0]);
 			at = addr > base ? addr : base;

@@ -84,7 +84,7 @@ void memory_set_tree_encode(struct ms_inner *p)
 	uint64_t base = p->min[0], bits = 0;
 	bool wide = false;
 
-	if (p->h.form == MS_FORM_ROOT)
+	if (p->h.form == MS_FORM_NONE)
 		return;
 	for (i = 1; i < c; i++)
 		bits |= p->min[i] - base;
@@ -139,8 +139,8 @@ static bool key_moved(struct ms_inner *p, unsigned i, uint64_t lo)
 static inline void put_sum(struct ms_inner *p, unsigned i,
 			   const struct ms_sum *s)
 {
-	bool moved = p->min[i] != s->min;
-	bool kept = !moved || p->h.form == MS_FORM_ROOT || key_moved(p, i, s->min);
+	bool kept = p->h.form == MS_FORM_NONE || p->min[i] == s->min ||
+		    key_moved(p, i, s->min);
 
 	st64(&p->min[i], s->min);
 	st64(&p->last[i], s->last);
@@ -157,10 +157,130 @@ static inline void set_slot(struct ms_inner *p, unsigned i)
 	put_sum(p, i, &s);
 }
 
+/* Give p a key line (keys) or none. */
+static void keep_keys(struct ms_inner *p, bool keys)
+{
+	if (!keys) {
+		MS_STORE(&p->h.form, (uint8_t)MS_FORM_NONE);
+		return;
+	}
+	MS_STORE(&p->h.form, (uint8_t)MS_FORM_KEYS);
+	memory_set_tree_encode(p);
+}
+
+/* Give every inner node under the root p a key line, or none: the tree
+ * crossed the height that keeps them (struct ms_inner). A lock-free
+ * reader walking meanwhile may meet a line half made, which fails or
+ * misleads its walk, and the sequence count has it walk again. */
+static void keys_below(struct ms_inner *p, bool keys)
+{
+	unsigned i;
+
+	if (p->child[0]->leaf)
+		return;
+	for (i = 0; i < p->h.count; i++) {
+		struct ms_inner *q = as_inner(p->child[i]);
+
+		keep_keys(q, keys);
+		keys_below(q, keys);
+	}
+}
+
+/* Do the inner nodes under root n keep key lines? They all agree. */
+static bool keys_kept(const struct ms_node *n)
+{
+	const struct ms_node *k;
+
+	if (n->leaf)
+		return false;
+	k = ((const struct ms_inner *)n)->child[0];
+	return !k->leaf && k->form != MS_FORM_NONE;
+}
+
 /* The node at depth d of the cursor's path (the leaf at its depth). */
 static inline struct ms_node *node_at(const struct ms_cursor *c, unsigned d)
 {
 	return d == c->depth ? &c->leaf->h : &c->path[d]->h;
+}
+
+static inline uint64_t max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* The free gaps of inner node p that its slot i bears on: the one inside
+ * child i and those between it and its neighbours; the largest. */
+static inline uint64_t slot_gaps(const struct ms_inner *p, unsigned i)
+{
+	uint64_t g = p->gap[i], lo = p->min[i], hi = p->last[i];
+
+	if (i > 0)
+		g = max64(g, lo - p->last[i - 1] - 1);
+	if (i + 1u < p->h.count)
+		g = max64(g, p->min[i + 1] - hi - 1);
+	return g;
+}
+
+/*
+ * The node at depth d (> 0) of c's path changed some of its gaps and kept
+ * the rest: make *s its summary, without visiting its other gaps when it
+ * can. was is the largest of the gaps the change replaced (0 if it
+ * replaced none), now the largest of those it made. Its parent's slot
+ * still holds the summary from before the change, whose largest gap g is
+ * at least each gap the change kept: now >= g makes now the largest; below
+ * g, the largest is still g when no replaced gap reached it, and only when
+ * one did (the change may have lowered the largest gap, as the maple
+ * tree's mas_update_gap() finds) is the whole node visited.
+ */
+static void sum_after(const struct ms_cursor *c, unsigned d, uint64_t was,
+		      uint64_t now, struct ms_sum *s)
+{
+	const struct ms_node *n = node_at(c, d);
+	uint64_t g = c->path[d - 1]->gap[c->slot[d - 1]];
+
+	if (now < g && was >= g) {
+		memory_set_tree_node_sum(n, s);
+		return;
+	}
+	if (n->leaf) {
+		const struct ms_leaf *l = (const struct ms_leaf *)n;
+
+		s->min = l->a[0].start;
+		s->last = area_last(&l->a[n->count - 1]);
+	} else {
+		const struct ms_inner *p = (const struct ms_inner *)n;
+
+		s->min = p->min[0];
+		s->last = p->last[n->count - 1];
+	}
+	s->gap = max64(now, g);
+}
+
+/*
+ * The node at depth d of c's path has the summary *s now: bring the
+ * summaries of its ancestors up to date, stopping where one does not
+ * change. Each ancestor changes in one slot, so its own summary comes from
+ * that slot's gaps (sum_after()). *s is spent.
+ */
+static void propagate_sum(const struct ms_cursor *c, unsigned d,
+			  struct ms_sum *s)
+{
+	while (d-- > 0) {
+		struct ms_inner *p = c->path[d];
+		unsigned i = c->slot[d];
+		uint64_t was;
+
+		if (p->min[i] == s->min && p->last[i] == s->last &&
+		    p->gap[i] == s->gap)
+			return;
+		if (d == 0) {
+			put_sum(p, i, s); /* the root: no summary above */
+			return;
+		}
+		was = slot_gaps(p, i);
+		put_sum(p, i, s);
+		sum_after(c, d, was, slot_gaps(p, i), s);
+	}
 }
 
 /*
@@ -170,18 +290,12 @@ static inline struct ms_node *node_at(const struct ms_cursor *c, unsigned d)
 static void propagate(const struct ms_cursor *c, unsigned d,
 		      const struct ms_node *n)
 {
-	while (d-- > 0) {
-		struct ms_inner *p = c->path[d];
-		unsigned i = c->slot[d];
-		struct ms_sum s;
+	struct ms_sum s;
 
-		memory_set_tree_node_sum(n, &s);
-		if (p->min[i] == s.min && p->last[i] == s.last &&
-		    p->gap[i] == s.gap)
-			return;
-		put_sum(p, i, &s);
-		n = &p->h;
-	}
+	if (d == 0)
+		return;
+	memory_set_tree_node_sum(n, &s);
+	propagate_sum(c, d, &s);
 }
 
 void memory_set_tree_update(struct ms_cursor *c)
@@ -285,8 +399,10 @@ bool memory_set_tree_reserve_copy(struct memory_set *set,
 	return true;
 }
 
-/* Take a reserved node: cannot fail. */
-static inline struct ms_node *take_node(struct memory_set *set, bool leaf)
+/* Take a reserved node: cannot fail. An inner node keeps a key line
+ * when keys (see struct ms_inner). */
+static inline struct ms_node *take_node(struct memory_set *set, bool leaf,
+					bool keys)
 {
 	struct ms_node *n;
 
@@ -303,14 +419,15 @@ static inline struct ms_node *take_node(struct memory_set *set, bool leaf)
 	}
 	set->nodes++;
 	/* The kind and form first: set_count() encodes an inner node's key
-	 * line (a node that was a root kept none). */
+	 * line. */
 	MS_STORE(&n->leaf, (uint8_t)leaf);
-	MS_STORE(&n->form, (uint8_t)MS_FORM_KEYS);
-	if (!leaf) {
+	MS_STORE(&n->form, (uint8_t)(keys ? MS_FORM_KEYS : MS_FORM_NONE));
+	if (!leaf && keys) {
 		/* A slot's summary is compared with what it held before
 		 * (put_sum()), and an insertion at the end encodes the key
 		 * line before the new slot's summary is stored: no slot of a
-		 * node fresh from the allocator may be read unwritten. */
+		 * node fresh from the allocator may be read unwritten. A node
+		 * without a key line reads neither. */
 		struct ms_inner *p = as_inner(n);
 		unsigned i;
 
@@ -789,12 +906,9 @@ static unsigned insert_child(struct memory_set *set, struct ms_cursor *c,
 	unsigned i, keep;
 
 	if (d == 0) {
-		/* The old root becomes a child: its key line is due. */
-		if (!left->leaf) {
-			MS_STORE(&left->form, (uint8_t)MS_FORM_KEYS);
-			memory_set_tree_encode(as_inner(left));
-		}
-		p = as_inner(take_node(set, false));
+		bool had = keys_kept(left);
+
+		p = as_inner(take_node(set, false, false));
 		MS_STORE(&p->child[0], left);
 		MS_STORE(&p->child[1], right);
 		set_slot(p, 0);
@@ -802,6 +916,15 @@ static unsigned insert_child(struct memory_set *set, struct ms_cursor *c,
 		set_count(&p->h, 2);
 		set_root(set, &p->h);
 		set->height++;
+		/* The old root and its new sibling become children: their key
+		 * lines are due if the tree keeps them, and every node's once
+		 * it is tall enough to be searched by them. */
+		if (had) {
+			keep_keys(as_inner(left), true);
+			keep_keys(as_inner(right), true);
+		} else if (keys_searched(set)) {
+			keys_below(p, true);
+		}
 		return 0;
 	}
 	p = c->path[d - 1];
@@ -816,7 +939,7 @@ static unsigned insert_child(struct memory_set *set, struct ms_cursor *c,
 	if (inner_shift(set, c, d - 1, i, right))
 		return d - 2;
 	/* Split p: the first keep slots stay, the rest go to q. */
-	q = as_inner(take_node(set, false));
+	q = as_inner(take_node(set, false, p->h.form != MS_FORM_NONE));
 	keep = (MS_INNER_MAX + 1) / 2;
 	if (i < keep) {
 		inner_move(set->lockless, q, 0, p, keep - 1,
@@ -840,6 +963,63 @@ static unsigned insert_child(struct memory_set *set, struct ms_cursor *c,
 }
 
 /*
+ * The leaf s beside c's took one area at its end (right: at its front)
+ * and kept its other gaps: its summary is the one its parent holds with
+ * that end moved, and the gap next to the area it took.
+ */
+static void sum_took_one(const struct ms_leaf *s, const struct ms_inner *sp,
+			 unsigned si, bool right, struct ms_sum *ss)
+{
+	unsigned n = s->h.count;
+
+	ss->min = sp->min[si];
+	ss->last = sp->last[si];
+	if (right) {
+		ss->min = s->a[0].start;
+		ss->gap = s->a[1].start - area_last(&s->a[0]) - 1;
+	} else {
+		ss->last = area_last(&s->a[n - 1]);
+		ss->gap = s->a[n - 1].start - area_last(&s->a[n - 2]) - 1;
+	}
+	ss->gap = max64(ss->gap, sp->gap[si]);
+}
+
+/*
+ * Summaries after shift_insert() passed an area of c's leaf to the leaf s
+ * beside it, a sibling (sc NULL) or a cousin at sc; c's leaf unchanged
+ * when kept. Under one parent, both slots change at once and the parent's
+ * summary comes from their gaps (sum_after()).
+ */
+static void sums_after_pass(const struct ms_cursor *c,
+			    const struct ms_cursor *sc, const struct ms_leaf *s,
+			    bool right, bool kept)
+{
+	unsigned d = c->depth - 1, i = c->slot[d], si;
+	struct ms_inner *p = c->path[d];
+	struct ms_sum ss, ps;
+	uint64_t was;
+
+	if (sc) {
+		sum_took_one(s, sc->path[sc->depth - 1], sc->slot[sc->depth - 1],
+			     right, &ss);
+		propagate_sum(sc, sc->depth, &ss);
+		if (!kept)
+			propagate(c, c->depth, &c->leaf->h);
+		return;
+	}
+	si = right ? i + 1 : i - 1;
+	sum_took_one(s, p, si, right, &ss);
+	was = max64(slot_gaps(p, si), slot_gaps(p, i));
+	put_sum(p, si, &ss);
+	if (!kept)
+		set_slot(p, i);
+	if (d == 0)
+		return;
+	sum_after(c, d, was, max64(slot_gaps(p, si), slot_gaps(p, i)), &ps);
+	propagate_sum(c, d, &ps);
+}
+
+/*
  * Insert *a at position pos of the full leaf of c by passing its first area
  * to the leaf before it if that has room, or its last to the leaf after it,
  * under the same parent or not: a split only when both neighbours are full
@@ -851,14 +1031,12 @@ static bool shift_insert(bool lk, struct ms_cursor *c,
 			 const struct memory_area *a)
 {
 	struct ms_leaf *l = c->leaf, *s;
-	struct ms_inner *p;
 	struct ms_cursor sc;
 	unsigned pos = c->index, d = c->depth, i, at = MS_LEAF_MAX;
 	bool right = false, sib;
 
 	if (d == 0)
 		return false;
-	p = c->path[d - 1];
 	i = c->slot[d - 1];
 	s = room_beside(c, false);
 	if (!s) {
@@ -894,14 +1072,8 @@ static bool shift_insert(bool lk, struct ms_cursor *c,
 			set_area(lk, &l->a[pos], a);
 		}
 	}
-	if (sib) {
-		set_slot(p, right ? i + 1 : i - 1);
-		set_slot(p, i);
-		propagate(c, d - 1, &p->h);
-	} else {
-		propagate(&sc, sc.depth, &s->h);
-		propagate(c, d, &l->h);
-	}
+	/* l changed unless a went straight to s. */
+	sums_after_pass(c, sib ? NULL : &sc, s, right, !right && pos == 0);
 	if (at == MS_LEAF_MAX)
 		return true;
 	/* The new area went to the neighbour: so does c. */
@@ -915,6 +1087,37 @@ static bool shift_insert(bool lk, struct ms_cursor *c,
 	return true;
 }
 
+/*
+ * Insert *a at c, whose leaf has room. The new area keeps the leaf's other
+ * gaps: it cuts the gap it lands in into two no larger (or adds one at an
+ * end of the leaf), so the leaf's largest gap moves only when the cut one
+ * was it. The area before c may have been shortened from its end since
+ * the last change (tree.h): that widened the gap cut, which is read as it
+ * is now, at least what the summary saw.
+ */
+static void insert_room(bool lk, struct ms_cursor *c,
+			const struct memory_area *a)
+{
+	struct ms_leaf *l = c->leaf;
+	unsigned pos = c->index, n = l->h.count + 1u;
+	uint64_t was = 0, now = 0;
+	struct ms_sum s;
+
+	if (pos > 0 && pos < l->h.count)
+		was = l->a[pos].start - area_last(&l->a[pos - 1]) - 1;
+	move_areas(lk, &l->a[pos + 1], &l->a[pos], l->h.count - pos);
+	set_area(lk, &l->a[pos], a);
+	set_count(&l->h, n);
+	if (c->depth == 0)
+		return;
+	if (pos > 0)
+		now = a->start - area_last(&l->a[pos - 1]) - 1;
+	if (pos + 1 < n)
+		now = max64(now, l->a[pos + 1].start - area_last(a) - 1);
+	sum_after(c, c->depth, was, now, &s);
+	propagate_sum(c, c->depth, &s);
+}
+
 void memory_set_tree_insert(struct memory_set *set, struct ms_cursor *c,
 			    const struct memory_area *a)
 {
@@ -924,7 +1127,7 @@ void memory_set_tree_insert(struct memory_set *set, struct ms_cursor *c,
 
 	set->count++;
 	if (!l) {
-		l = as_leaf(take_node(set, true));
+		l = as_leaf(take_node(set, true, false));
 		set_area(lk, &l->a[0], a);
 		set_count(&l->h, 1);
 		set_root(set, &l->h);
@@ -935,16 +1138,13 @@ void memory_set_tree_insert(struct memory_set *set, struct ms_cursor *c,
 		return;
 	}
 	if (l->h.count < MS_LEAF_MAX) {
-		move_areas(lk, &l->a[pos + 1], &l->a[pos], l->h.count - pos);
-		set_area(lk, &l->a[pos], a);
-		set_count(&l->h, l->h.count + 1u);
-		propagate(c, c->depth, &l->h);
+		insert_room(lk, c, a);
 		return;
 	}
 	if (shift_insert(lk, c, a))
 		return;
 	/* Split in halves; later shifts into the neighbours fill them up. */
-	r = as_leaf(take_node(set, true));
+	r = as_leaf(take_node(set, true, false));
 	keep = (MS_LEAF_MAX + 1) / 2;
 	if (pos < keep) {
 		copy_areas(lk, r->a, &l->a[keep - 1], MS_LEAF_MAX - keep + 1);
@@ -1080,6 +1280,11 @@ static unsigned rebalance_inner(struct memory_set *set, struct ms_cursor *c,
 				set_root(set, as_inner(n)->child[0]);
 				set->height--;
 				drop_node(set, n);
+				/* Dropped a level below the height that keeps
+				 * them (struct ms_inner). */
+				if (set->height + 2u <= MS_KEY_HEIGHT &&
+				    keys_kept(set->root))
+					keys_below(as_inner(set->root), false);
 			}
 			return 0;
 		}
@@ -1246,7 +1451,7 @@ void memory_set_tree_free_subtree(struct memory_set *set, struct ms_node *n,
 static struct ms_node *clone_plain(struct memory_set *dst,
 				   const struct ms_node *n)
 {
-	struct ms_node *c = take_node(dst, n->leaf);
+	struct ms_node *c = take_node(dst, n->leaf, false);
 	unsigned i;
 
 	if (n->leaf) {
@@ -1269,7 +1474,8 @@ static struct ms_node *clone_plain(struct memory_set *dst,
 static struct ms_node *clone_words(struct memory_set *dst,
 				   const struct ms_node *n)
 {
-	struct ms_node *c = take_node(dst, n->leaf);
+	struct ms_node *c = take_node(dst, n->leaf,
+				      !n->leaf && n->form != MS_FORM_NONE);
 	unsigned i;
 
 	if (n->leaf) {

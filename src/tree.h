@@ -58,10 +58,12 @@ struct ms_node {
 };
 
 /* What an inner node's key line holds: keys; sentinels only, as the span
- * needs min[] (wide); nothing kept (the root, always searched over min[]). */
+ * needs min[] (wide); nothing kept (none: the root, always searched over
+ * min[], and every inner node of a tree too low for descents to search key
+ * lines, see keys_searched()). */
 #define MS_FORM_KEYS 0
 #define MS_FORM_WIDE 1
-#define MS_FORM_ROOT 2
+#define MS_FORM_NONE 2
 
 struct ms_leaf {
 	struct ms_node h;
@@ -83,7 +85,11 @@ struct ms_leaf {
  * from it after each change of a node's min[] or count (set_count() and
  * put_sum() see to it), in every inner node but the root, which descents
  * search over min[] (a small set's only inner node: its changes keep no
- * key line up to date).
+ * key line up to date), and only in trees tall enough for descents to
+ * search key lines (keys_searched()): a tree that grows to MS_KEY_HEIGHT
+ * encodes every inner node below its root, and one that shrinks drops them
+ * only below MS_KEY_HEIGHT - 1, so a tree at the edge does not encode
+ * them again at every split of its root.
  */
 struct ms_inner {
 	struct ms_node h;
@@ -188,7 +194,7 @@ void memory_set_tree_encode(struct ms_inner *p);
 static inline void set_count(struct ms_node *n, unsigned count)
 {
 	MS_STORE(&n->count, (uint8_t)count);
-	if (!n->leaf && n->form != MS_FORM_ROOT)
+	if (!n->leaf && n->form != MS_FORM_NONE)
 		memory_set_tree_encode((struct ms_inner *)(void *)n);
 }
 
@@ -196,7 +202,7 @@ static inline void set_count(struct ms_node *n, unsigned count)
 static inline void set_root(struct memory_set *set, struct ms_node *root)
 {
 	if (root && !root->leaf)
-		MS_STORE(&root->form, (uint8_t)MS_FORM_ROOT);
+		MS_STORE(&root->form, (uint8_t)MS_FORM_NONE);
 	MS_STORE(&set->root, (void *)root);
 }
 
@@ -407,7 +413,8 @@ static inline unsigned inner_slot(const struct ms_inner *p, uint64_t addr)
 _Static_assert(MS_KEY_HEIGHT >= MS_KEY_LEVELS + 3,
 	       "key lines sit below the root and the level under it");
 
-/* Does a descent of set search key lines (in its lowest inner levels)? */
+/* Does a descent of set search key lines (in its lowest inner levels)?
+ * Its inner nodes below the root then keep them (struct ms_inner). */
 static inline bool keys_searched(const struct memory_set *set)
 {
 	return set->height >= MS_KEY_HEIGHT;
@@ -620,8 +627,14 @@ static inline bool cur_first_from(struct ms_cursor *c, uint64_t addr)
 /* The area at c changed its bounds in place: bring the summaries of its
  * ancestors up to date. */
 void memory_set_tree_update(struct ms_cursor *c);
-/* Insert *a before position c (an empty tree: c has no leaf); c then at
- * the new area. */
+/*
+ * Insert *a before position c (an empty tree: c has no leaf); c then at
+ * the new area. Since the tree's last change, only the area just before c
+ * may have changed, and only by losing a part at its end (its start
+ * kept): the insertion brings its summaries up to date too, from the gaps
+ * around the new area (tree.c, insert_room()). Any other change in place
+ * goes through memory_set_tree_update() first.
+ */
 void memory_set_tree_insert(struct memory_set *set, struct ms_cursor *c,
 			    const struct memory_area *a);
 /* A removed area goes to the sink before its slot is reused (NULL: none). */

@@ -4,7 +4,8 @@
  * 64-bit minima after every change. These tests move the minima so that
  * shifts grow and shrink (granule changes on a set that holds areas, areas
  * at odd addresses among aligned ones), nodes turn wide and back (areas far
- * apart), and spans sit at the edge of 32 bits, and check after each step
+ * apart), spans sit at the edge of 32 bits, and trees cross the height
+ * from which nodes keep key lines both ways, and check after each step
  * that memory_set_check() finds every key line exact and that lookups, which
  * search the key lines, find every area and nothing between them; and
  * that the steps a lock-free reader takes choose what the tree's do.
@@ -88,7 +89,10 @@ static unsigned least_shift(const struct ms_node *n, bool root)
 	return least;
 }
 
-#define N 3000u
+/* Enough areas, mapped in order, for a tree of MS_KEY_HEIGHT levels (full
+ * leaves under full inner nodes: 14 * 15^3 areas fill four), whose inner
+ * nodes below the root keep key lines. */
+#define N 48000u
 #define STEP 0x10000ull /* 64 KiB apart: shifts of 16 and more */
 #define BASE 0x40000000ull
 
@@ -109,12 +113,13 @@ static void test_granule_shifts(void **state)
 	for (i = 0; i < N; i++)
 		map1(&e, BASE + i * STEP, STEP / 2);
 	check_lookups(&e);
+	assert_true(keys_searched(&e.set));
 	assert_true(least_shift(e.set.root, true) >= 16);
 
 	assert_int_equal(memory_set_set_granule(&e.set, 1), MAPPING_OK);
 	for (i = 0; i < N; i += 3) {
 		map1(&e, BASE + i * STEP + STEP / 2 + 1 + i % 5 * 2, 1);
-		if (i % 90 == 0)
+		if (i % 6000 == 0)
 			check_lookups(&e);
 	}
 	check_lookups(&e);
@@ -131,7 +136,7 @@ static void test_granule_shifts(void **state)
 	check_lookups(&e);
 	for (i = 0; i < N; i += 3) {
 		unmap1(&e, BASE + i * STEP + STEP / 2 + 1 + i % 5 * 2, 1);
-		if (i % 90 == 0)
+		if (i % 6000 == 0)
 			check_lookups(&e);
 	}
 	unmap1(&e, BASE + N * STEP + 5, 1);
@@ -156,6 +161,7 @@ static void test_wide_and_back(void **state)
 	for (i = 0; i < N; i++)
 		map1(&e, BASE + i * STEP, STEP / 2);
 	check_lookups(&e);
+	assert_true(keys_searched(&e.set));
 	assert_false(any_wide(e.set.root));
 	for (i = 0; i < 400; i++) {
 		/* Odd, far above BASE's areas, below 2^62 + 2^61. */
@@ -164,7 +170,7 @@ static void test_wide_and_back(void **state)
 		if (memory_set_find(&e.set, a) || memory_set_find(&e.set, a + 1))
 			continue;
 		map1(&e, a, 2);
-		if (i % 40 == 0)
+		if (i % 200 == 0)
 			check_lookups(&e);
 	}
 	check_lookups(&e);
@@ -173,6 +179,72 @@ static void test_wide_and_back(void **state)
 			 MAPPING_OK);
 	check_lookups(&e);
 	assert_false(any_wide(e.set.root));
+	check_env(&e);
+	env_fini(&e);
+}
+
+/* Inner nodes below the root of the subtree: how many, and how many of
+ * them keep a key line. */
+static void count_keyed(const struct ms_node *n, bool root, unsigned *all,
+			unsigned *keyed)
+{
+	const struct ms_inner *p = (const struct ms_inner *)n;
+	unsigned i;
+
+	if (n->leaf)
+		return;
+	if (!root) {
+		++*all;
+		*keyed += p->h.form != MS_FORM_NONE;
+	}
+	for (i = 0; i < n->count; i++)
+		count_keyed(p->child[i], false, all, keyed);
+}
+
+/* Every inner node below the root keeps a key line (keys), or none does;
+ * the checker agrees and lookups find every area. */
+static void expect_keys(struct env *e, bool keys)
+{
+	unsigned all = 0, keyed = 0;
+
+	count_keyed(e->set.root, true, &all, &keyed);
+	assert_true(all > 0);
+	assert_int_equal(keyed, keys ? all : 0);
+	check_lookups(e);
+}
+
+/*
+ * A tree grows to MS_KEY_HEIGHT levels (its nodes below the root take key
+ * lines then, not before), shrinks to one level fewer (they keep them),
+ * then to two fewer (they drop them), and grows back: one level fewer
+ * takes none, MS_KEY_HEIGHT takes them again.
+ */
+static void test_height_both_ways(void **state)
+{
+	struct env e;
+	unsigned n = 0, h = 0;
+
+	(void)state;
+	env_init(&e, 1, false);
+	while (e.set.height < MS_KEY_HEIGHT) {
+		map1(&e, BASE + n++ * STEP, STEP / 2);
+		if (e.set.height != h && e.set.height > 2)
+			expect_keys(&e, e.set.height >= MS_KEY_HEIGHT);
+		h = e.set.height;
+	}
+	while (e.set.height + 2 > MS_KEY_HEIGHT) {
+		n -= 64;
+		unmap1(&e, BASE + n * STEP, 64 * STEP);
+		if (e.set.height != h)
+			expect_keys(&e, e.set.height + 2 > MS_KEY_HEIGHT);
+		h = e.set.height;
+	}
+	while (e.set.height < MS_KEY_HEIGHT) {
+		map1(&e, BASE + n++ * STEP, STEP / 2);
+		if (e.set.height != h)
+			expect_keys(&e, e.set.height >= MS_KEY_HEIGHT);
+		h = e.set.height;
+	}
 	check_env(&e);
 	env_fini(&e);
 }
@@ -282,6 +354,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_granule_shifts),
 		cmocka_unit_test(test_wide_and_back),
+		cmocka_unit_test(test_height_both_ways),
 		cmocka_unit_test(test_span_edges),
 		cmocka_unit_test(test_reader_steps),
 	};
