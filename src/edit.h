@@ -205,6 +205,13 @@ static inline unsigned memory_set_edit_need(const struct ms_edit *e,
 		return memory_set_tree_need(&e->at, first + last, 1);
 	return memory_set_edit_need_at(c, k, 2);
 }
+/* reserve: need nodes (memory_set_edit_need()); most edits need none. */
+static inline bool memory_set_edit_reserve(struct memory_set *set,
+					   unsigned need)
+{
+	return !need || memory_set_tree_reserve(set, need);
+}
+
 /* The area limit: leaving `after` areas is refused when the operation
  * adds areas and passes the limit. */
 static inline bool over_limit(const struct memory_set *set, uint64_t after)

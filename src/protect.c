@@ -19,12 +19,24 @@ struct ms_protect {
 	void *ctx;
 	void *page_table;
 	struct ms_split mid;
+	/* The callback's last answer, for the area at `at` with flags `old`
+	 * (when known): asked once per area, it gives the same answer again
+	 * for the same flags within one protect. */
+	uint64_t at, old, nf;
+	bool known, changes;
 };
 
-static bool pr_flags(const struct ms_protect *pr, const struct memory_area *a,
+static bool pr_flags(struct ms_protect *pr, const struct memory_area *a,
 		     uint64_t *nf)
 {
-	return new_flags(pr->update, pr->ctx, a, nf);
+	if (!pr->known || a->start != pr->at || a->flags != pr->old) {
+		pr->at = a->start;
+		pr->old = a->flags;
+		pr->changes = new_flags(pr->update, pr->ctx, a, &pr->nf);
+		pr->known = true;
+	}
+	*nf = pr->nf;
+	return pr->changes;
 }
 
 /*
@@ -47,6 +59,7 @@ static void protect_piece(struct ms_protect *pr, struct ms_cursor *c,
 	rest = *a;
 	rest.start = t + 1;
 	rest.size = last - t;
+	rest.backend.data = cut_right ? memory_set_edit_take(&pr->e.right) : NULL;
 	if (cut_left) {
 		piece = *a;
 		piece.start = s;
@@ -56,14 +69,14 @@ static void protect_piece(struct ms_protect *pr, struct ms_cursor *c,
 		/* The insertions bring the summaries up to date. */
 		st64(&a->size, s - a->start);
 		c->index++;
-		memory_set_tree_insert(set, c, &piece);
-		if (!cut_right)
-			return;
-	} else {
-		st64(&a->size, t - a->start + 1);
-		st64(&a->flags, nf);
+		if (cut_right)
+			memory_set_tree_insert2(set, c, &piece, &rest);
+		else
+			memory_set_tree_insert(set, c, &piece);
+		return;
 	}
-	rest.backend.data = memory_set_edit_take(&pr->e.right);
+	st64(&a->size, t - a->start + 1);
+	st64(&a->flags, nf);
 	c->index++;
 	memory_set_tree_insert(set, c, &rest);
 }
@@ -80,7 +93,7 @@ static void piece_of(const struct ms_edit *e, const struct memory_area *a,
 }
 
 /* The areas that area a becomes once the protect commits, in order. */
-static unsigned protect_pieces(const struct ms_protect *pr,
+static unsigned protect_pieces(struct ms_protect *pr,
 			       const struct memory_area *a,
 			       struct memory_area out[3])
 {
@@ -112,7 +125,7 @@ static unsigned protect_pieces(const struct ms_protect *pr,
  * before s to the one at t + 1 are replaced by their pieces, and a run of
  * mergeable pieces that starts at or below t becomes one. O(k).
  */
-static uint64_t protect_count(const struct ms_protect *pr)
+static uint64_t protect_count(struct ms_protect *pr)
 {
 	const struct ms_edit *e = &pr->e;
 	uint64_t gone = 0, made = 0, from = e->s ? e->s - 1 : 0;
@@ -168,7 +181,7 @@ static enum mapping_error protect_plan(struct ms_protect *pr)
 	after = set->count + kf + kl;
 	if (over_limit(set, after) && !set->merge)
 		return MAPPING_ERR_NO_MEMORY;
-	if (!memory_set_tree_reserve(set, memory_set_edit_need(e, kf, kl)))
+	if (!memory_set_edit_reserve(set, memory_set_edit_need(e, kf, kl)))
 		return MAPPING_ERR_NO_MEMORY;
 	if (kf) {
 		uint64_t end = area_last(a) < t ? area_last(a) : t;
@@ -228,15 +241,51 @@ static void protect_rollback(struct ms_protect *pr, struct ms_cursor *w)
 	}
 }
 
+/*
+ * protect of a range that meets one area (a part cut out of it, or its
+ * flags changed whole): the phases of protect_edit() for one piece.
+ */
+static enum mapping_error protect_one(struct ms_protect *pr)
+{
+	struct ms_edit *e = &pr->e;
+	const struct memory_area *a = cur_area(&e->at);
+	uint64_t nf, ps, psize;
+	enum mapping_error err;
+
+	/* Nothing changes: no merges either. */
+	if (!pr_flags(pr, a, &nf))
+		return MAPPING_OK;
+	err = protect_plan(pr);
+	if (err != MAPPING_OK)
+		return err;
+	piece_of(e, a, &ps, &psize);
+	err = a->backend.ops->protect(a->backend.data, ps, psize, a->flags, nf,
+				      pr->page_table);
+	if (err == MAPPING_OK) {
+		memory_set_edit_write(e);
+		protect_piece(pr, &e->at, nf, e->t);
+	}
+	memory_set_edit_merge(e, e->s, e->t);
+	return err;
+}
+
+/* The hooks' walk notes the new flags of this many first areas for the
+ * commit's walk, which asks the callback again only past them. */
+#define PR_NOTED 8
+
 /* protect over a begun edit. */
 static enum mapping_error protect_edit(struct ms_protect *pr)
 {
 	struct ms_edit *e = &pr->e;
 	struct ms_cursor w;
 	enum mapping_error err;
+	uint64_t noted[PR_NOTED];
+	unsigned changes = 0;
 	bool changed = false;
 	uint64_t i;
 
+	if (e->k == 1)
+		return protect_one(pr);
 	err = protect_plan(pr);
 	if (err != MAPPING_OK || e->k == 0)
 		return err;
@@ -250,6 +299,10 @@ static enum mapping_error protect_edit(struct ms_protect *pr)
 		if (!pr_flags(pr, a, &nf))
 			continue;
 		changed = true;
+		if (i < PR_NOTED) {
+			noted[i] = nf;
+			changes |= 1u << i;
+		}
 		piece_of(e, a, &ps, &psize);
 		err = a->backend.ops->protect(a->backend.data, ps, psize,
 					      a->flags, nf, pr->page_table);
@@ -267,11 +320,19 @@ static enum mapping_error protect_edit(struct ms_protect *pr)
 	 * after the area, and the walk goes on past them. */
 	memory_set_edit_write(e);
 	for (i = 0; i < e->k; i++) {
-		uint64_t nf;
+		uint64_t nf = 0;
+		bool ch;
 
 		if (i > 0)
 			cur_next(&e->at);
-		if (pr_flags(pr, cur_area(&e->at), &nf))
+		if (i < PR_NOTED) {
+			ch = changes >> i & 1u;
+			if (ch)
+				nf = noted[i];
+		} else {
+			ch = pr_flags(pr, cur_area(&e->at), &nf);
+		}
+		if (ch)
 			protect_piece(pr, &e->at, nf, e->t);
 	}
 	memory_set_edit_merge(e, e->s, e->t);
@@ -290,6 +351,8 @@ static void protect_begin(struct ms_protect *pr, struct memory_set *set,
 	pr->page_table = page_table;
 	pr->mid.made = false;
 	pr->mid.data = NULL;
+	pr->known = false;
+	pr->at = pr->old = pr->nf = 0;
 }
 
 /* End it: finish the edit, then release the mid data no area took. */
