@@ -25,9 +25,10 @@ enum mapping_error memory_set_edit_split(struct ms_split *sp,
 	return err;
 }
 
-void memory_set_edit_drop(struct ms_split *sp)
+/* memory_set_edit_drop() of data not taken. */
+void memory_set_edit_drop_made(struct ms_split *sp)
 {
-	if (sp->made && sp->ops->split && sp->ops->release)
+	if (sp->ops->split && sp->ops->release)
 		sp->ops->release(sp->data, sp->start, sp->size);
 	sp->made = false;
 }
@@ -402,11 +403,12 @@ enum mapping_error memory_set_edit_split_right(struct ms_edit *e)
 
 /* ---- Finish ----------------------------------------------------------- */
 
-void memory_set_edit_finish(struct ms_edit *e)
+/* memory_set_edit_finish() of an edit that holds something to give back
+ * (or that the checker looks at), readers let in. */
+void memory_set_edit_finish_held(struct ms_edit *e)
 {
 	struct memory_set *set = e->set;
 
-	write_end(set);
 	if (e->dead.n)
 		flush_dead(&e->dead);
 	if (e->right.made)

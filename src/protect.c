@@ -178,6 +178,9 @@ static enum mapping_error protect_plan(struct ms_protect *pr)
 	/* The area at t: the first one too, unless the first is cut at s. */
 	if (e->cut_right && !e->around && pr_flags(pr, b, &nf))
 		kl = 1;
+	/* No area is cut: no node, no data, no area more. */
+	if (!kf && !kl)
+		return MAPPING_OK;
 	after = set->count + kf + kl;
 	if (over_limit(set, after) && !set->merge)
 		return MAPPING_ERR_NO_MEMORY;
