@@ -271,6 +271,8 @@ void memory_set_edit_merge_run(struct ms_edit *e, uint64_t lo, uint64_t hi)
 		return;
 	for (;;) {
 		const struct memory_area *a = cur_area(c);
+		const struct ms_leaf *al = c->leaf;
+		unsigned ai = c->index;
 		struct memory_area grown;
 
 		if (a->start > hi || !cur_next(c))
@@ -283,7 +285,12 @@ void memory_set_edit_merge_run(struct ms_edit *e, uint64_t lo, uint64_t hi)
 			grown.size += cur_area(c)->size;
 		} while (cur_next(c) && memory_set_mergeable(&grown, cur_area(c)));
 		memory_set_edit_write(e);
-		memory_set_tree_seek(set, c, grown.start);
+		/* Back to the run's first area: by its index while the walk
+		 * stayed in its leaf (and on its path). */
+		if (c->leaf == al)
+			c->index = ai + 1;
+		else
+			memory_set_tree_seek(set, c, grown.start);
 		c->index--;
 		st64(&cur_area(c)->size, grown.size);
 		memory_set_tree_update(c);
