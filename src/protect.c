@@ -280,7 +280,6 @@ static enum mapping_error protect_one(struct ms_protect *pr)
 static enum mapping_error protect_edit(struct ms_protect *pr)
 {
 	struct ms_edit *e = &pr->e;
-	struct ms_cursor w;
 	enum mapping_error err;
 	uint64_t noted[PR_NOTED];
 	unsigned changes = 0;
@@ -293,12 +292,15 @@ static enum mapping_error protect_edit(struct ms_protect *pr)
 	if (err != MAPPING_OK || e->k == 0)
 		return err;
 
-	/* Page table first, tree untouched, so a failure can be undone. */
-	cur_copy(&w, &e->at);
-	for (i = 0; i < e->k; i++, cur_next(&w)) {
-		const struct memory_area *a = cur_area(&w);
+	/* Page table first, tree untouched, so a failure can be undone. The
+	 * walk goes back to the first area for the commit. */
+	for (i = 0; i < e->k; i++) {
+		const struct memory_area *a;
 		uint64_t nf, ps, psize;
 
+		if (i > 0)
+			cur_next(&e->at);
+		a = cur_area(&e->at);
 		if (!pr_flags(pr, a, &nf))
 			continue;
 		changed = true;
@@ -310,8 +312,7 @@ static enum mapping_error protect_edit(struct ms_protect *pr)
 		err = a->backend.ops->protect(a->backend.data, ps, psize,
 					      a->flags, nf, pr->page_table);
 		if (err != MAPPING_OK) {
-			protect_rollback(pr, &w);
-			cur_copy(&e->at, &w);
+			protect_rollback(pr, &e->at);
 			memory_set_edit_merge(e, e->s, e->t);
 			return err;
 		}
@@ -319,6 +320,8 @@ static enum mapping_error protect_edit(struct ms_protect *pr)
 	/* Nothing changes: no merges either (as Linux's mprotect_fixup()). */
 	if (!changed)
 		return MAPPING_OK;
+	for (i = 1; i < e->k; i++)
+		cur_prev(&e->at);
 	/* Commit: every change lands, in one walk; a cut inserts the parts
 	 * after the area, and the walk goes on past them. */
 	memory_set_edit_write(e);
