@@ -255,7 +255,9 @@ void memory_set_edit_cut(struct ms_edit *e, const struct memory_area *fill)
 					       memory_set_edit_dead, e);
 		return;
 	}
-	memory_set_tree_remove(set, c, e->t, memory_set_edit_dead, e);
+	/* Areas cut at the range's ends only: nothing starts in it. */
+	if (edit_inside(e))
+		memory_set_tree_remove(set, c, e->t, memory_set_edit_dead, e);
 }
 
 void memory_set_edit_merge_run(struct ms_edit *e, uint64_t lo, uint64_t hi)
