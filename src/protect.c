@@ -19,24 +19,12 @@ struct ms_protect {
 	void *ctx;
 	void *page_table;
 	struct ms_split mid;
-	/* The callback's last answer, for the area at `at` with flags `old`
-	 * (when known): asked once per area, it gives the same answer again
-	 * for the same flags within one protect. */
-	uint64_t at, old, nf;
-	bool known, changes;
 };
 
-static bool pr_flags(struct ms_protect *pr, const struct memory_area *a,
+static bool pr_flags(const struct ms_protect *pr, const struct memory_area *a,
 		     uint64_t *nf)
 {
-	if (!pr->known || a->start != pr->at || a->flags != pr->old) {
-		pr->at = a->start;
-		pr->old = a->flags;
-		pr->changes = new_flags(pr->update, pr->ctx, a, &pr->nf);
-		pr->known = true;
-	}
-	*nf = pr->nf;
-	return pr->changes;
+	return new_flags(pr->update, pr->ctx, a, nf);
 }
 
 /*
@@ -93,7 +81,7 @@ static void piece_of(const struct ms_edit *e, const struct memory_area *a,
 }
 
 /* The areas that area a becomes once the protect commits, in order. */
-static unsigned protect_pieces(struct ms_protect *pr,
+static unsigned protect_pieces(const struct ms_protect *pr,
 			       const struct memory_area *a,
 			       struct memory_area out[3])
 {
@@ -125,7 +113,7 @@ static unsigned protect_pieces(struct ms_protect *pr,
  * before s to the one at t + 1 are replaced by their pieces, and a run of
  * mergeable pieces that starts at or below t becomes one. O(k).
  */
-static uint64_t protect_count(struct ms_protect *pr)
+static uint64_t protect_count(const struct ms_protect *pr)
 {
 	const struct ms_edit *e = &pr->e;
 	uint64_t gone = 0, made = 0, from = e->s ? e->s - 1 : 0;
@@ -159,24 +147,24 @@ static uint64_t protect_count(struct ms_protect *pr)
 	return e->set->count - gone + made;
 }
 
-/* Reserve nodes and make the data of the parts cut at s and past t. */
-static enum mapping_error protect_plan(struct ms_protect *pr)
+/*
+ * Reserve nodes and make the data of the parts cut at s and past t, the
+ * first area (cut at s) changing if first, the last (cut past t) if last.
+ */
+static enum mapping_error protect_plan(struct ms_protect *pr, bool first,
+				       bool last)
 {
 	struct ms_edit *e = &pr->e;
 	struct memory_set *set = e->set;
-	const struct memory_area *a, *b;
+	const struct memory_area *a = cur_area(&e->at);
 	unsigned kf = 0, kl = 0;
-	uint64_t nf, after, s = e->s, t = e->t;
+	uint64_t after, s = e->s, t = e->t;
 	enum mapping_error err;
 
-	if (e->k == 0)
-		return MAPPING_OK;
-	a = cur_area(&e->at);
-	b = cur_area(edit_last(e));
-	if (e->cut_left && pr_flags(pr, a, &nf))
+	if (e->cut_left && first)
 		kf = e->around ? 2 : 1;
 	/* The area at t: the first one too, unless the first is cut at s. */
-	if (e->cut_right && !e->around && pr_flags(pr, b, &nf))
+	if (e->cut_right && !e->around && last)
 		kl = 1;
 	/* No area is cut: no node, no data, no area more. */
 	if (!kf && !kl)
@@ -258,7 +246,7 @@ static enum mapping_error protect_one(struct ms_protect *pr)
 	/* Nothing changes: no merges either. */
 	if (!pr_flags(pr, a, &nf))
 		return MAPPING_OK;
-	err = protect_plan(pr);
+	err = protect_plan(pr, true, true);
 	if (err != MAPPING_OK)
 		return err;
 	piece_of(e, a, &ps, &psize);
@@ -281,15 +269,18 @@ static enum mapping_error protect_edit(struct ms_protect *pr)
 {
 	struct ms_edit *e = &pr->e;
 	enum mapping_error err;
-	uint64_t noted[PR_NOTED];
+	uint64_t noted[PR_NOTED], f;
 	unsigned changes = 0;
 	bool changed = false;
 	uint64_t i;
 
+	if (e->k == 0)
+		return MAPPING_OK;
 	if (e->k == 1)
 		return protect_one(pr);
-	err = protect_plan(pr);
-	if (err != MAPPING_OK || e->k == 0)
+	err = protect_plan(pr, e->cut_left && pr_flags(pr, cur_area(&e->at), &f),
+			   e->cut_right && pr_flags(pr, cur_area(&e->end), &f));
+	if (err != MAPPING_OK)
 		return err;
 
 	/* Page table first, tree untouched, so a failure can be undone. The
@@ -357,8 +348,6 @@ static void protect_begin(struct ms_protect *pr, struct memory_set *set,
 	pr->page_table = page_table;
 	pr->mid.made = false;
 	pr->mid.data = NULL;
-	pr->known = false;
-	pr->at = pr->old = pr->nf = 0;
 }
 
 /* End it: finish the edit, then release the mid data no area took. */
