@@ -413,8 +413,8 @@ enum mapping_error memory_set_protect_flags(struct memory_set *set,
 {
 	struct ms_mask m = { flags, mask };
 
-	return memory_set_protect(set, start, size, mask_update, &m,
-				  page_table);
+	return protect_range(set, start, size, mask_update, &m, page_table,
+			     false);
 }
 
 enum mapping_error memory_set_protect_flags_strict(struct memory_set *set,
@@ -426,6 +426,6 @@ enum mapping_error memory_set_protect_flags_strict(struct memory_set *set,
 {
 	struct ms_mask m = { flags, mask };
 
-	return memory_set_protect_strict(set, start, size, mask_update, &m,
-					 page_table);
+	return protect_range(set, start, size, mask_update, &m, page_table,
+			     true);
 }
