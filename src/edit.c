@@ -25,25 +25,33 @@ enum mapping_error memory_set_edit_split(struct ms_split *sp,
 	return err;
 }
 
-void memory_set_edit_drop(struct ms_split *sp)
+/* memory_set_edit_drop() of data not taken. */
+void memory_set_edit_drop_made(struct ms_split *sp)
 {
-	if (sp->made && sp->ops->split && sp->ops->release)
+	if (sp->ops->split && sp->ops->release)
 		sp->ops->release(sp->data, sp->start, sp->size);
 	sp->made = false;
 }
 
 /* ---- Begin ------------------------------------------------------------ */
 
-void memory_set_edit_init(struct ms_edit *e, struct memory_set *set)
+/* The edit of [s, t] before its descent: nothing met, nothing held. */
+static inline void edit_start(struct ms_edit *e, struct memory_set *set,
+			      uint64_t s, uint64_t t)
 {
 	e->set = set;
-	e->s = 0;
-	e->t = U64_MAX;
+	e->s = s;
+	e->t = t;
 	e->k = 0;
 	e->cut_left = e->cut_right = e->around = false;
 	e->right.data = NULL;
 	e->right.made = false;
 	e->dead.n = 0;
+}
+
+void memory_set_edit_init(struct ms_edit *e, struct memory_set *set)
+{
+	edit_start(e, set, 0, U64_MAX);
 }
 
 /*
@@ -53,41 +61,47 @@ void memory_set_edit_init(struct ms_edit *e, struct memory_set *set)
 static void classify(struct ms_edit *e)
 {
 	struct ms_cursor *c = &e->at;
+	const struct ms_leaf *l = c->leaf;
 	const struct memory_area *a;
+	unsigned i;
 
-	if (!c->leaf)
+	if (!l)
 		return;
-	if (c->index > 0 && area_last(&c->leaf->a[c->index - 1]) >= e->s) {
-		c->index--;
-	} else if (c->index == c->leaf->h.count &&
-		   !memory_set_tree_next_leaf(c)) {
-		return;
+	i = c->index;
+	if (i > 0 && area_last(&l->a[i - 1]) >= e->s) {
+		c->index = --i;
+	} else if (i == l->h.count) {
+		if (!memory_set_tree_next_leaf(c))
+			return;
+		l = c->leaf;
+		i = 0;
 	}
-	a = cur_area(c);
+	a = &l->a[i];
 	if (a->start > e->t)
 		return;
 	e->k = 1;
 	e->cut_left = a->start < e->s;
-	if (area_last(a) < e->t) {
-		/* The rest in a walk: its hooks walk them all anyway. */
-		cur_copy(&e->end, c);
-		while (cur_next(&e->end) && cur_area(&e->end)->start <= e->t)
-			e->k++;
-		cur_prev(&e->end);
-		a = cur_area(&e->end);
-		if (e->k == 1)
-			a = cur_area(c);
+	if (area_last(a) >= e->t) {
+		e->cut_right = area_last(a) > e->t;
+		e->around = e->cut_left && e->cut_right;
+		return;
 	}
-	e->cut_right = area_last(a) > e->t;
-	e->around = e->k == 1 && e->cut_left && e->cut_right;
+	/* The one area ends inside the range, the next area after it. */
+	if (i + 1 < l->h.count && l->a[i + 1].start > e->t)
+		return;
+	/* The rest in a walk: its hooks walk them all anyway. */
+	cur_copy(&e->end, c);
+	while (cur_next(&e->end) && cur_area(&e->end)->start <= e->t)
+		e->k++;
+	cur_prev(&e->end);
+	if (e->k > 1)
+		e->cut_right = area_last(cur_area(&e->end)) > e->t;
 }
 
 void memory_set_edit_begin(struct ms_edit *e, struct memory_set *set,
 			   uint64_t s, uint64_t t)
 {
-	memory_set_edit_init(e, set);
-	e->s = s;
-	e->t = t;
+	edit_start(e, set, s, t);
 	memory_set_tree_descend(set, s, &e->at);
 	classify(e);
 }
@@ -96,9 +110,7 @@ void memory_set_edit_begin_at(struct ms_edit *e, struct memory_set *set,
 			      const struct ms_cursor *c, uint64_t s,
 			      uint64_t t)
 {
-	memory_set_edit_init(e, set);
-	e->s = s;
-	e->t = t;
+	edit_start(e, set, s, t);
 	cur_copy(&e->at, c);
 	memory_set_tree_seek(set, &e->at, s);
 	classify(e);
@@ -170,6 +182,7 @@ void memory_set_edit_cut(struct ms_edit *e, const struct memory_area *fill)
 	struct memory_set *set = e->set;
 	struct ms_cursor *c = &e->at;
 	struct memory_area *a;
+	bool insert;
 
 	memory_set_edit_write(e);
 	if (e->k == 0) {
@@ -188,13 +201,15 @@ void memory_set_edit_cut(struct ms_edit *e, const struct memory_area *fill)
 		right.backend.data = memory_set_edit_take(&e->right);
 		st64(&a->size, e->s - a->start);
 		c->index++;
-		if (fill) {
-			memory_set_tree_insert(set, c, fill);
-			c->index++;
-		}
-		memory_set_tree_insert(set, c, &right);
+		if (fill)
+			memory_set_tree_insert2(set, c, fill, &right);
+		else
+			memory_set_tree_insert(set, c, &right);
 		return;
 	}
+	/* The new area goes in at c, the first area's leaf: that insertion
+	 * brings the summaries of the leaf up to date after the cuts too. */
+	insert = fill && !edit_inside(e);
 	/* The last area's part past t stays, with the right data: then it
 	 * starts past t, and what starts in [s, t] can go by its start. */
 	if (e->cut_right) {
@@ -206,33 +221,43 @@ void memory_set_edit_cut(struct ms_edit *e, const struct memory_area *fill)
 		MS_STORE(&b->backend.data, memory_set_edit_take(&e->right));
 		st64(&b->start, e->t + 1);
 		st64(&b->size, b->size - cut);
-		memory_set_tree_update(lc);
+		if (!insert || lc->leaf != c->leaf)
+			memory_set_tree_update(lc);
 	}
 	if (e->cut_left) {
 		st64(&a->size, e->s - a->start);
-		memory_set_tree_update(c);
+		if (!insert)
+			memory_set_tree_update(c);
 		c->index++;
+	}
+	if (insert) {
+		memory_set_tree_insert(set, c, fill);
+		return;
 	}
 	/* c: where the first area starting in [s, t] is, if any. The new area
 	 * takes its slot, so a replacing map removes and never inserts; else
 	 * it goes in where memory_set_edit_need() counted it. */
 	if (fill) {
-		if (edit_inside(e)) {
-			if (c->index == c->leaf->h.count)
-				memory_set_tree_next_leaf(c);
-			a = cur_area(c);
-			push_dead(e, a);
-			set_area(set->lockless, a, fill);
+		bool same;
+
+		if (c->index == c->leaf->h.count)
+			memory_set_tree_next_leaf(c);
+		a = cur_area(c);
+		same = a->start == fill->start && a->size == fill->size;
+		push_dead(e, a);
+		set_area(set->lockless, a, fill);
+		if (!same)
 			memory_set_tree_update(c);
-			c->index++;
+		c->index++;
+		/* Only the one area started in [s, t]: nothing more goes. */
+		if (edit_inside(e) > 1)
 			memory_set_tree_remove(set, c, e->t,
 					       memory_set_edit_dead, e);
-		} else {
-			memory_set_tree_insert(set, c, fill);
-		}
 		return;
 	}
-	memory_set_tree_remove(set, c, e->t, memory_set_edit_dead, e);
+	/* Areas cut at the range's ends only: nothing starts in it. */
+	if (edit_inside(e))
+		memory_set_tree_remove(set, c, e->t, memory_set_edit_dead, e);
 }
 
 void memory_set_edit_merge_run(struct ms_edit *e, uint64_t lo, uint64_t hi)
@@ -248,6 +273,8 @@ void memory_set_edit_merge_run(struct ms_edit *e, uint64_t lo, uint64_t hi)
 		return;
 	for (;;) {
 		const struct memory_area *a = cur_area(c);
+		const struct ms_leaf *al = c->leaf;
+		unsigned ai = c->index;
 		struct memory_area grown;
 
 		if (a->start > hi || !cur_next(c))
@@ -260,7 +287,12 @@ void memory_set_edit_merge_run(struct ms_edit *e, uint64_t lo, uint64_t hi)
 			grown.size += cur_area(c)->size;
 		} while (cur_next(c) && memory_set_mergeable(&grown, cur_area(c)));
 		memory_set_edit_write(e);
-		memory_set_tree_seek(set, c, grown.start);
+		/* Back to the run's first area: by its index while the walk
+		 * stayed in its leaf (and on its path). */
+		if (c->leaf == al)
+			c->index = ai + 1;
+		else
+			memory_set_tree_seek(set, c, grown.start);
 		c->index--;
 		st64(&cur_area(c)->size, grown.size);
 		memory_set_tree_update(c);
@@ -380,11 +412,12 @@ enum mapping_error memory_set_edit_split_right(struct ms_edit *e)
 
 /* ---- Finish ----------------------------------------------------------- */
 
-void memory_set_edit_finish(struct ms_edit *e)
+/* memory_set_edit_finish() of an edit that holds something to give back
+ * (or that the checker looks at), readers let in. */
+void memory_set_edit_finish_held(struct ms_edit *e)
 {
 	struct memory_set *set = e->set;
 
-	write_end(set);
 	if (e->dead.n)
 		flush_dead(&e->dead);
 	if (e->right.made)

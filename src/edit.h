@@ -119,8 +119,14 @@ static inline void *memory_set_edit_take(struct ms_split *sp)
 	return sp->data;
 }
 
+void memory_set_edit_drop_made(struct ms_split *sp);
+
 /* Release the data unless an area took it. */
-void memory_set_edit_drop(struct ms_split *sp);
+static inline void memory_set_edit_drop(struct ms_split *sp)
+{
+	if (sp->made)
+		memory_set_edit_drop_made(sp);
+}
 
 /* ---- The edit -------------------------------------------------------- */
 
@@ -205,6 +211,13 @@ static inline unsigned memory_set_edit_need(const struct ms_edit *e,
 		return memory_set_tree_need(&e->at, first + last, 1);
 	return memory_set_edit_need_at(c, k, 2);
 }
+/* reserve: need nodes (memory_set_edit_need()); most edits need none. */
+static inline bool memory_set_edit_reserve(struct memory_set *set,
+					   unsigned need)
+{
+	return !need || memory_set_tree_reserve(set, need);
+}
+
 /* The area limit: leaving `after` areas is refused when the operation
  * adds areas and passes the limit. */
 static inline bool over_limit(const struct memory_set *set, uint64_t after)
@@ -293,6 +306,20 @@ static inline void memory_set_edit_publish(struct ms_edit *e)
 }
 
 /* finish: the commit (if any) is done, or the edit gives up. */
-void memory_set_edit_finish(struct ms_edit *e);
+void memory_set_edit_finish_held(struct ms_edit *e);
+
+static inline void memory_set_edit_finish(struct ms_edit *e)
+{
+	struct memory_set *set = e->set;
+
+	write_end(set);
+#ifndef MEMORY_SET_DEBUG_CHECK
+	/* Most edits hold nothing to give back: no call. */
+	if (!e->dead.n && !e->right.made &&
+	    set->nspare <= memory_set_tree_spare_keep(set))
+		return;
+#endif
+	memory_set_edit_finish_held(e);
+}
 
 #endif /* MEMORY_SET_EDIT_H */

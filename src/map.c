@@ -58,7 +58,7 @@ enum mapping_error memory_set_unmap_edit(struct ms_edit *e, void *page_table)
 		/* Only an area around the range makes one more area. */
 		if (e->around &&
 		    (over_limit(set, set->count + 1) ||
-		     !memory_set_tree_reserve(set, memory_set_edit_need(e, 1, 0))))
+		     !memory_set_edit_reserve(set, memory_set_edit_need(e, 1, 0))))
 			return MAPPING_ERR_NO_MEMORY;
 		err = memory_set_edit_split_right(e);
 		if (err != MAPPING_OK)
@@ -152,7 +152,7 @@ enum mapping_error memory_set_map(struct memory_set *set, uint64_t start,
 			goto out;
 		}
 	}
-	if (adds && !memory_set_tree_reserve(set, memory_set_edit_need(&e, adds, 0))) {
+	if (adds && !memory_set_edit_reserve(set, memory_set_edit_need(&e, adds, 0))) {
 		err = MAPPING_ERR_NO_MEMORY;
 		goto out;
 	}

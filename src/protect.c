@@ -47,6 +47,7 @@ static void protect_piece(struct ms_protect *pr, struct ms_cursor *c,
 	rest = *a;
 	rest.start = t + 1;
 	rest.size = last - t;
+	rest.backend.data = cut_right ? memory_set_edit_take(&pr->e.right) : NULL;
 	if (cut_left) {
 		piece = *a;
 		piece.start = s;
@@ -56,14 +57,14 @@ static void protect_piece(struct ms_protect *pr, struct ms_cursor *c,
 		/* The insertions bring the summaries up to date. */
 		st64(&a->size, s - a->start);
 		c->index++;
-		memory_set_tree_insert(set, c, &piece);
-		if (!cut_right)
-			return;
-	} else {
-		st64(&a->size, t - a->start + 1);
-		st64(&a->flags, nf);
+		if (cut_right)
+			memory_set_tree_insert2(set, c, &piece, &rest);
+		else
+			memory_set_tree_insert(set, c, &piece);
+		return;
 	}
-	rest.backend.data = memory_set_edit_take(&pr->e.right);
+	st64(&a->size, t - a->start + 1);
+	st64(&a->flags, nf);
 	c->index++;
 	memory_set_tree_insert(set, c, &rest);
 }
@@ -146,29 +147,32 @@ static uint64_t protect_count(const struct ms_protect *pr)
 	return e->set->count - gone + made;
 }
 
-/* Reserve nodes and make the data of the parts cut at s and past t. */
-static enum mapping_error protect_plan(struct ms_protect *pr)
+/*
+ * Reserve nodes and make the data of the parts cut at s and past t, the
+ * first area (cut at s) changing if first, the last (cut past t) if last.
+ */
+static enum mapping_error protect_plan(struct ms_protect *pr, bool first,
+				       bool last)
 {
 	struct ms_edit *e = &pr->e;
 	struct memory_set *set = e->set;
-	const struct memory_area *a, *b;
+	const struct memory_area *a = cur_area(&e->at);
 	unsigned kf = 0, kl = 0;
-	uint64_t nf, after, s = e->s, t = e->t;
+	uint64_t after, s = e->s, t = e->t;
 	enum mapping_error err;
 
-	if (e->k == 0)
-		return MAPPING_OK;
-	a = cur_area(&e->at);
-	b = cur_area(edit_last(e));
-	if (e->cut_left && pr_flags(pr, a, &nf))
+	if (e->cut_left && first)
 		kf = e->around ? 2 : 1;
 	/* The area at t: the first one too, unless the first is cut at s. */
-	if (e->cut_right && !e->around && pr_flags(pr, b, &nf))
+	if (e->cut_right && !e->around && last)
 		kl = 1;
+	/* No area is cut: no node, no data, no area more. */
+	if (!kf && !kl)
+		return MAPPING_OK;
 	after = set->count + kf + kl;
 	if (over_limit(set, after) && !set->merge)
 		return MAPPING_ERR_NO_MEMORY;
-	if (!memory_set_tree_reserve(set, memory_set_edit_need(e, kf, kl)))
+	if (!memory_set_edit_reserve(set, memory_set_edit_need(e, kf, kl)))
 		return MAPPING_ERR_NO_MEMORY;
 	if (kf) {
 		uint64_t end = area_last(a) < t ? area_last(a) : t;
@@ -228,34 +232,78 @@ static void protect_rollback(struct ms_protect *pr, struct ms_cursor *w)
 	}
 }
 
+/*
+ * protect of a range that meets one area (a part cut out of it, or its
+ * flags changed whole): the phases of protect_edit() for one piece.
+ */
+static enum mapping_error protect_one(struct ms_protect *pr)
+{
+	struct ms_edit *e = &pr->e;
+	const struct memory_area *a = cur_area(&e->at);
+	uint64_t nf, ps, psize;
+	enum mapping_error err;
+
+	/* Nothing changes: no merges either. */
+	if (!pr_flags(pr, a, &nf))
+		return MAPPING_OK;
+	err = protect_plan(pr, true, true);
+	if (err != MAPPING_OK)
+		return err;
+	piece_of(e, a, &ps, &psize);
+	err = a->backend.ops->protect(a->backend.data, ps, psize, a->flags, nf,
+				      pr->page_table);
+	if (err == MAPPING_OK) {
+		memory_set_edit_write(e);
+		protect_piece(pr, &e->at, nf, e->t);
+	}
+	memory_set_edit_merge(e, e->s, e->t);
+	return err;
+}
+
+/* The hooks' walk notes the new flags of this many first areas for the
+ * commit's walk, which asks the callback again only past them. */
+#define PR_NOTED 8
+
 /* protect over a begun edit. */
 static enum mapping_error protect_edit(struct ms_protect *pr)
 {
 	struct ms_edit *e = &pr->e;
-	struct ms_cursor w;
 	enum mapping_error err;
+	uint64_t noted[PR_NOTED], f;
+	unsigned changes = 0;
 	bool changed = false;
 	uint64_t i;
 
-	err = protect_plan(pr);
-	if (err != MAPPING_OK || e->k == 0)
+	if (e->k == 0)
+		return MAPPING_OK;
+	if (e->k == 1)
+		return protect_one(pr);
+	err = protect_plan(pr, e->cut_left && pr_flags(pr, cur_area(&e->at), &f),
+			   e->cut_right && pr_flags(pr, cur_area(&e->end), &f));
+	if (err != MAPPING_OK)
 		return err;
 
-	/* Page table first, tree untouched, so a failure can be undone. */
-	cur_copy(&w, &e->at);
-	for (i = 0; i < e->k; i++, cur_next(&w)) {
-		const struct memory_area *a = cur_area(&w);
+	/* Page table first, tree untouched, so a failure can be undone. The
+	 * walk goes back to the first area for the commit. */
+	for (i = 0; i < e->k; i++) {
+		const struct memory_area *a;
 		uint64_t nf, ps, psize;
 
+		if (i > 0)
+			cur_next(&e->at);
+		a = cur_area(&e->at);
 		if (!pr_flags(pr, a, &nf))
 			continue;
 		changed = true;
+		if (i < PR_NOTED) {
+			noted[i] = nf;
+			changes |= 1u << i;
+		}
 		piece_of(e, a, &ps, &psize);
 		err = a->backend.ops->protect(a->backend.data, ps, psize,
 					      a->flags, nf, pr->page_table);
 		if (err != MAPPING_OK) {
-			protect_rollback(pr, &w);
-			cur_copy(&e->at, &w);
+			protect_rollback(pr, &e->at);
 			memory_set_edit_merge(e, e->s, e->t);
 			return err;
 		}
@@ -263,15 +311,25 @@ static enum mapping_error protect_edit(struct ms_protect *pr)
 	/* Nothing changes: no merges either (as Linux's mprotect_fixup()). */
 	if (!changed)
 		return MAPPING_OK;
+	for (i = 1; i < e->k; i++)
+		cur_prev(&e->at);
 	/* Commit: every change lands, in one walk; a cut inserts the parts
 	 * after the area, and the walk goes on past them. */
 	memory_set_edit_write(e);
 	for (i = 0; i < e->k; i++) {
-		uint64_t nf;
+		uint64_t nf = 0;
+		bool ch;
 
 		if (i > 0)
 			cur_next(&e->at);
-		if (pr_flags(pr, cur_area(&e->at), &nf))
+		if (i < PR_NOTED) {
+			ch = changes >> i & 1u;
+			if (ch)
+				nf = noted[i];
+		} else {
+			ch = pr_flags(pr, cur_area(&e->at), &nf);
+		}
+		if (ch)
 			protect_piece(pr, &e->at, nf, e->t);
 	}
 	memory_set_edit_merge(e, e->s, e->t);
@@ -355,8 +413,8 @@ enum mapping_error memory_set_protect_flags(struct memory_set *set,
 {
 	struct ms_mask m = { flags, mask };
 
-	return memory_set_protect(set, start, size, mask_update, &m,
-				  page_table);
+	return protect_range(set, start, size, mask_update, &m, page_table,
+			     false);
 }
 
 enum mapping_error memory_set_protect_flags_strict(struct memory_set *set,
@@ -368,6 +426,6 @@ enum mapping_error memory_set_protect_flags_strict(struct memory_set *set,
 {
 	struct ms_mask m = { flags, mask };
 
-	return memory_set_protect_strict(set, start, size, mask_update, &m,
-					 page_table);
+	return protect_range(set, start, size, mask_update, &m, page_table,
+			     true);
 }

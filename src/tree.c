@@ -1165,6 +1165,29 @@ void memory_set_tree_insert(struct memory_set *set, struct ms_cursor *c,
 	c->index--; /* the rank counts the new area itself */
 }
 
+void memory_set_tree_insert2(struct memory_set *set, struct ms_cursor *c,
+			     const struct memory_area *a,
+			     const struct memory_area *b)
+{
+	bool lk = set->lockless;
+	struct ms_leaf *l = c->leaf;
+	unsigned pos = c->index;
+
+	if (!l || l->h.count + 2u > MS_LEAF_MAX) {
+		memory_set_tree_insert(set, c, a);
+		c->index++;
+		memory_set_tree_insert(set, c, b);
+		return;
+	}
+	set->count += 2;
+	move_areas(lk, &l->a[pos + 2], &l->a[pos], l->h.count - pos);
+	set_area(lk, &l->a[pos], a);
+	set_area(lk, &l->a[pos + 1], b);
+	set_count(&l->h, l->h.count + 2u);
+	propagate(c, c->depth, &l->h);
+	c->index = pos + 1;
+}
+
 /* ---- Removal ---------------------------------------------------------- */
 
 /* Remove slot i of inner node p (the child itself is the caller's). */

@@ -637,6 +637,14 @@ void memory_set_tree_update(struct ms_cursor *c);
  */
 void memory_set_tree_insert(struct memory_set *set, struct ms_cursor *c,
 			    const struct memory_area *a);
+/*
+ * Insert *a and then *b after it before position c, as two insertions do,
+ * with one pass over the summaries when the leaf has room for both (the
+ * nodes it may take: memory_set_tree_need(c, 2, 1)); c then at *b.
+ */
+void memory_set_tree_insert2(struct memory_set *set, struct ms_cursor *c,
+			     const struct memory_area *a,
+			     const struct memory_area *b);
 /* A removed area goes to the sink before its slot is reused (NULL: none). */
 typedef void (*ms_sink_fn)(void *ctx, const struct memory_area *a);
 /*
