@@ -208,7 +208,7 @@ void memory_set_edit_cut(struct ms_edit *e, const struct memory_area *fill)
 		return;
 	}
 	/* The new area goes in at c, the first area's leaf: that insertion
-	 * brings the summaries of the leaf up to date after the cuts too. */
+	 * brings the summaries up to date after the first area's cut too. */
 	insert = fill && !edit_inside(e);
 	/* The last area's part past t stays, with the right data: then it
 	 * starts past t, and what starts in [s, t] can go by its start. */
@@ -221,8 +221,9 @@ void memory_set_edit_cut(struct ms_edit *e, const struct memory_area *fill)
 		MS_STORE(&b->backend.data, memory_set_edit_take(&e->right));
 		st64(&b->start, e->t + 1);
 		st64(&b->size, b->size - cut);
-		if (!insert || lc->leaf != c->leaf)
-			memory_set_tree_update(lc);
+		/* A start moved in place: the insertion's own summary covers
+		 * only the area before it losing its end (tree.h). */
+		memory_set_tree_update(lc);
 	}
 	if (e->cut_left) {
 		st64(&a->size, e->s - a->start);
