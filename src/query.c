@@ -10,27 +10,14 @@
 const struct memory_area *memory_set_find(const struct memory_set *set,
 					  uint64_t addr)
 {
-	const struct ms_node *n = set->root;
 	const struct memory_area *a;
 	const struct ms_leaf *l;
 	unsigned pos;
 
-	if (!n)
+	if (!set->root)
 		return NULL;
-	if (keys_searched(set)) {
-		l = memory_set_tree_locate(set, addr, &pos);
-	} else {
-		/* A set searched over min[] alone (most processes): the
-		 * descent of memory_set_tree_locate() here, a call less on
-		 * every lookup. */
-		while (!n->leaf) {
-			const struct ms_inner *p = (const struct ms_inner *)n;
-
-			n = p->child[inner_slot(p, addr)];
-		}
-		l = (const struct ms_leaf *)n;
-		pos = leaf_rank(l, addr);
-	}
+	/* The descent in line: a call less on every lookup. */
+	l = tree_walk(set, set->root, 0, addr, NULL, false, &pos);
 	if (pos == 0)
 		return NULL;
 	a = &l->a[pos - 1];
