@@ -11,13 +11,12 @@ const struct memory_area *memory_set_find(const struct memory_set *set,
 					  uint64_t addr)
 {
 	const struct memory_area *a;
-	const struct ms_leaf *l;
+	struct ms_leaf *l;
 	unsigned pos;
 
 	if (!set->root)
 		return NULL;
-	/* The descent in line: a call less on every lookup. */
-	l = tree_walk(set, set->root, 0, addr, NULL, false, &pos);
+	l = memory_set_tree_locate(set, addr, &pos);
 	if (pos == 0)
 		return NULL;
 	a = &l->a[pos - 1];

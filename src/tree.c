@@ -560,10 +560,83 @@ unsigned memory_set_tree_need_split(const struct ms_cursor *c, unsigned kids)
 
 /* ---- Descent ---------------------------------------------------------- */
 
+/* The descent took slot i of p at depth d: c records it if rec. Returns
+ * the child taken. */
+MS_INLINE struct ms_node *take(struct ms_cursor *c, bool rec, unsigned d,
+			       struct ms_inner *p, unsigned i)
+{
+	if (rec) {
+		c->path[d] = p;
+		c->slot[d] = (unsigned char)i;
+	}
+	return p->child[i];
+}
+
+/* The descent reached leaf n at depth d. */
+MS_INLINE struct ms_leaf *arrive(struct ms_cursor *c, bool rec, unsigned d,
+				 struct ms_node *n, uint64_t addr,
+				 unsigned *pos)
+{
+	if (rec)
+		c->depth = d;
+	*pos = leaf_rank(as_leaf(n), addr);
+	return as_leaf(n);
+}
+
+/*
+ * The one descent by address: from node n at depth d down to the leaf for
+ * addr, returned with, in *pos, the number of its areas starting at or
+ * before addr. With rec, cursor c (its path above d valid) takes the path
+ * from d down and the leaf's depth; a lookup passes rec false and no
+ * cursor. rec is a constant at each call and folds away in the inlined
+ * walk, where a test of c would stay (a cursor's caller does not show the
+ * compiler that c is not NULL). Inner levels search
+ * min[], but for the lowest MS_KEY_LEVELS of a tree where keys_searched(),
+ * which search key lines: each node's lowest start there comes from its
+ * parent's search, and an address below it takes the first child all the
+ * way down, as that minimum does.
+ */
+MS_INLINE struct ms_leaf *walk(const struct memory_set *set, struct ms_node *n,
+			       unsigned d, uint64_t addr, struct ms_cursor *c,
+			       bool rec, unsigned *pos)
+{
+	struct ms_inner *p = NULL;
+	unsigned i = 0, kd;
+	uint64_t base, at;
+
+	if (!keys_searched(set)) {
+		for (; !n->leaf; d++) {
+			p = as_inner(n);
+			n = take(c, rec, d, p, inner_slot(p, addr));
+		}
+		return arrive(c, rec, d, n, addr, pos);
+	}
+	kd = key_depth(set);
+	for (; !n->leaf && d < kd; d++) {
+		p = as_inner(n);
+		i = inner_slot(p, addr);
+		n = take(c, rec, d, p, i);
+	}
+	if (!n->leaf) {
+		/* The parent's slot: the last step's, or the path's. */
+		base = rec ? c->path[d - 1]->min[c->slot[d - 1]] : p->min[i];
+		at = addr > base ? addr : base;
+		for (; !n->leaf; d++) {
+			p = as_inner(n);
+			n = take(c, rec, d, p, inner_step(p, &base, at));
+		}
+	}
+	/* In line: the deep trees that prefetch are where lookups wait on
+	 * memory, and a jump out and back costs each of them. */
+	if (__builtin_expect(d >= MS_PREFETCH_DEPTH, 1))
+		memory_set_tree_prefetch_leaf(n);
+	return arrive(c, rec, d, n, addr, pos);
+}
+
 struct ms_leaf *memory_set_tree_locate(const struct memory_set *set,
 				       uint64_t addr, unsigned *pos)
 {
-	return tree_walk(set, set->root, 0, addr, NULL, false, pos);
+	return walk(set, set->root, 0, addr, NULL, false, pos);
 }
 
 /*
@@ -581,7 +654,7 @@ static void reseat(const struct memory_set *set, struct ms_cursor *c,
 		c->depth = 0;
 		return;
 	}
-	c->leaf = tree_walk(set, n, d, addr, c, true, &c->index);
+	c->leaf = walk(set, n, d, addr, c, true, &c->index);
 }
 
 void memory_set_tree_descend(const struct memory_set *set, uint64_t addr,
