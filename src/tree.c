@@ -160,10 +160,17 @@ static inline void set_slot(struct ms_inner *p, unsigned i)
 /* Give p a key line (keys) or none. */
 static void keep_keys(struct ms_inner *p, bool keys)
 {
+	unsigned i;
+
 	if (!keys) {
 		MS_STORE(&p->h.form, (uint8_t)MS_FORM_NONE);
 		return;
 	}
+	/* A node taken without a key line may have slots never written
+	 * (take_node()); with one, put_sum() and an insertion at the end
+	 * read them. */
+	for (i = p->h.count; i < MS_INNER_MAX; i++)
+		st64(&p->min[i], 0);
 	MS_STORE(&p->h.form, (uint8_t)MS_FORM_KEYS);
 	memory_set_tree_encode(p);
 }
@@ -427,7 +434,8 @@ static inline struct ms_node *take_node(struct memory_set *set, bool leaf,
 		 * (put_sum()), and an insertion at the end encodes the key
 		 * line before the new slot's summary is stored: no slot of a
 		 * node fresh from the allocator may be read unwritten. A node
-		 * without a key line reads neither. */
+		 * without a key line reads neither, until keep_keys() gives it
+		 * one. */
 		struct ms_inner *p = as_inner(n);
 		unsigned i;
 
